@@ -1,0 +1,54 @@
+# GridWatch: `make run` for a working product, `make test` for every test. Both set up a fresh machine.
+SHELL := /bin/bash
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+export GRIDWATCH_VAR ?= $(CURDIR)/var
+
+.PHONY: run test setup system venv assets db bench clean
+
+run: setup db
+	$(BIN)/gridwatch demo --if-empty
+	$(BIN)/gridwatch serve --port $(PORT)
+
+test: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/pytest
+
+setup: system venv assets
+
+system:
+	@scripts/system-packages.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Front-end libraries from the npm registry (pinned by package-lock.json), copied to static/vendor.
+VENDOR := static/vendor
+assets: $(VENDOR)/.installed
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp -r node_modules/leaflet/dist $(VENDOR)/leaflet
+	cp -r node_modules/leaflet.markercluster/dist $(VENDOR)/leaflet.markercluster
+	cp -r node_modules/leaflet.heat/dist $(VENDOR)/leaflet.heat
+	cp -r node_modules/leaflet.awesome-markers/dist $(VENDOR)/leaflet.awesome-markers
+	cp -r node_modules/bootstrap/dist $(VENDOR)/bootstrap
+	cp -r node_modules/jquery/dist $(VENDOR)/jquery
+	mkdir -p $(VENDOR)/fontawesome && cp -r node_modules/@fortawesome/fontawesome-free/{css,webfonts} $(VENDOR)/fontawesome/
+	mkdir -p $(VENDOR)/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
+	touch $@
+
+db: venv
+	$(BIN)/gridwatch db up
+	$(BIN)/gridwatch db migrate
+
+bench: setup db
+	$(BIN)/python -m bench.import_buildings
+
+clean:
+	-$(BIN)/gridwatch db down
+	rm -rf $(VENV) node_modules $(VENDOR) var

@@ -1,0 +1,23 @@
+"""GridWatch web application: ``create_app`` builds it, nothing happens at import time."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from app import api, auth, database, errors, health, pages
+    from app.config import from_environment
+
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    app.config.update(from_environment())
+    app.config.update(config or {})
+    database.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, health.bp, pages.bp, api.bp):
+        app.register_blueprint(blueprint)
+    return app

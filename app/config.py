@@ -1,0 +1,36 @@
+"""Configuration from the environment, with defaults that work on a fresh clone."""
+from __future__ import annotations
+
+import os
+import secrets
+
+from gis.embedded_postgres import database_url, var_dir
+
+
+def _secret_key() -> str:
+    """SECRET_KEY, or one made once and kept in var/ so sessions survive restarts and workers agree."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = var_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment() -> dict:
+    return {
+        "SECRET_KEY": _secret_key(),
+        "DATABASE_URL": database_url(),
+        # Basemap: an XYZ tile URL (OSM-style, Tianditu with its key, an intranet server) or empty
+        # for "no basemap" (grids and buildings alone; works offline).
+        "BASEMAP_URL": os.environ.get("BASEMAP_URL", ""),
+        "BASEMAP_ATTRIBUTION": os.environ.get("BASEMAP_ATTRIBUTION", ""),
+        # 'gcj02' when the basemap is AMap/Tencent: overlays are shifted to line up with it.
+        "BASEMAP_CRS": os.environ.get("BASEMAP_CRS", "wgs84"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        "NEAREST_GRID_M": float(os.environ.get("NEAREST_GRID_M", "50")),
+        "NEAREST_BUILDING_M": float(os.environ.get("NEAREST_BUILDING_M", "20")),
+        "PAGE_SIZE": 50,
+    }

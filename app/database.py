@@ -1,0 +1,44 @@
+"""One SQLAlchemy session per request; the request owns the transaction.
+
+Views and operations flush, never commit: a response below 400 commits, anything else rolls back,
+in one place. Tests hand in SESSION_FACTORY bound to a connection whose transaction they roll back.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def init_app(app: Flask) -> None:
+    factory = app.config.get("SESSION_FACTORY")
+    if factory is None:
+        engine = create_engine(app.config["DATABASE_URL"], pool_pre_ping=True, pool_size=5)
+        factory = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["gridwatch.sessions"] = factory
+    app.after_request(_commit_on_success)
+    app.teardown_appcontext(_close)
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = current_app.extensions["gridwatch.sessions"]()
+    return g.db
+
+
+def _commit_on_success(response):
+    session = g.get("db")
+    if session is not None:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    return response
+
+
+def _close(exc):
+    session = g.pop("db", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()

@@ -1,0 +1,109 @@
+"""Which grid (and building) a point belongs to, decided in PostGIS with the GiST indexes.
+
+Rules, in order:
+1. Inside or on the boundary of a grid: that grid. A point on a border shared by several grids goes
+   to the one with the lowest code, so the answer never depends on row order.
+2. Outside every grid but within ``max_distance_m`` (default 50 m) of one: the nearest grid
+   (ties again by lowest code), flagged ``nearest`` with its distance.
+3. Farther away: no grid, flagged ``unassigned``, for the supervisors' queue.
+Distances are geodesic metres (geography), candidates found by the index (KNN ``<->``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.errors import Invalid
+
+INSIDE_SQL = text("""
+    SELECT id FROM areas
+    WHERE level = 'grid' AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+    ORDER BY code LIMIT 1
+""")
+
+# KNN on the geometry index finds candidates; the geodesic distance decides among them.
+NEAREST_SQL = text("""
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    candidates AS (
+        SELECT a.id, a.code, a.geom FROM areas a, pt
+        WHERE a.level = :level ORDER BY a.geom <-> pt.g LIMIT 8
+    )
+    SELECT c.id, ST_Distance(c.geom::geography, pt.g::geography) AS distance
+    FROM candidates c, pt
+    WHERE ST_DWithin(c.geom::geography, pt.g::geography, :max_m)
+    ORDER BY distance, c.code LIMIT 1
+""")
+
+BUILDING_INSIDE_SQL = text("""
+    SELECT id FROM buildings
+    WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY id LIMIT 1
+""")
+
+BUILDING_NEAREST_SQL = text("""
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    candidates AS (SELECT b.id, b.geom FROM buildings b, pt ORDER BY b.geom <-> pt.g LIMIT 8)
+    SELECT c.id FROM candidates c, pt
+    WHERE ST_DWithin(c.geom::geography, pt.g::geography, :max_m)
+    ORDER BY ST_Distance(c.geom::geography, pt.g::geography), c.id LIMIT 1
+""")
+
+HIERARCHY_SQL = text("""
+    WITH RECURSIVE up AS (
+        SELECT id, code, name, level, parent_id FROM areas WHERE id = :id
+        UNION ALL
+        SELECT a.id, a.code, a.name, a.level, a.parent_id FROM areas a JOIN up ON a.id = up.parent_id
+    )
+    SELECT id, code, name, level FROM up
+""")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    grid_id: int | None
+    kind: str                 # inside / nearest / unassigned
+    distance_m: float | None  # for nearest
+
+
+def check_point(lon, lat) -> tuple[float, float]:
+    """Refuse coordinates no phone should send: not numbers, out of range, or (0, 0)."""
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise Invalid("lon and lat must be numbers (decimal degrees)") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise Invalid("lon and lat must be finite numbers, not NaN or infinity")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise Invalid(f"({lon}, {lat}) is not a position on Earth: lon must be within ±180 and "
+                      "lat within ±90 — are they swapped?")
+    if lon == 0 and lat == 0:
+        raise Invalid("(0, 0) is the position a phone sends when it has no GPS fix; "
+                      "wait for a fix or place the pin by hand")
+    return lon, lat
+
+
+def assign_grid(session: Session, lon: float, lat: float, max_distance_m: float = 50) -> Assignment:
+    grid_id = session.scalar(INSIDE_SQL, {"lon": lon, "lat": lat})
+    if grid_id is not None:
+        return Assignment(grid_id, "inside", None)
+    row = session.execute(NEAREST_SQL, {"lon": lon, "lat": lat, "max_m": max_distance_m,
+                                        "level": "grid"}).first()
+    if row is not None:
+        return Assignment(row.id, "nearest", round(row.distance, 1))
+    return Assignment(None, "unassigned", None)
+
+
+def find_building(session: Session, lon: float, lat: float, max_distance_m: float = 20) -> int | None:
+    building_id = session.scalar(BUILDING_INSIDE_SQL, {"lon": lon, "lat": lat})
+    if building_id is None:
+        building_id = session.scalar(BUILDING_NEAREST_SQL, {"lon": lon, "lat": lat,
+                                                            "max_m": max_distance_m})
+    return building_id
+
+
+def hierarchy(session: Session, area_id: int) -> dict[str, dict]:
+    """The area and its parents, keyed by level: {'grid': {...}, 'community': {...}, …}."""
+    return {r.level: {"id": r.id, "code": r.code, "name": r.name}
+            for r in session.execute(HIERARCHY_SQL, {"id": area_id})}

@@ -1,0 +1,234 @@
+"""A small believable city for newcomers: 独山子区 (Karamay) cut into 3 streets, 6 communities and
+96 grids that tile it without gaps or overlaps, ~600 buildings, users of every role, and a few dozen
+reports taken through the real closed loop. Seeded, so every run makes the same city.
+
+Geometry is made in metres in CGCS2000 / 3-degree Gauss-Krüger CM 84°E (EPSG:4537), the projection
+a local surveying institute would deliver, then stored in EPSG:4326.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from geoalchemy2.shape import from_shape
+from pyproj import Transformer
+from shapely import affinity
+from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.ops import transform, unary_union
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gis.accounts import create_user
+from gis.categories import leaf_codes
+from gis.models import Area, Building, Department, User, utcnow
+from gis.reports import submit_report
+from gis.workflow import act
+
+DEMO_PASSWORD = "gridwatch-demo"
+DISTRICT = ("650202", "独山子区")
+STREETS = ["西宁路街道", "金山路街道", "红山路街道"]
+ORIGIN_LONLAT = (84.862, 44.338)      # north-west corner of the district
+CELL_M, NX, NY = 300.0, 12, 8         # 12 × 8 grids of ~300 m
+STREET_COLS, COMMUNITY_ROWS = 4, 4    # a street is 4 columns wide, a community 4 × 4 grids
+DEPARTMENTS = [
+    ("WATER", "自来水公司 Water company"), ("ROADS", "市政道路处 Municipal roads"),
+    ("SANIT", "环卫处 Sanitation"), ("GREEN", "园林处 Parks and greenery"),
+    ("CITYM", "城管执法大队 City management"), ("PROP", "物业公司 Property management"),
+    ("POLICE", "派出所 Police station"), ("FIRE", "消防救援站 Fire station"),
+]
+CATEGORY_DEPARTMENT = {"01": "WATER", "02": "ROADS", "03": "SANIT", "04": "GREEN", "05": "CITYM",
+                       "06": "CITYM", "11": "SANIT", "12": "CITYM", "13": "CITYM", "14": "ROADS",
+                       "15": "CITYM", "16": "CITYM", "21": "PROP", "22": "POLICE", "23": "FIRE",
+                       "24": "PROP", "25": "PROP"}
+DESCRIPTIONS = {
+    "0101": "上水井盖破损，行人有踩空危险", "0103": "路灯不亮，晚上很黑", "1101": "小区门口垃圾堆放",
+    "1201": "单元门贴满小广告", "1501": "早市占道经营堵塞路口", "2101": "楼上漏水引发邻里纠纷",
+    "2201": "有两名陌生男子挨家挨户敲门称检修暖气", "2301": "电动车在楼道内充电",
+    "2302": "消防通道被私家车堵塞", "2401": "楼道堆放杂物", "0203": "路面坑洼积水",
+}
+USERS = [  # username, role, display name, grids (community index → its first n grids), department
+    ("admin", "admin", "系统管理员 Admin", None, None),
+    ("supervisor", "supervisor", "赵监督 Zhao (supervisor)", None, None),
+    ("dispatcher", "dispatcher", "钱派遣 Qian (dispatcher)", None, None),
+    ("worker", "grid_worker", "孙网格 Sun (grid worker)", (0, 4), None),
+    ("worker2", "grid_worker", "李网格 Li (grid worker)", (1, 4), None),
+    ("water", "department", "自来水公司 Water company", None, "WATER"),
+    ("planner", "planner", "周规划 Zhou (planner)", None, None),
+]
+
+
+@dataclass
+class DemoSummary:
+    areas: int = 0
+    buildings: int = 0
+    reports: int = 0
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def is_empty(session: Session) -> bool:
+    return not session.scalar(select(func.count()).select_from(Area))
+
+
+def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None) -> DemoSummary:
+    """Create the demo city (flushes; the caller commits)."""
+    rng = random.Random(seed)
+    now = now or utcnow()
+    to_metric = Transformer.from_crs(4326, 4537, always_xy=True)
+    to_lonlat = Transformer.from_crs(4537, 4326, always_xy=True).transform
+    x0, y0 = to_metric.transform(*ORIGIN_LONLAT)
+    summary = DemoSummary()
+
+    departments = {code: Department(code=code, name=name) for code, name in DEPARTMENTS}
+    session.add_all(departments.values())
+
+    cells = _jittered_cells(rng, x0, y0)
+    district = _area(session, "district", DISTRICT[0], DISTRICT[1], None,
+                     unary_union(list(cells.values())), to_lonlat)
+    communities, grids = [], []
+    for s, street_name in enumerate(STREETS):
+        cols = range(s * STREET_COLS, (s + 1) * STREET_COLS)
+        street_cells = [cells[c, r] for c in cols for r in range(NY)]
+        street_code = f"{DISTRICT[0]}{s + 1:03d}"
+        street = _area(session, "street", street_code, street_name, district,
+                       unary_union(street_cells), to_lonlat)
+        for k in range(NY // COMMUNITY_ROWS):
+            rows = range(k * COMMUNITY_ROWS, (k + 1) * COMMUNITY_ROWS)
+            number = s * (NY // COMMUNITY_ROWS) + k + 1
+            community = _area(session, "community", f"{street_code}{k + 1:03d}",
+                              f"第{_chinese(number)}社区", street,
+                              unary_union([cells[c, r] for c in cols for r in rows]), to_lonlat)
+            communities.append(community)
+            seq = 0
+            for r in rows:            # codes run west→east, then north→south
+                for c in cols:
+                    seq += 1
+                    grid = _area(session, "grid", f"{community.code}{seq:03d}",
+                                 f"{community.name}第{seq}网格", community, cells[c, r], to_lonlat)
+                    grid.cell = cells[c, r]
+                    grids.append(grid)
+    summary.areas = 1 + len(STREETS) + len(communities) + len(grids)
+
+    buildings = []
+    for grid in grids:
+        for n, footprint in enumerate(_buildings_in(rng, grid.cell), start=1):
+            floors = rng.choice([3, 5, 6, 6, 7, 11, 18])
+            buildings.append(Building(
+                name=f"{n}号楼", address=f"{grid.name} {n}号楼", floors=floors,
+                households=floors * rng.choice([2, 4, 6]), grid_id=grid.id,
+                head_name=rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(["阿姨", "师傅", "大爷"]),
+                geom=from_shape(MultiPolygon([transform(to_lonlat, footprint)]), srid=4326)))
+    session.add_all(buildings)
+    session.flush()
+    summary.buildings = len(buildings)
+
+    users = {}
+    for username, role, display, grid_spec, department in USERS:
+        codes = ()
+        if grid_spec:
+            community_index, n = grid_spec
+            codes = tuple(g.code for g in grids if g.parent_id == communities[community_index].id)[:n]
+        users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes,
+                                      department)
+        summary.logins.append((username, role))
+    summary.reports = _reports(session, rng, grids, departments, users, now, to_lonlat)
+    return summary
+
+
+def _jittered_cells(rng: random.Random, x0: float, y0: float) -> dict[tuple[int, int], Polygon]:
+    """Quadrilaterals from a lattice whose inner vertices are jittered: a seamless tiling."""
+    jitter = CELL_M * 0.18
+    vertex = {}
+    for i in range(NX + 1):
+        for j in range(NY + 1):
+            dx = rng.uniform(-jitter, jitter) if 0 < i < NX else 0
+            dy = rng.uniform(-jitter, jitter) if 0 < j < NY else 0
+            vertex[i, j] = (x0 + i * CELL_M + dx, y0 - j * CELL_M + dy)
+    return {(i, j): Polygon([vertex[i, j], vertex[i + 1, j], vertex[i + 1, j + 1], vertex[i, j + 1]])
+            for i in range(NX) for j in range(NY)}
+
+
+def _area(session, level, code, name, parent, metric_geom, to_lonlat) -> Area:
+    geom = metric_geom if isinstance(metric_geom, MultiPolygon) else MultiPolygon([metric_geom])
+    area = Area(level=level, code=code, name=name, parent_id=parent.id if parent else None,
+                area_m2=round(geom.area, 1),
+                geom=from_shape(transform(to_lonlat, geom), srid=4326))
+    session.add(area)
+    session.flush()
+    return area
+
+
+def _buildings_in(rng: random.Random, cell: Polygon) -> list[Polygon]:
+    """4-8 rotated rectangles on a 3 × 3 pattern of slots inside a (convex) cell."""
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = list(cell.exterior.coords)[:4]
+    slots = [(u, v) for u in (0.22, 0.5, 0.78) for v in (0.22, 0.5, 0.78)]
+    out = []
+    for u, v in rng.sample(slots, rng.randint(4, 8)):
+        # bilinear interpolation between the four corners
+        x = (1 - u) * (1 - v) * ax + u * (1 - v) * bx + u * v * cx + (1 - u) * v * dx
+        y = (1 - u) * (1 - v) * ay + u * (1 - v) * by + u * v * cy + (1 - u) * v * dy
+        w, h = rng.uniform(24, 48), rng.uniform(11, 16)
+        box = Polygon([(x - w / 2, y - h / 2), (x + w / 2, y - h / 2), (x + w / 2, y + h / 2),
+                       (x - w / 2, y + h / 2)])
+        out.append(affinity.rotate(box, rng.uniform(-15, 15), origin="center"))
+    return out
+
+
+# how far along the loop each demo report goes, with its weight
+STAGES = [("reported", 6), ("accepted", 3), ("opened", 3), ("dispatched", 12), ("handled", 4),
+          ("verified", 2), ("closed", 14), ("resolved_locally", 5), ("voided", 2), ("rework", 3)]
+PATH = ["accept", "open", "dispatch", "handle", "verify", "close"]
+
+
+def _reports(session, rng, grids, departments, users, now, to_lonlat) -> int:
+    codes = leaf_codes(session)
+    stages = [s for s, w in STAGES for _ in range(w)]
+    count = 0
+    for n in range(len(stages)):
+        stage = stages[n]
+        grid = rng.choice(grids)
+        cell = grid.cell
+        minx, miny, maxx, maxy = cell.bounds
+        while True:
+            p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+            if cell.contains(p):
+                break
+        lon, lat = to_lonlat(p.x, p.y)
+        category = rng.choice(list(DESCRIPTIONS) if rng.random() < 0.7 else codes)
+        created = now - dt.timedelta(hours=rng.uniform(2, 24 * 30))
+        reporter = users["worker"] if rng.random() < 0.5 else users["supervisor"]
+        report = submit_report(session, lon=lon, lat=lat, category=category, reporter=reporter,
+                               description=DESCRIPTIONS.get(category, "巡查发现问题，请处理"),
+                               channel=rng.choice(["app", "app", "patrol", "hotline", "volunteer",
+                                                   "video", "public"]), now=created).report
+        count += 1
+        clock = created
+
+        def step(action, user, **kw):
+            nonlocal clock
+            clock = min(clock + dt.timedelta(minutes=rng.uniform(10, 300)), now)
+            act(session, report, users[user], action, version=report.version, now=clock, **kw)
+
+        if stage == "voided":
+            step("void", "dispatcher", note="重复上报 duplicate of an earlier report")
+            continue
+        if stage == "resolved_locally":
+            step("resolve_locally", "supervisor", note="网格员现场劝导，已解决 solved on the spot")
+            continue
+        target = {"rework": "handled"}.get(stage, stage)
+        if target == "reported":
+            continue
+        department = departments[CATEGORY_DEPARTMENT[category[:2]]]
+        roles = {"accept": "dispatcher", "open": "dispatcher", "dispatch": "dispatcher",
+                 "handle": "admin", "verify": "supervisor", "close": "dispatcher"}
+        for action in PATH[:PATH.index({"accepted": "accept", "opened": "open",
+                                          "dispatched": "dispatch", "handled": "handle",
+                                          "verified": "verify", "closed": "close"}[target]) + 1]:
+            step(action, roles[action], department_id=department.id)
+        if stage == "rework":
+            step("reject", "supervisor", note="复查未通过，需返工 failed the on-site check")
+    return count
+
+
+def _chinese(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1] if n <= 10 else str(n)

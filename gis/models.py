@@ -1,0 +1,260 @@
+"""The GridWatch schema: one table a domain concept, geometry in EPSG:4326 with GiST indexes.
+
+The schema itself is made by Alembic (``migrations/``); a test checks these models equal it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
+    LargeBinary, MetaData, String, Table, Text, Uuid, func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+AREA_LEVELS = ("district", "street", "community", "grid")
+# Code length per level (CJ/T 213): 6-digit county code + 3 street + 3 community + 3 grid.
+CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
+ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
+CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
+REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled",
+                   "verified", "closed")
+RESPONSE_LEVELS = ("community", "street", "district")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ImportBatch(Base):
+    """One planner import: what came in, from which file, with its validation report."""
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # areas / buildings / tracks
+    filename: Mapped[str] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(12))
+    feature_count: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict] = mapped_column(JSONB, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Area(Base):
+    """A district, street, community or grid: one hierarchy of seamless polygons."""
+    __tablename__ = "areas"
+    __table_args__ = (
+        CheckConstraint(_in("level", AREA_LEVELS), name="level"),
+        CheckConstraint(
+            "code ~ '^[0-9]+$' AND length(code) = CASE level WHEN 'district' THEN 6 "
+            "WHEN 'street' THEN 9 WHEN 'community' THEN 12 ELSE 15 END",
+            name="code_format",
+        ),
+        Index("ix_areas_level_parent", "level", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(15), unique=True)
+    level: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="RESTRICT"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    area_m2: Mapped[float] = mapped_column(Float)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+
+class Building(Base):
+    """A building (楼栋) with its head, floors and households; it belongs to one grid."""
+    __tablename__ = "buildings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    floors: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    head_name: Mapped[str | None] = mapped_column(Text)  # 楼栋长
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Category(Base):
+    """A report category (GB/T 30428.2 components and events, plus community ones)."""
+    __tablename__ = "categories"
+    __table_args__ = (CheckConstraint(_in("kind", ("component", "event", "community")), name="kind"),)
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    time_limit_hours: Mapped[float | None] = mapped_column(Float)  # handling limit, from dispatch
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Department(Base):
+    """A professional department (专业部门) that handles dispatched cases."""
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+user_grids = Table(
+    "user_grids", Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    grids: Mapped[list[Area]] = relationship(secondary=user_grids)
+    department: Mapped[Department | None] = relationship()
+
+
+class Report(Base):
+    """A located report (事件/案件) and where it stands in the closed loop.
+
+    ``version`` is the optimistic lock: an update carrying an older version is refused.
+    """
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("response_level", RESPONSE_LEVELS), name="response_level"),
+        Index("ix_reports_status_deadline", "status", "deadline_at"),
+        Index("ix_reports_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    original_crs: Mapped[str] = mapped_column(String(8), default="wgs84")
+    original_lon: Mapped[float] = mapped_column(Float)
+    original_lat: Mapped[float] = mapped_column(Float)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10), default="app")
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reporter_contact: Mapped[str | None] = mapped_column(Text)  # hotline / Open311 callers
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    assignment: Mapped[str] = mapped_column(String(12), default="inside")  # inside/nearest/unassigned
+    assignment_distance_m: Mapped[float | None] = mapped_column(Float)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="reported")
+    response_level: Mapped[str] = mapped_column(String(10), default="community")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    resolved_locally: Mapped[bool] = mapped_column(Boolean, default=False)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship()
+    grid: Mapped[Area | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    reporter: Mapped[User | None] = relationship()
+    events: Mapped[list[ReportEvent]] = relationship(order_by="ReportEvent.id", back_populates="report")
+    photos: Mapped[list[ReportPhoto]] = relationship(order_by="ReportPhoto.id")
+
+
+class ReportEvent(Base):
+    """One transition of a report, append-only: who did what, when, from which state to which."""
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)  # department, grid change, …
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class ReportPhoto(Base):
+    """A photo of a report (resized JPEG), optionally attached to one of its events."""
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("report_events.id", ondelete="SET NULL"))
+    content_type: Mapped[str] = mapped_column(String(40), default="image/jpeg")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PatrolTrack(Base):
+    """One patrol: a GPX import or a live session from the phone, as cleaned line geometry."""
+    __tablename__ = "patrol_tracks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(8), default="gpx")  # gpx / live
+    has_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True))
+    cleaning: Mapped[dict] = mapped_column(JSONB, default=dict)  # what was dropped and why
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PatrolPoint(Base):
+    """A fix of a patrol track, kept for time-window coverage."""
+    __tablename__ = "patrol_points"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("patrol_tracks.id", ondelete="CASCADE"), index=True)
+    segment: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages GridWatch needs, only those missing (idempotent, quiet when all present).
+set -euo pipefail
+packages=(postgresql-15 postgresql-15-postgis-3 chromium gdal-bin)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+echo "Installing Debian packages: ${missing[*]}"
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
