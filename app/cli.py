@@ -34,15 +34,13 @@ def engine():
 @contextlib.contextmanager
 def session_scope():
     """One transaction for the whole command; DomainErrors become a clear message and exit 1."""
-    eng = engine()
-    with Session(eng, expire_on_commit=False) as session:
+    with current_app.extensions["gridwatch.sessions"]() as session:
         try:
             yield session
             session.commit()
         except DomainError as exc:
             session.rollback()
             raise click.ClickException(exc.message) from None
-    eng.dispose()
 
 
 # -- database -----------------------------------------------------------------------------------

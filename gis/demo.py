@@ -12,15 +12,15 @@ import random
 from dataclasses import dataclass, field
 
 from geoalchemy2.shape import from_shape
-from pyproj import Transformer
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Point, Polygon
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
 from gis.categories import leaf_codes
+from gis.crs import reproject, transformer
 from gis.models import Area, Building, Department, User, utcnow
 from gis.reports import submit_report
 from gis.workflow import act
@@ -29,6 +29,7 @@ DEMO_PASSWORD = "gridwatch-demo"
 DISTRICT = ("650202", "独山子区")
 STREETS = ["西宁路街道", "金山路街道", "红山路街道"]
 ORIGIN_LONLAT = (84.862, 44.338)      # north-west corner of the district
+METRIC_CRS = 4537                     # CGCS2000 / 3-degree Gauss-Kruger CM 84E
 CELL_M, NX, NY = 300.0, 12, 8         # 12 × 8 grids of ~300 m
 STREET_COLS, COMMUNITY_ROWS = 4, 4    # a street is 4 columns wide, a community 4 × 4 grids
 DEPARTMENTS = [
@@ -74,9 +75,8 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     """Create the demo city (flushes; the caller commits)."""
     rng = random.Random(seed)
     now = now or utcnow()
-    to_metric = Transformer.from_crs(4326, 4537, always_xy=True)
-    to_lonlat = Transformer.from_crs(4537, 4326, always_xy=True).transform
-    x0, y0 = to_metric.transform(*ORIGIN_LONLAT)
+    to_lonlat = transformer(METRIC_CRS, 4326).transform
+    x0, y0 = transformer(4326, METRIC_CRS).transform(*ORIGIN_LONLAT)
     summary = DemoSummary()
 
     departments = {code: Department(code=code, name=name) for code, name in DEPARTMENTS}
@@ -84,27 +84,27 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
 
     cells = _jittered_cells(rng, x0, y0)
     district = _area(session, "district", DISTRICT[0], DISTRICT[1], None,
-                     unary_union(list(cells.values())), to_lonlat)
+                     unary_union(list(cells.values())))
     communities, grids = [], []
     for s, street_name in enumerate(STREETS):
         cols = range(s * STREET_COLS, (s + 1) * STREET_COLS)
         street_cells = [cells[c, r] for c in cols for r in range(NY)]
         street_code = f"{DISTRICT[0]}{s + 1:03d}"
         street = _area(session, "street", street_code, street_name, district,
-                       unary_union(street_cells), to_lonlat)
+                       unary_union(street_cells))
         for k in range(NY // COMMUNITY_ROWS):
             rows = range(k * COMMUNITY_ROWS, (k + 1) * COMMUNITY_ROWS)
             number = s * (NY // COMMUNITY_ROWS) + k + 1
             community = _area(session, "community", f"{street_code}{k + 1:03d}",
                               f"第{_chinese(number)}社区", street,
-                              unary_union([cells[c, r] for c in cols for r in rows]), to_lonlat)
+                              unary_union([cells[c, r] for c in cols for r in rows]))
             communities.append(community)
             seq = 0
             for r in rows:            # codes run west→east, then north→south
                 for c in cols:
                     seq += 1
                     grid = _area(session, "grid", f"{community.code}{seq:03d}",
-                                 f"{community.name}第{seq}网格", community, cells[c, r], to_lonlat)
+                                 f"{community.name}第{seq}网格", community, cells[c, r])
                     grid.cell = cells[c, r]
                     grids.append(grid)
     summary.areas = 1 + len(STREETS) + len(communities) + len(grids)
@@ -117,7 +117,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
                 name=f"{n}号楼", address=f"{grid.name} {n}号楼", floors=floors,
                 households=floors * rng.choice([2, 4, 6]), grid_id=grid.id,
                 head_name=rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(["阿姨", "师傅", "大爷"]),
-                geom=from_shape(MultiPolygon([transform(to_lonlat, footprint)]), srid=4326)))
+                geom=from_shape(MultiPolygon([reproject(footprint, METRIC_CRS, 4326)]), srid=4326)))
     session.add_all(buildings)
     session.flush()
     summary.buildings = len(buildings)
@@ -148,11 +148,11 @@ def _jittered_cells(rng: random.Random, x0: float, y0: float) -> dict[tuple[int,
             for i in range(NX) for j in range(NY)}
 
 
-def _area(session, level, code, name, parent, metric_geom, to_lonlat) -> Area:
+def _area(session, level, code, name, parent, metric_geom) -> Area:
     geom = metric_geom if isinstance(metric_geom, MultiPolygon) else MultiPolygon([metric_geom])
     area = Area(level=level, code=code, name=name, parent_id=parent.id if parent else None,
                 area_m2=round(geom.area, 1),
-                geom=from_shape(transform(to_lonlat, geom), srid=4326))
+                geom=from_shape(reproject(geom, METRIC_CRS, 4326), srid=4326))
     session.add(area)
     session.flush()
     return area
