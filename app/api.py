@@ -1,12 +1,120 @@
 """The JSON API (/api/v1): token or session auth; errors come back as {"error": ...}."""
-from flask import Blueprint, Response, request
+from __future__ import annotations
 
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
+
+from app.auth import current_row
 from app.database import db
-from gis.errors import Invalid
+from app.schemas import area_chain, event_json, report_json
+from gis.assignment import assign_grid, check_point
+from gis.coords import CRS_NAMES, to_wgs84
+from gis.errors import Invalid, NotFound
 from gis.layers import areas_geojson, parse_bbox
-from gis.models import AREA_LEVELS
+from gis.models import AREA_LEVELS, Department, ReportPhoto
+from gis.reports import photo_gps, submit_report
+from gis.workflow import act, get_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _payload() -> dict:
+    """JSON body, or form fields (multipart, for photos)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise Invalid("the body must be a JSON object")
+        return data
+    return request.form.to_dict()
+
+
+@bp.post("/reports")
+def create_report():
+    data = _payload()
+    photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    intake = submit_report(
+        db(), lon=data.get("lon"), lat=data.get("lat"), crs=data.get("crs") or "wgs84",
+        category=str(data.get("category") or ""), description=data.get("description") or "",
+        channel=data.get("channel") or "app", reporter=current_row(),
+        client_id=data.get("client_id"), address=data.get("address"), photos=photos,
+        nearest_grid_m=current_app.config["NEAREST_GRID_M"],
+        nearest_building_m=current_app.config["NEAREST_BUILDING_M"])
+    body = report_json(db(), intake.report, current_row())
+    status = 201 if intake.created else 200
+    headers = {"Location": url_for("api.get_report_json", report_id=intake.report.id)}
+    return jsonify(body), status, headers
+
+
+@bp.get("/reports/<int:report_id>")
+def get_report_json(report_id: int):
+    report = get_report(db(), report_id)
+    body = report_json(db(), report, current_row())
+    body["events"] = [event_json(e) for e in report.events]
+    return jsonify(body)
+
+
+@bp.post("/reports/<int:report_id>/actions")
+def report_action(report_id: int):
+    data = _payload()
+    report = get_report(db(), report_id)
+    department_id = _department_id(data.get("department"))
+    hours = data.get("hours")
+    act(db(), report, current_row(), str(data.get("action") or ""), version=data.get("version"),
+        note=data.get("note"), department_id=department_id,
+        hours=float(hours) if hours not in (None, "") else None)
+    body = report_json(db(), report, current_row())
+    body["events"] = [event_json(e) for e in report.events]
+    return jsonify(body)
+
+
+def _department_id(value) -> int | None:
+    """A department given by id or by code."""
+    if value in (None, ""):
+        return None
+    session = db()
+    if str(value).isdigit() and session.get(Department, int(value)):
+        return int(value)
+    found = session.scalar(select(Department.id).where(Department.code == str(value)))
+    if found is None:
+        raise Invalid(f"no department {value!r}")
+    return found
+
+
+@bp.get("/grids/locate")
+def locate_grid():
+    lon, lat = check_point(request.args.get("lon"), request.args.get("lat"))
+    crs = request.args.get("crs", "wgs84")
+    if crs not in CRS_NAMES:
+        raise Invalid(f"crs must be one of {', '.join(CRS_NAMES)}")
+    wlon, wlat = to_wgs84(lon, lat, crs)
+    assignment = assign_grid(db(), wlon, wlat, current_app.config["NEAREST_GRID_M"])
+    if assignment.grid_id is None:
+        raise NotFound(f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within "
+                       f"{current_app.config['NEAREST_GRID_M']:.0f} m: a report here goes to the "
+                       "unassigned queue", assignment="unassigned")
+    return jsonify({"lon": wlon, "lat": wlat, "assignment": assignment.kind,
+                    "distance_m": assignment.distance_m, **area_chain(db(), assignment.grid_id)})
+
+
+@bp.post("/photos/location")
+def photo_location():
+    """EXIF GPS of an uploaded photo, so the phone can offer it as the report's position."""
+    upload = request.files.get("photo")
+    if upload is None:
+        raise Invalid("send the photo as the form field 'photo'")
+    found = photo_gps(upload.read())
+    if found is None:
+        raise NotFound("this photo carries no GPS position")
+    return jsonify({"lon": found[0], "lat": found[1]})
+
+
+@bp.get("/photos/<int:photo_id>")
+def photo(photo_id: int):
+    row = db().get(ReportPhoto, photo_id)
+    if row is None:
+        raise NotFound(f"no photo {photo_id}")
+    return Response(row.data, mimetype=row.content_type,
+                    headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.get("/layers/<level>.geojson")

@@ -1,0 +1,69 @@
+"""Each report lands in the right grid: inside, on a border, near, far, or refused."""
+import math
+
+import pytest
+
+from gis.assignment import assign_grid, check_point, find_building
+from gis.errors import Invalid
+from tests.factories import CELL, ORIGIN, square
+
+
+def test_point_inside_a_grid(session, town):
+    a = assign_grid(session, ORIGIN[0] + 0.5 * CELL, ORIGIN[1] + 0.5 * CELL)
+    assert (a.grid_id, a.kind, a.distance_m) == (town["grids"][0].id, "inside", None)
+
+
+def test_point_on_a_shared_border_goes_to_the_lowest_code(session, town):
+    # the vertical border between grid 001 (west) and 002 (east)
+    a = assign_grid(session, ORIGIN[0] + CELL, ORIGIN[1] + 0.5 * CELL)
+    assert a.grid_id == town["grids"][0].id and a.kind == "inside"
+    # the corner shared by all four grids
+    a = assign_grid(session, ORIGIN[0] + CELL, ORIGIN[1] + CELL)
+    assert a.grid_id == town["grids"][0].id
+    # border between 002 (south-east) and 004 (north-east): 002 wins
+    a = assign_grid(session, ORIGIN[0] + 1.5 * CELL, ORIGIN[1] + CELL)
+    assert a.grid_id == town["grids"][1].id
+
+
+def test_point_just_outside_goes_to_the_nearest_grid_flagged(session, town):
+    # 30 m east of the town's east edge (1° lon ≈ 79.8 km at 44.3°N)
+    lon = ORIGIN[0] + 2 * CELL + 30 / (111320 * math.cos(math.radians(44.3)))
+    a = assign_grid(session, lon, ORIGIN[1] + 0.5 * CELL)
+    assert a.grid_id == town["grids"][1].id
+    assert a.kind == "nearest"
+    assert 29 < a.distance_m < 31
+
+
+def test_point_far_away_is_unassigned(session, town):
+    lon = ORIGIN[0] + 2 * CELL + 80 / (111320 * math.cos(math.radians(44.3)))
+    a = assign_grid(session, lon, ORIGIN[1] + 0.5 * CELL)
+    assert (a.grid_id, a.kind) == (None, "unassigned")
+    assert assign_grid(session, 121.0, 29.0).kind == "unassigned"  # the sea off Ningbo
+
+
+def test_the_nearest_distance_is_configurable(session, town):
+    lon = ORIGIN[0] + 2 * CELL + 80 / (111320 * math.cos(math.radians(44.3)))
+    assert assign_grid(session, lon, ORIGIN[1] + 0.5 * CELL, max_distance_m=100).kind == "nearest"
+
+
+@pytest.mark.parametrize("lon, lat, message", [
+    ("abc", 44, "must be numbers"),
+    (None, 44, "must be numbers"),
+    (float("nan"), 44, "not NaN"),
+    (float("inf"), 44, "not NaN"),
+    (200, 44, "are they swapped"),
+    (84, -95, "are they swapped"),
+    (0, 0, "no GPS fix"),
+])
+def test_impossible_coordinates_are_refused(lon, lat, message):
+    with pytest.raises(Invalid, match=message):
+        check_point(lon, lat)
+
+
+def test_building_inside_or_nearest_within_20_m(session, town, make_building):
+    grid = town["grids"][0]
+    b = make_building(square(0, 0, size=CELL / 4), grid, name="1号楼")
+    assert find_building(session, ORIGIN[0] + CELL / 8, ORIGIN[1] + CELL / 8) == b.id
+    ten_m = 10 / (111320 * math.cos(math.radians(44.3)))
+    assert find_building(session, ORIGIN[0] + CELL / 4 + ten_m, ORIGIN[1] + CELL / 8) == b.id
+    assert find_building(session, ORIGIN[0] + CELL / 4 + 3 * ten_m, ORIGIN[1] + CELL / 8) is None
