@@ -11,6 +11,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from gis.errors import NotFound, Invalid
 from gis.models import ROLES, Area, Department, User
 
+# werkzeug's default (scrypt). Tests lower it: hashing is deliberately slow.
+PASSWORD_HASH_METHOD = "scrypt"
+
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -26,7 +29,7 @@ def create_user(session: Session, username: str, role: str, password: str,
     if len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
     user = User(username=username, role=role, display_name=display_name or username,
-                password_hash=generate_password_hash(password))
+                password_hash=generate_password_hash(password, PASSWORD_HASH_METHOD))
     for code in grid_codes:
         grid = session.scalar(select(Area).where(Area.code == code))
         if grid is None:

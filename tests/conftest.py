@@ -40,6 +40,13 @@ def recreate_database(url, template: str | None = None) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests make hundreds of users; scrypt would cost seconds. Production keeps scrypt."""
+    from gis import accounts
+    accounts.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
 @pytest.fixture(scope="session")
 def engine():
     if not os.environ.get("DATABASE_URL") and not os.environ.get("TEST_DATABASE_URL"):
