@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
 
 def _respond(status: int, message: str, details: dict):
     if request.path.startswith("/open311/"):
+        # GeoReport v2: 404 unknown resource, 403 bad api_key, 400 for everything else
+        status = status if status in (403, 404) or status >= 500 else 400
         return jsonify([{"code": status, "description": message}]), status
     if wants_json():
         return jsonify({"error": message, "status": status, **details}), status
