@@ -1,0 +1,94 @@
+"""Shared bench plumbing: a scratch database on the same server, a gunicorn to hit, a load loop."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from gis import schema
+from gis.categories import sync_categories
+from gis.embedded_postgres import EmbeddedPostgres, database_url
+
+
+def scratch_engine(name: str):
+    """A fresh, migrated database ``<db>_<name>`` on the server GridWatch uses."""
+    if not os.environ.get("DATABASE_URL"):
+        EmbeddedPostgres().up()
+    url = make_url(database_url())
+    url = url.set(database=f"{url.database}_{name}")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    schema.upgrade(engine)
+    with Session(engine) as session:
+        sync_categories(session)
+        session.commit()
+    return engine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+                             f"127.0.0.1:{port}", "app:create_app()"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8) -> dict:
+    """Closed-loop load: ``concurrency`` keep-alive clients for ``seconds``; rps and latencies."""
+    deadline = time.perf_counter() + seconds
+
+    def client(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        latencies, errors, i = [], 0, 0
+        while time.perf_counter() < deadline:
+            method, path, body, headers = make_request(n, i)
+            i += 1
+            t = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - t)
+            errors += response.status >= 400
+        return latencies, errors
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(client, range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for r in results for x in r[0])
+    return {"requests": len(latencies), "errors": sum(r[1] for r in results),
+            "rps": len(latencies) / elapsed,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+
+
+def as_json(value) -> bytes:
+    return json.dumps(value).encode()
