@@ -201,3 +201,115 @@ def serve(port, host, workers):
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                                "--bind", f"{host}:{port}", "--access-logfile", "-",
                                "app:create_app()"])
+
+
+# -- imports --------------------------------------------------------------------------------------
+@main.group("import")
+def import_group():
+    """Planners' files: grids and buildings from shapefiles, zips, GeoPackages, GeoJSON."""
+
+
+def _common_import_options(f):
+    for option in reversed([
+        click.option("--crs", help="Coordinate system when the file has no .prj (e.g. EPSG:4547)."),
+        click.option("--encoding", help="Text encoding of the .dbf (default: detected)."),
+        click.option("--layer", help="Layer of a GeoPackage with several."),
+        click.option("--replace", is_flag=True, help="Swap the whole layer in one transaction."),
+        click.option("--dry-run", is_flag=True, help="Validate and print the report; write nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON."),
+    ]):
+        f = option(f)
+    return f
+
+
+def _run_import(run, dry_run: bool, as_json: bool):
+    import json
+
+    from gis.importer import ImportRefused
+
+    def progress(stage, fraction):
+        if not as_json:
+            click.echo(f"  {fraction:>4.0%} {stage}", err=True)
+
+    session = current_app.extensions["gridwatch.sessions"]()
+    try:
+        result = run(session, progress)
+        if dry_run:
+            session.rollback()
+            result.report["written"] = 0
+        else:
+            session.commit()
+    except ImportRefused as exc:
+        session.rollback()
+        click.echo(json.dumps(exc.report, ensure_ascii=False, indent=1) if as_json
+                   else _report_text(exc.report))
+        raise click.ClickException(exc.message + " — nothing was written") from None
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message + " — nothing was written") from None
+    finally:
+        session.close()
+    if as_json:
+        click.echo(json.dumps(result.report, ensure_ascii=False, indent=1))
+    else:
+        click.echo(_report_text(result.report))
+        click.echo("dry run: nothing written" if dry_run else f"imported {result.written} features")
+
+
+def _report_text(report: dict) -> str:
+    lines = [f"{report['file']} (layer {report['layer']}): {report['features_read']} features, "
+             f"{report['crs']}{' (assumed)' if report['crs_assumed'] else ''}"
+             + (f", text {report['encoding']} ({report['encoding_source']})" if report.get("encoding") else "")]
+    lines += [f"  warning: {w}" for w in report["warnings"]]
+    lines += [f"  repaired row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['problem']}"
+              for r in report["repaired"]]
+    lines += [f"  rejected row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['reason']}"
+              for r in report["rejected"]]
+    topo = report.get("topology") or {}
+    lines += [f"  overlap {o['a']} × {o['b']}: {o['area_m2']} m²" for o in topo.get("overlaps", [])]
+    lines += [f"  gap in {g['parent']}: {g['area_m2']} m² in {g['parts']} part(s)" for g in topo.get("gaps", [])]
+    lines += [f"  {o['code']} sticks out of {o['parent']} by {o['area_m2']} m²"
+              for o in topo.get("outside_parent", [])]
+    lines += [f"  error: {e}" for e in report["errors"]]
+    if report.get("reassigned"):
+        lines.append(f"  re-assigned: {report['reassigned']}")
+    if "assigned_to_grid" in report:
+        lines.append(f"  {report['assigned_to_grid']} buildings in a grid, "
+                     f"{report['outside_every_grid']} outside every grid")
+    return "\n".join(lines)
+
+
+@import_group.command("grids")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--level", type=click.Choice(["district", "street", "community", "grid"]), default="grid",
+              show_default=True)
+@click.option("--code-field")
+@click.option("--name-field")
+@click.option("--parent-field", help="Field holding the parent's code (else: largest overlap).")
+@_common_import_options
+def import_grids(path, level, code_field, name_field, parent_field, crs, encoding, layer, replace,
+                 dry_run, as_json):
+    """Import an area layer (grids by default) with validation and a topology report."""
+    from gis.importer import import_areas
+
+    _run_import(lambda session, progress: import_areas(
+        session, path, level, code_field=code_field, name_field=name_field,
+        parent_field=parent_field, crs=crs, encoding=encoding, layer=layer, replace=replace,
+        progress=progress), dry_run, as_json)
+
+
+@import_group.command("buildings")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--name-field")
+@click.option("--households-field")
+@click.option("--floors-field")
+@_common_import_options
+def import_buildings_command(path, name_field, households_field, floors_field, crs, encoding, layer,
+                             replace, dry_run, as_json):
+    """Import building footprints; each goes to the grid holding most of it."""
+    from gis.importer import import_buildings
+
+    _run_import(lambda session, progress: import_buildings(
+        session, path, name_field=name_field, households_field=households_field,
+        floors_field=floors_field, crs=crs, encoding=encoding, layer=layer, replace=replace,
+        progress=progress), dry_run, as_json)

@@ -1,0 +1,430 @@
+"""Importing area layers (district/street/community/grid) and buildings, atomically.
+
+Everything happens in the caller's transaction: the CLI commits once at the end, a dry run rolls
+back, and any refusal raises ``ImportRefused`` carrying the full validation report — so a failed
+import writes nothing. Rows go in with COPY, never one ORM object per feature.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.crs import local_metric_crs
+from gis.errors import Invalid
+from gis.geometry import check_polygon_layer, clean_polygons
+from gis.models import AREA_LEVELS, CODE_LENGTH, ImportBatch
+from gis.readers import read_dataset
+from gis import topology
+
+Progress = Callable[[str, float], None]
+CODE_FIELDS = ("code", "grid_code", "wgbm", "bm", "dm", "编码", "网格编码", "代码")
+NAME_FIELDS = ("name", "mc", "grid_name", "wgmc", "名称", "网格名称")
+PARENT_FIELDS = ("parent", "parent_code", "sqbm", "上级编码")
+
+
+class ImportRefused(Invalid):
+    """The file cannot be imported as it is; ``report`` says every reason."""
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message, report=report)
+        self.report = report
+
+
+@dataclass
+class ImportResult:
+    report: dict
+    batch_id: int | None = None
+    written: int = 0
+    reassigned: dict = field(default_factory=dict)
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    pass
+
+
+def _pick_field(frame, wanted: str | None, candidates, what: str) -> str | None:
+    columns = {c.lower(): c for c in frame.columns if c != frame.geometry.name}
+    if wanted:
+        if wanted not in frame.columns:
+            raise Invalid(f"no field {wanted!r} for the {what} (fields: {', '.join(columns.values())})")
+        return wanted
+    for name in candidates:
+        if name.lower() in columns:
+            return columns[name.lower()]
+    return None
+
+
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    value = str(value).strip()
+    return value or None
+
+
+def _base_report(dataset, kind: str, level: str | None) -> dict:
+    return {"file": dataset.source, "layer": dataset.layer, "kind": kind, "level": level,
+            "features_read": len(dataset.frame), "crs": dataset.crs,
+            "crs_assumed": dataset.crs_assumed, "encoding": dataset.encoding,
+            "encoding_source": dataset.encoding_source, "warnings": list(dataset.warnings),
+            "errors": [], "repaired": [], "rejected": []}
+
+
+def copy_rows(session: Session, table: str, columns: list[str], rows) -> int:
+    """COPY ``rows`` into ``table`` on the session's own connection (same transaction)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    count = 0
+    for row in rows:
+        writer.writerow(["\\N" if v is None else v for v in row])
+        count += 1
+    buffer.seek(0)
+    raw = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                           buffer)
+    return count
+
+
+def _ewkb_hex(geoms) -> np.ndarray:
+    """Hex EWKB with SRID 4326: what COPY hands straight to a geometry column."""
+    return shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
+
+
+# -- areas ------------------------------------------------------------------------------------
+def import_areas(session: Session, path: str | Path, level: str, *, code_field=None,
+                 name_field=None, parent_field=None, crs=None, encoding=None, layer=None,
+                 replace: bool = False, user_id: int | None = None,
+                 progress: Progress = _quiet) -> ImportResult:
+    if level not in AREA_LEVELS:
+        raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
+    progress("reading", 0.0)
+    dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
+    check_polygon_layer(dataset.frame, f"{level} areas")
+    report = _base_report(dataset, "areas", level)
+    frame = dataset.frame.to_crs(4326)
+    lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
+    metric = local_metric_crs(lon, lat)
+
+    code_col = _pick_field(frame, code_field, CODE_FIELDS, "code")
+    name_col = _pick_field(frame, name_field, NAME_FIELDS, "name")
+    parent_col = _pick_field(frame, parent_field, PARENT_FIELDS if parent_field else (), "parent")
+    report["fields"] = {"code": code_col, "name": name_col, "parent": parent_col}
+    ids = [_text(v) for v in frame[code_col]] if code_col else None
+
+    progress("validating geometry", 0.2)
+    cleaned, cleaning = clean_polygons(frame, metric, ids)
+    report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
+    if len(cleaned) == 0:
+        raise ImportRefused(f"{dataset.source}: no usable polygon (all {len(frame)} rejected)", report)
+    rows = cleaned.reset_index(drop=True)
+    rows["row"] = [int(i) + 1 for i in cleaned.index]
+    rows["name"] = [_text(v) for v in rows[name_col]] if name_col else None
+
+    progress("finding parents", 0.4)
+    parent_level = AREA_LEVELS[AREA_LEVELS.index(level) - 1] if level != "district" else None
+    parents = _parents(session, rows, parent_level, parent_col, metric, report)
+    metric_rows = rows.to_crs(metric)
+
+    progress("assigning codes", 0.5)
+    _assign_codes(session, rows, metric_rows, level, code_col, replace, report)
+    if rows["name"].isna().any():
+        rows.loc[rows["name"].isna(), "name"] = [f"{level} {c}" for c in rows.loc[rows["name"].isna(), "code"]]
+
+    progress("checking topology", 0.6)
+    metric_rows["code"] = rows["code"]
+    metric_rows["parent_code"] = rows["parent_code"]
+    parent_shapes = {code: geom for code, geom in zip(parents["code"], parents.to_crs(metric).geometry)} \
+        if parents is not None else {}
+    report["topology"] = {
+        "overlaps": topology.overlaps(metric_rows),
+        "gaps": topology.gaps(metric_rows, parent_shapes),
+        "outside_parent": topology.outside_parent(metric_rows, parent_shapes),
+        "duplicate_codes": topology.duplicate_codes(rows["code"]),
+    }
+    if report["topology"]["duplicate_codes"]:
+        report["errors"].append("duplicate codes in the file: "
+                                + ", ".join(report["topology"]["duplicate_codes"][:20]))
+    if not replace:
+        taken = set(session.scalars(text("SELECT code FROM areas WHERE code = ANY(:codes)"),
+                                    {"codes": list(rows["code"])}))
+        if taken:
+            report["errors"].append(f"{len(taken)} code(s) already in the database (use --replace "
+                                    f"to swap the layer): {', '.join(sorted(taken)[:20])}")
+    report["features_kept"] = len(rows)
+    if report["errors"]:
+        raise ImportRefused(f"{dataset.source} cannot be imported: " + "; ".join(report["errors"]), report)
+
+    progress("writing", 0.7)
+    result = _write_areas(session, rows, level, parent_level, replace, report, user_id)
+    progress("done", 1.0)
+    return result
+
+
+def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.GeoDataFrame | None:
+    if parent_level is None:
+        rows["parent_code"] = None
+        rows["parent_id"] = None
+        return None
+    parents = gpd.read_postgis(
+        text("SELECT id, code, geom FROM areas WHERE level = :level"), session.connection(),
+        params={"level": parent_level}, geom_col="geom")
+    if parents.empty:
+        raise ImportRefused(f"there are no {parent_level} areas yet: import the {parent_level} layer "
+                            "first, since every area belongs to exactly one parent", report)
+    by_code = dict(zip(parents["code"], parents["id"]))
+    if parent_col:
+        codes = [_text(v) for v in rows[parent_col]]
+        unknown = [(r, c) for r, c in zip(rows["row"], codes) if c not in by_code]
+        if unknown:
+            report["errors"].append("unknown parent codes: " + ", ".join(
+                f"row {r}: {c}" for r, c in unknown[:20]))
+        rows["parent_code"] = codes
+    else:
+        # largest overlap wins, measured in metres
+        m_rows = rows.to_crs(metric)
+        m_parents = parents.to_crs(metric)
+        tree = shapely.STRtree(m_parents.geometry.values)
+        chosen = []
+        for row, geom in zip(rows["row"], m_rows.geometry.values):
+            candidates = tree.query(geom, predicate="intersects")
+            if len(candidates) == 0:
+                report["errors"].append(f"row {row} lies outside every {parent_level}")
+                chosen.append(None)
+                continue
+            areas = shapely.area(shapely.intersection(geom, m_parents.geometry.values[candidates]))
+            chosen.append(parents["code"].iloc[candidates[int(np.argmax(areas))]])
+        rows["parent_code"] = chosen
+    rows["parent_id"] = [by_code.get(c) for c in rows["parent_code"]]
+    return parents
+
+
+def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) -> None:
+    """File codes where valid; otherwise parent code + sequence, west→east then north→south."""
+    length = CODE_LENGTH[level]
+    codes = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
+    for i, code in enumerate(codes):
+        if code is None:
+            continue
+        if not (code.isdigit() and len(code) == length):
+            report["warnings"].append(f"row {rows['row'][i]}: code {code!r} is not a {length}-digit "
+                                      f"{level} code; a code was generated")
+            codes[i] = None
+        elif rows["parent_code"][i] and not code.startswith(rows["parent_code"][i]):
+            report["warnings"].append(f"row {rows['row'][i]}: code {code} does not start with its "
+                                      f"parent's code {rows['parent_code'][i]}")
+    missing = [i for i, c in enumerate(codes) if c is None]
+    if missing:
+        if level == "district":
+            raise ImportRefused("districts need their 6-digit GB/T 2260 code in the file "
+                                "(--code-field)", report)
+        centroids = shapely.centroid(metric_rows.geometry.values)
+        xs, ys = shapely.get_x(centroids), shapely.get_y(centroids)
+        band = max(np.median(np.sqrt(metric_rows.area.to_numpy())), 1.0)  # a row of cells
+        used: dict[str, int] = {}
+        for i in sorted(missing, key=lambda k: (rows["parent_code"][k] or "", -round(ys[k] / band), xs[k])):
+            parent = rows["parent_code"][i]
+            if parent is None:
+                continue
+            if parent not in used:
+                # continue after the siblings already stored (none survive a --replace)
+                existing = None if replace else session.scalar(text(
+                    "SELECT max(right(code, 3)::int) FROM areas WHERE code LIKE :p AND length(code) = :n"),
+                    {"p": parent + "%", "n": length})
+                from_file = [int(c[-3:]) for c in codes if c and c.startswith(parent)]
+                used[parent] = max([existing or 0, *from_file])
+            used[parent] += 1
+            if used[parent] > 999:
+                report["errors"].append(f"{parent} would need more than 999 children")
+                continue
+            codes[i] = f"{parent}{used[parent]:03d}"
+        report["codes_generated"] = len(missing)
+    rows["code"] = codes
+
+
+def _write_areas(session, rows, level, parent_level, replace, report, user_id) -> ImportResult:
+    batch = ImportBatch(kind="areas", filename=report["file"], level=level,
+                        feature_count=len(rows), report=report, user_id=user_id)
+    session.add(batch)
+    session.flush()
+    saved = _detach_layer(session, level) if replace else None
+    geoms = _ewkb_hex(rows.geometry.values)
+    copy_rows(session, "areas", ["code", "level", "name", "parent_id", "geom", "area_m2", "import_batch_id"],
+              ((c, level, n, p, g, round(a, 1), batch.id) for c, n, p, g, a in
+               zip(rows["code"], rows["name"], rows["parent_id"].astype(object), geoms, rows["area_m2"])))
+    reassigned = {}
+    if replace:
+        reassigned = _reattach_layer(session, level, saved)
+    elif level == "grid":
+        reassigned = reassign_to_grids(session, only_unassigned=True)
+    report["written"] = len(rows)
+    report["reassigned"] = reassigned
+    batch.report = report
+    session.flush()
+    return ImportResult(report=report, batch_id=batch.id, written=len(rows), reassigned=reassigned)
+
+
+def _detach_layer(session, level) -> dict:
+    """Before replacing a layer: remember who worked which grid and each report's grid, free the
+    children, delete the old layer (reports/buildings keep their rows; grid links go NULL)."""
+    saved = {
+        "user_grids": session.execute(text(
+            "SELECT ug.user_id, a.code FROM user_grids ug JOIN areas a ON a.id = ug.area_id "
+            "WHERE a.level = :level"), {"level": level}).all(),
+        "report_grids": dict(session.execute(text(
+            "SELECT r.id, a.code FROM reports r JOIN areas a ON a.id = r.grid_id")).all())
+        if level == "grid" else {},
+    }
+    child_level = AREA_LEVELS[AREA_LEVELS.index(level) + 1] if level != "grid" else None
+    if child_level:
+        session.execute(text("UPDATE areas SET parent_id = NULL WHERE level = :child"), {"child": child_level})
+    session.execute(text("DELETE FROM areas WHERE level = :level"), {"level": level})
+    saved["child_level"] = child_level
+    return saved
+
+
+REPARENT_SQL = text("""
+    UPDATE areas c SET parent_id = (
+        SELECT p.id FROM areas p
+        WHERE p.level = :level AND p.geom && c.geom AND ST_Intersects(p.geom, c.geom)
+        ORDER BY ST_Area(ST_Intersection(p.geom, c.geom)) DESC, p.code LIMIT 1)
+    WHERE c.level = :child AND c.parent_id IS NULL
+""")
+
+
+def _reattach_layer(session, level, saved) -> dict:
+    if saved["child_level"]:
+        session.execute(REPARENT_SQL, {"level": level, "child": saved["child_level"]})
+    if saved["user_grids"]:  # workers keep the grids whose codes survive
+        session.execute(text(
+            "INSERT INTO user_grids (user_id, area_id) SELECT :user_id, id FROM areas WHERE code = :code "
+            "ON CONFLICT DO NOTHING"), [{"user_id": u, "code": c} for u, c in saved["user_grids"]])
+    if level != "grid":
+        return {}
+    counts = reassign_to_grids(session, only_unassigned=False)
+    # record each report whose grid changed, in its history
+    changed = session.execute(text(
+        "SELECT r.id, r.status, a.code FROM reports r LEFT JOIN areas a ON a.id = r.grid_id")).all()
+    events = [{"report_id": rid, "status": status, "from_grid": saved["report_grids"].get(rid),
+               "to_grid": code} for rid, status, code in changed
+              if saved["report_grids"].get(rid) != code]
+    if events:
+        session.execute(text(
+            "INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at) "
+            "VALUES (:report_id, 'regrid', :status, :status, 'grid layer replaced', "
+            "jsonb_build_object('from_grid', CAST(:from_grid AS text), 'to_grid', CAST(:to_grid AS text)), now())"),
+            events)
+    counts["reports_regridded"] = len(events)
+    return counts
+
+
+# Re-assignment after a grid layer changes, with the same rules as intake (gis/assignment.py):
+# covering grid with the lowest code; else the nearest within :max_m metres; else none.
+REASSIGN_REPORTS_SQL = text("""
+    UPDATE reports r SET grid_id = pick.id, assignment = pick.kind, assignment_distance_m = pick.d
+    FROM (
+        SELECT r2.id AS report_id, coalesce(inside.id, near.id) AS id,
+               CASE WHEN inside.id IS NOT NULL THEN 'inside' WHEN near.id IS NOT NULL THEN 'nearest'
+                    ELSE 'unassigned' END AS kind,
+               CASE WHEN inside.id IS NULL THEN round(near.d::numeric, 1)::float END AS d
+        FROM reports r2
+        LEFT JOIN LATERAL (
+            SELECT a.id FROM areas a WHERE a.level = 'grid' AND ST_Covers(a.geom, r2.geom)
+            ORDER BY a.code LIMIT 1) inside ON true
+        LEFT JOIN LATERAL (
+            SELECT c.id, ST_Distance(c.geom::geography, r2.geom::geography) AS d
+            FROM (SELECT a.id, a.code, a.geom FROM areas a WHERE a.level = 'grid'
+                  ORDER BY a.geom <-> r2.geom LIMIT 8) c
+            WHERE inside.id IS NULL AND ST_DWithin(c.geom::geography, r2.geom::geography, :max_m)
+            ORDER BY d, c.code LIMIT 1) near ON true
+        WHERE (NOT :only_unassigned OR r2.grid_id IS NULL)
+    ) pick
+    WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.id
+""")
+
+ASSIGN_BUILDINGS_SQL = text("""
+    UPDATE buildings b SET grid_id = (
+        SELECT a.id FROM areas a
+        WHERE a.level = 'grid' AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+        ORDER BY ST_Area(ST_Intersection(a.geom, b.geom)) DESC, a.code LIMIT 1)
+    WHERE (CAST(:batch AS int) IS NULL OR b.import_batch_id = :batch)
+      AND (NOT :only_unassigned OR b.grid_id IS NULL)
+""")
+
+
+def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50) -> dict:
+    reports = session.execute(REASSIGN_REPORTS_SQL, {"max_m": max_m,
+                                                     "only_unassigned": only_unassigned}).rowcount
+    buildings = session.execute(ASSIGN_BUILDINGS_SQL, {"batch": None,
+                                                       "only_unassigned": only_unassigned}).rowcount
+    return {"reports": reports, "buildings": buildings}
+
+
+# -- buildings --------------------------------------------------------------------------------
+def import_buildings(session: Session, path: str | Path, *, name_field=None, households_field=None,
+                     floors_field=None, crs=None, encoding=None, layer=None, replace: bool = False,
+                     user_id: int | None = None, progress: Progress = _quiet) -> ImportResult:
+    progress("reading", 0.0)
+    dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
+    check_polygon_layer(dataset.frame, "buildings")
+    report = _base_report(dataset, "buildings", None)
+    frame = dataset.frame.to_crs(4326)
+    lon, lat = shapely.centroid(shapely.box(*frame.total_bounds)).coords[0]
+    metric = local_metric_crs(lon, lat)
+    name_col = _pick_field(frame, name_field, NAME_FIELDS + ("address", "地址"), "name")
+    households_col = _pick_field(frame, households_field, ("households", "hs", "户数"), "households")
+    floors_col = _pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
+    report["fields"] = {"name": name_col, "households": households_col, "floors": floors_col}
+
+    progress("validating geometry", 0.2)
+    cleaned, cleaning = clean_polygons(frame, metric)
+    report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
+    if len(cleaned) == 0:
+        raise ImportRefused(f"{dataset.source}: no usable polygon (all {len(frame)} rejected)", report)
+    report["features_kept"] = len(cleaned)
+
+    def ints(col):
+        if col is None:
+            return [None] * len(cleaned)
+        values = []
+        for v in cleaned[col]:
+            t = _text(v)
+            values.append(int(float(t)) if t and t.replace(".", "", 1).isdigit() else None)
+        return values
+
+    progress("writing", 0.5)
+    batch = ImportBatch(kind="buildings", filename=dataset.source, feature_count=len(cleaned),
+                        report=report, user_id=user_id)
+    session.add(batch)
+    session.flush()
+    if replace:
+        session.execute(text("DELETE FROM buildings"))
+    names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
+    copy_rows(session, "buildings", ["name", "households", "floors", "geom", "import_batch_id"],
+              zip(names, ints(households_col), ints(floors_col), _ewkb_hex(cleaned.geometry.values),
+                  [batch.id] * len(cleaned)))
+    progress("assigning to grids", 0.8)
+    assigned = session.execute(ASSIGN_BUILDINGS_SQL, {"batch": batch.id, "only_unassigned": False}).rowcount
+    unassigned = session.scalar(text("SELECT count(*) FROM buildings WHERE import_batch_id = :b "
+                                     "AND grid_id IS NULL"), {"b": batch.id})
+    if replace:
+        session.execute(text("""
+            UPDATE reports r SET building_id = (
+                SELECT b.id FROM buildings b WHERE ST_DWithin(b.geom::geography, r.geom::geography, 20)
+                ORDER BY b.geom <-> r.geom LIMIT 1)"""))
+    report.update(written=len(cleaned), assigned_to_grid=assigned - unassigned,
+                  outside_every_grid=unassigned)
+    batch.report = report
+    session.flush()
+    progress("done", 1.0)
+    return ImportResult(report=report, batch_id=batch.id, written=len(cleaned))

@@ -1,0 +1,42 @@
+"""Buildings go to the grid holding the largest part of their footprint."""
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+from sqlalchemy import select
+
+from gis.importer import import_buildings
+from gis.models import Building
+from tests.factories import CELL, ORIGIN
+from tests.files import write_shapefile
+
+
+def test_buildings_go_to_the_grid_with_the_largest_share(session, town, tmp_path):
+    x, y = ORIGIN
+    footprints = [
+        box(x + 0.2 * CELL, y + 0.2 * CELL, x + 0.4 * CELL, y + 0.3 * CELL),   # inside grid 001
+        box(x + 0.9 * CELL, y + 0.2 * CELL, x + 1.3 * CELL, y + 0.3 * CELL),   # 25 % in 001, 75 % in 002
+        box(x + 5 * CELL, y + 5 * CELL, x + 5.1 * CELL, y + 5.1 * CELL),       # outside the town
+    ]
+    frame = gpd.GeoDataFrame({"名称": ["1号楼", "2号楼", "3号楼"], "户数": [24, 36, 0], "层数": [6, 6, 2]},
+                             geometry=footprints, crs=4326)
+    path = write_shapefile(frame, tmp_path / "b.shp", crs=4537, encoding="GBK", keep_cpg=False, ldid=0)
+    result = import_buildings(session, path)
+    assert result.report["fields"] == {"name": "名称", "households": "户数", "floors": "层数"}
+    assert result.report["assigned_to_grid"] == 2 and result.report["outside_every_grid"] == 1
+    rows = {b.name: b for b in session.scalars(select(Building))}
+    assert rows["1号楼"].grid_id == town["grids"][0].id
+    assert rows["2号楼"].grid_id == town["grids"][1].id
+    assert rows["3号楼"].grid_id is None
+    assert rows["2号楼"].households == 36 and rows["2号楼"].floors == 6
+
+
+def test_replace_swaps_all_buildings(session, town, tmp_path):
+    x, y = ORIGIN
+    one = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(x + 0.1 * CELL, y + 0.1 * CELL, x + 0.2 * CELL, y + 0.2 * CELL)], crs=4326)
+    path = tmp_path / "b.geojson"
+    one.to_file(path, driver="GeoJSON")
+    import_buildings(session, path)
+    import_buildings(session, path)
+    assert session.query(Building).count() == 2
+    import_buildings(session, path, replace=True)
+    assert session.query(Building).count() == 1
