@@ -11,9 +11,8 @@ from referencing.jsonschema import DRAFT4
 
 from tests.factories import CELL, ORIGIN
 
+# shared/ sits beside the repository (as in CI and on developers' machines)
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "open311-georeport-v2"
-if not SCHEMAS.exists():  # a clone elsewhere: shared/ sits beside the repository
-    SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "open311-georeport-v2"
 
 
 def validator(name: str) -> Draft4Validator:
