@@ -39,12 +39,22 @@ class ImportRefused(Invalid):
         self.report = report
 
 
+PREVIEW_LIMIT = 3000
+
+
 @dataclass
 class ImportResult:
     report: dict
     batch_id: int | None = None
     written: int = 0
     reassigned: dict = field(default_factory=dict)
+    preview: str | None = None  # GeoJSON of (up to PREVIEW_LIMIT) kept features, for the map
+
+
+def preview_geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
+    sample = frame.iloc[:PREVIEW_LIMIT]
+    keep = [c for c in columns if c in sample.columns]
+    return sample[keep + [sample.geometry.name]].to_json(drop_id=True, to_wgs84=False)
 
 
 def _quiet(stage: str, fraction: float) -> None:
@@ -77,6 +87,7 @@ def _base_report(dataset, kind: str, level: str | None) -> dict:
             "features_read": len(dataset.frame), "crs": dataset.crs,
             "crs_assumed": dataset.crs_assumed, "encoding": dataset.encoding,
             "encoding_source": dataset.encoding_source, "warnings": list(dataset.warnings),
+            "columns": [c for c in dataset.frame.columns if c != dataset.frame.geometry.name],
             "errors": [], "repaired": [], "rejected": []}
 
 
@@ -167,6 +178,7 @@ def import_areas(session: Session, path: str | Path, level: str, *, code_field=N
 
     progress("writing", 0.7)
     result = _write_areas(session, rows, level, parent_level, replace, report, user_id)
+    result.preview = preview_geojson(rows, ["row", "code", "name", "parent_code"])
     progress("done", 1.0)
     return result
 
@@ -427,4 +439,5 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
     batch.report = report
     session.flush()
     progress("done", 1.0)
-    return ImportResult(report=report, batch_id=batch.id, written=len(cleaned))
+    return ImportResult(report=report, batch_id=batch.id, written=len(cleaned),
+                        preview=preview_geojson(cleaned.assign(name=names), ["name"]))

@@ -1,0 +1,103 @@
+"""Planners' imports on the web: the /import page and POST /api/v1/imports.
+
+The upload is checked first (dry run: the validation report and a preview map), then committed
+with the chosen field mapping. Both go through gis.importer, like the CLI, in the request's
+transaction: a refused or failed import writes nothing.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, jsonify, render_template, request
+
+from app.auth import current_row, roles_required
+from app.database import db
+from gis.embedded_postgres import var_dir
+from gis.errors import Invalid
+from gis.importer import ImportRefused, import_areas, import_buildings
+from gis.models import AREA_LEVELS
+from gis.readers import SUPPORTED
+
+bp = Blueprint("imports", __name__)
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+@bp.get("/import")
+@roles_required("planner")
+def page():
+    return render_template("import.html", levels=AREA_LEVELS)
+
+
+def _save_upload(into: Path) -> Path:
+    """Save the uploaded file(s): one zip/GeoPackage/GeoJSON, or a shapefile's parts together."""
+    files = [f for f in request.files.getlist("file") if f and f.filename]
+    if not files:
+        raise Invalid("choose a file to import (.zip, .shp with its .dbf/.shx/.prj, .gpkg, .geojson)")
+    suffixes = [Path(f.filename).suffix.lower() for f in files]
+    if len(files) > 1 and not all(s in SHAPEFILE_PARTS for s in suffixes):
+        raise Invalid("several files can only be the parts of one shapefile (.shp, .dbf, .shx, .prj, .cpg)")
+    main = None
+    for f, suffix in zip(files, suffixes):
+        if suffix not in SUPPORTED + SHAPEFILE_PARTS:
+            raise Invalid(f"{f.filename}: GridWatch reads {', '.join(SUPPORTED)} files")
+        # the parts must share a stem; the planner's own name is kept in the report only
+        target = into / f"upload{suffix}"
+        f.save(target)
+        if suffix in SUPPORTED:
+            main = target
+    if main is None:
+        raise Invalid("the upload has no .shp, .zip, .gpkg or .geojson file")
+    return main
+
+
+def _option(name: str) -> str | None:
+    value = (request.form.get(name) or "").strip()
+    return value or None
+
+
+@bp.post("/api/v1/imports")
+@roles_required("planner")
+def create():
+    kind = request.form.get("kind", "grids")
+    if kind not in ("grids", "buildings"):
+        raise Invalid("kind must be grids or buildings")
+    dry_run = request.form.get("dry_run", "1") not in ("0", "false", "no")
+    uploads = var_dir() / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="import-", dir=uploads))
+    try:
+        path = _save_upload(workdir)
+        common = dict(crs=_option("crs"), encoding=_option("encoding"), layer=_option("layer"),
+                      replace=request.form.get("replace") in ("1", "true", "on"),
+                      user_id=current_row().id)
+        try:
+            if kind == "grids":
+                result = import_areas(db(), path, request.form.get("level", "grid"),
+                                      code_field=_option("code_field"), name_field=_option("name_field"),
+                                      parent_field=_option("parent_field"), **common)
+            else:
+                result = import_buildings(db(), path, name_field=_option("name_field"),
+                                          households_field=_option("households_field"),
+                                          floors_field=_option("floors_field"), **common)
+        except ImportRefused as exc:
+            exc.report["file"] = _original_name()
+            return jsonify({"error": exc.message, "report": exc.report, "written": False}), 422
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.report["file"] = _original_name()
+    body = {"report": result.report, "written": not dry_run, "batch_id": None if dry_run else result.batch_id,
+            "preview": json.loads(result.preview) if result.preview else None}
+    if dry_run:
+        db().rollback()  # a check writes nothing
+        return jsonify(body), 200
+    return jsonify(body), 201
+
+
+def _original_name() -> str:
+    names = [f.filename for f in request.files.getlist("file") if f and f.filename]
+    main = [n for n in names if Path(n).suffix.lower() in SUPPORTED]
+    return re.sub(r"[\r\n]", "", (main or names or ["upload"])[0])
