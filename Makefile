@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test setup system venv assets db bench bench-intake clean
+.PHONY: run test setup system venv assets db bench bench-intake bench-import clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -47,7 +47,10 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake
+bench: bench-intake bench-import
+bench-import: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/python -m bench.import_buildings
 bench-intake: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.report_intake

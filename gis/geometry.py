@@ -48,43 +48,42 @@ def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None) -> tuple[gpd.G
     """Repair invalid polygons (make_valid, polygonal parts only), drop empty or arealess ones.
 
     ``frame`` must already be in EPSG:4326; ``metric_crs`` measures areas. Returns the kept rows
-    (geometry as 2-D MultiPolygon) and what was done.
+    (geometry as 2-D MultiPolygon) and what was done. Valid polygons — nearly all rows of a real
+    file — are handled in bulk; only the others are looked at one by one.
     """
     report = Cleaning()
     geoms = shapely.force_2d(frame.geometry.values)
     ids = ids if ids is not None else [None] * len(frame)
-    keep = np.ones(len(frame), dtype=bool)
-    out = []
-    reasons = shapely.is_valid_reason(geoms)
-    for i, geom in enumerate(geoms):
-        row = {"row": i + 1, "id": ids[i]}
+    type_ids = shapely.get_type_id(geoms)          # -1 missing, 3 Polygon, 6 MultiPolygon
+    valid = shapely.is_valid(geoms)
+    out = np.empty(len(geoms), dtype=object)
+    simple = valid & (type_ids == 3)
+    out[simple] = shapely.multipolygons(geoms[simple], indices=np.arange(int(simple.sum())))
+    multi = valid & (type_ids == 6)
+    out[multi] = geoms[multi]
+    keep = simple | multi
+    for i in np.flatnonzero(~keep):
+        row, geom = {"row": int(i) + 1, "id": ids[i]}, geoms[i]
         if geom is None or shapely.is_empty(geom):
             report.rejected.append({**row, "reason": "empty geometry"})
-            keep[i] = False
-            out.append(None)
             continue
         if geom.geom_type not in POLYGONAL and geom.geom_type != "GeometryCollection":
             report.rejected.append({**row, "reason": f"a {geom.geom_type}, not a polygon"})
-            keep[i] = False
-            out.append(None)
             continue
-        fixed = geom
-        if not shapely.is_valid(geom):
-            fixed = shapely.make_valid(geom)
-        poly = polygonal_part(fixed)
+        reason = shapely.is_valid_reason(geom)
+        poly = polygonal_part(shapely.make_valid(geom))
         if poly is None:
-            report.rejected.append({**row, "reason": f"degenerate: no area ({reasons[i]})"})
-            keep[i] = False
-            out.append(None)
+            report.rejected.append({**row, "reason": f"degenerate: no area ({reason})"})
             continue
-        if fixed is not geom:
-            report.repaired.append({**row, "problem": reasons[i],
-                                    "action": "repaired with make_valid, polygonal parts kept"})
-        out.append(poly)
+        report.repaired.append({**row, "problem": reason,
+                                "action": "repaired with make_valid, polygonal parts kept"})
+        out[i] = poly
+        keep[i] = True
     cleaned = frame.copy()
     cleaned = cleaned.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
-    areas = cleaned.geometry.to_crs(metric_crs).area.to_numpy()
-    for i in np.flatnonzero(keep & (np.nan_to_num(areas) < MIN_AREA_M2)):
+    areas = np.zeros(len(frame))
+    areas[keep] = cleaned.geometry[keep].to_crs(metric_crs).area.to_numpy()
+    for i in np.flatnonzero(keep & (areas < MIN_AREA_M2)):
         report.rejected.append({"row": int(i) + 1, "id": ids[i],
                                 "reason": f"degenerate: area {areas[i]:.2f} m² (< {MIN_AREA_M2:g} m²)"})
         keep[i] = False

@@ -364,22 +364,50 @@ REASSIGN_REPORTS_SQL = text("""
     WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.id
 """)
 
-ASSIGN_BUILDINGS_SQL = text("""
-    UPDATE buildings b SET grid_id = (
-        SELECT a.id FROM areas a
-        WHERE a.level = 'grid' AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
-        ORDER BY ST_Area(ST_Intersection(a.geom, b.geom)) DESC, a.code LIMIT 1)
-    WHERE (CAST(:batch AS int) IS NULL OR b.import_batch_id = :batch)
-      AND (NOT :only_unassigned OR b.grid_id IS NULL)
+# A building goes to the grid holding the largest part of its footprint (ties: lowest code).
+# Written as a join so PostGIS reuses each grid's prepared geometry across its buildings; a grid
+# that covers the footprint wins outright, and overlap areas are computed only for the straddlers.
+def _best_grid_join(source: str) -> str:
+    return f"""
+    SELECT DISTINCT ON (f.id) f.id, a.id AS grid_id
+    FROM {source} f JOIN areas a
+      ON a.level = 'grid' AND a.geom && f.geom AND ST_Intersects(a.geom, f.geom)
+    ORDER BY f.id, CASE WHEN ST_Covers(a.geom, f.geom) THEN 'Infinity'::float8
+                        ELSE ST_Area(ST_Intersection(a.geom, f.geom)) END DESC, a.code"""
+
+
+INSERT_STAGED_BUILDINGS_SQL = text(f"""
+    WITH best AS ({_best_grid_join("building_staging")})
+    INSERT INTO buildings (name, households, floors, geom, import_batch_id, grid_id)
+    SELECT s.name, s.households, s.floors, s.geom, :batch, best.grid_id
+    FROM building_staging s LEFT JOIN best ON best.id = s.id
 """)
+ASSIGN_BUILDINGS_SQL = text(f"""
+    WITH scope AS (SELECT id, geom FROM buildings
+                   WHERE (CAST(:batch AS int) IS NULL OR import_batch_id = :batch)
+                     AND (NOT :only_unassigned OR grid_id IS NULL)),
+    best AS ({_best_grid_join("scope")})
+    UPDATE buildings b SET grid_id = best.grid_id
+    FROM scope LEFT JOIN best ON best.id = scope.id
+    WHERE b.id = scope.id AND b.grid_id IS DISTINCT FROM best.grid_id
+""")
+
+
+def assign_buildings(session, batch_id=None, only_unassigned: bool = False) -> int:
+    """Set each building's grid (after a grid layer changed); returns how many have one."""
+    params = {"batch": batch_id, "only_unassigned": only_unassigned}
+    session.execute(ASSIGN_BUILDINGS_SQL, params)
+    return session.scalar(text(
+        "SELECT count(*) FROM buildings b WHERE grid_id IS NOT NULL "
+        "AND (CAST(:batch AS int) IS NULL OR b.import_batch_id = :batch)"), params)
+
 
 
 def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50) -> dict:
     reports = session.execute(REASSIGN_REPORTS_SQL, {"max_m": max_m,
                                                      "only_unassigned": only_unassigned}).rowcount
-    buildings = session.execute(ASSIGN_BUILDINGS_SQL, {"batch": None,
-                                                       "only_unassigned": only_unassigned}).rowcount
-    return {"reports": reports, "buildings": buildings}
+    buildings = assign_buildings(session, only_unassigned=only_unassigned)
+    return {"reports": reports, "buildings_in_grids": buildings}
 
 
 # -- buildings --------------------------------------------------------------------------------
@@ -422,20 +450,25 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
     if replace:
         session.execute(text("DELETE FROM buildings"))
     names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
-    copy_rows(session, "buildings", ["name", "households", "floors", "geom", "import_batch_id"],
-              zip(names, ints(households_col), ints(floors_col), _ewkb_hex(cleaned.geometry.values),
-                  [batch.id] * len(cleaned)))
+    # COPY into an unindexed staging table, then one INSERT that picks each grid on the way in
+    session.execute(text("DROP TABLE IF EXISTS building_staging"))
+    session.execute(text("CREATE TEMP TABLE building_staging (id serial, name text, households int, "
+                         "floors int, geom geometry(MultiPolygon, 4326)) ON COMMIT DROP"))
+    copy_rows(session, "building_staging", ["name", "households", "floors", "geom"],
+              zip(names, ints(households_col), ints(floors_col), _ewkb_hex(cleaned.geometry.values)))
+    session.execute(text("CREATE INDEX ON building_staging USING gist (geom)"))
+    session.execute(text("ANALYZE building_staging"))
     progress("assigning to grids", 0.8)
-    assigned = session.execute(ASSIGN_BUILDINGS_SQL, {"batch": batch.id, "only_unassigned": False}).rowcount
-    unassigned = session.scalar(text("SELECT count(*) FROM buildings WHERE import_batch_id = :b "
-                                     "AND grid_id IS NULL"), {"b": batch.id})
+    session.execute(INSERT_STAGED_BUILDINGS_SQL, {"batch": batch.id})
+    assigned = session.scalar(text("SELECT count(*) FROM buildings WHERE import_batch_id = :b "
+                                   "AND grid_id IS NOT NULL"), {"b": batch.id})
     if replace:
         session.execute(text("""
             UPDATE reports r SET building_id = (
                 SELECT b.id FROM buildings b WHERE ST_DWithin(b.geom::geography, r.geom::geography, 20)
                 ORDER BY b.geom <-> r.geom LIMIT 1)"""))
-    report.update(written=len(cleaned), assigned_to_grid=assigned - unassigned,
-                  outside_every_grid=unassigned)
+    report.update(written=len(cleaned), assigned_to_grid=assigned,
+                  outside_every_grid=len(cleaned) - assigned)
     batch.report = report
     session.flush()
     progress("done", 1.0)
