@@ -39,16 +39,16 @@ def create_report():
         client_id=data.get("client_id"), address=data.get("address"), photos=photos,
         nearest_grid_m=current_app.config["NEAREST_GRID_M"],
         nearest_building_m=current_app.config["NEAREST_BUILDING_M"])
-    body = report_json(db(), intake.report, current_row())
+    body = report_json(db(), intake.report_id)  # actions: GET /reports/<id> (kept off the hot path)
     status = 201 if intake.created else 200
-    headers = {"Location": url_for("api.get_report_json", report_id=intake.report.id)}
+    headers = {"Location": url_for("api.get_report_json", report_id=intake.report_id)}
     return jsonify(body), status, headers
 
 
 @bp.get("/reports/<int:report_id>")
 def get_report_json(report_id: int):
     report = get_report(db(), report_id)
-    body = report_json(db(), report, current_row())
+    body = report_json(db(), report.id, current_row())
     body["events"] = [event_json(e) for e in report.events]
     return jsonify(body)
 
@@ -62,7 +62,7 @@ def report_action(report_id: int):
     act(db(), report, current_row(), str(data.get("action") or ""), version=data.get("version"),
         note=data.get("note"), department_id=department_id,
         hours=float(hours) if hours not in (None, "") else None)
-    body = report_json(db(), report, current_row())
+    body = report_json(db(), report.id, current_row())
     body["events"] = [event_json(e) for e in report.events]
     return jsonify(body)
 

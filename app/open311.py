@@ -177,12 +177,13 @@ def create_request(fmt):
     category = db().get(Category, form["service_code"])
     if category is None or category.parent_code is None:
         raise NotFound(f"no service {form['service_code']}")
-    report = submit_report(
+    token = uuid.uuid4()  # the client's handle on its request (tokens/<token>.json)
+    report_id = submit_report(
         db(), lon=form.get("long"), lat=form.get("lat"), category=form["service_code"],
         description=form.get("description", ""), channel="public", reporter=user,
-        address=form.get("address_string"), contact=contact, client_id=uuid.uuid4(),
-        nearest_grid_m=current_app.config["NEAREST_GRID_M"]).report
-    return _respond([{"service_request_id": str(report.id), "token": str(report.client_id),
+        address=form.get("address_string"), contact=contact, client_id=token,
+        nearest_grid_m=current_app.config["NEAREST_GRID_M"]).report_id
+    return _respond([{"service_request_id": str(report_id), "token": str(token),
                       "service_notice": None, "account_id": None}],
                     "service_requests", "request", fmt)
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import url_for
-from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
 from gis.assignment import hierarchy
-from gis.models import Building, Report
-from gis.workflow import available_actions, traffic_light
+from gis.models import Report
+from gis.reports import REPORT_SQL
+from gis.workflow import available_actions, traffic_light_for
 
 
 def _iso(value):
@@ -21,40 +21,43 @@ def area_chain(session: Session, grid_id: int | None) -> dict:
     return {level: chain.get(level) for level in ("grid", "community", "street", "district")}
 
 
-def report_json(session: Session, report: Report, user=None) -> dict:
-    point = to_shape(report.geom)
-    building = session.get(Building, report.building_id) if report.building_id else None
+def report_json(session: Session, report_id: int, user=None) -> dict:
+    """The API's shape of a report, from one query (``REPORT_SQL``); with ``user``, the actions
+    they may take now."""
+    r = session.execute(REPORT_SQL, {"id": report_id}).mappings().one()
+
+    def ref(prefix: str, *fields: str) -> dict | None:
+        return {f: r[f"{prefix}_{f}"] for f in fields} if r[f"{prefix}_id"] is not None else None
+
     out = {
-        "id": report.id,
-        "client_id": str(report.client_id) if report.client_id else None,
-        "status": report.status,
-        "category": {"code": report.category.code, "name": report.category.name,
-                     "name_en": report.category.name_en},
-        "description": report.description,
-        "address": report.address,
-        "channel": report.channel,
-        "lon": round(point.x, 7), "lat": round(point.y, 7),
-        "original": {"crs": report.original_crs, "lon": report.original_lon,
-                     "lat": report.original_lat},
-        "assignment": report.assignment,
-        "assignment_distance_m": report.assignment_distance_m,
-        **area_chain(session, report.grid_id),
-        "building": {"id": building.id, "name": building.name} if building else None,
-        "response_level": report.response_level,
-        "department": ({"id": report.department.id, "code": report.department.code,
-                        "name": report.department.name} if report.department else None),
-        "resolved_locally": report.resolved_locally,
-        "rework_count": report.rework_count,
-        "deadline_at": _iso(report.deadline_at),
-        "traffic_light": traffic_light(report),
-        "created_at": _iso(report.created_at),
-        "updated_at": _iso(report.updated_at),
-        "closed_at": _iso(report.closed_at),
-        "version": report.version,
-        "photos": [url_for("api.photo", photo_id=p.id) for p in report.photos],
+        "id": r["id"],
+        "client_id": str(r["client_id"]) if r["client_id"] else None,
+        "status": r["status"],
+        "category": {"code": r["category_code"], "name": r["category_name"],
+                     "name_en": r["category_name_en"]},
+        "description": r["description"],
+        "address": r["address"],
+        "channel": r["channel"],
+        "lon": round(r["lon"], 7), "lat": round(r["lat"], 7),
+        "original": {"crs": r["original_crs"], "lon": r["original_lon"], "lat": r["original_lat"]},
+        "assignment": r["assignment"],
+        "assignment_distance_m": r["assignment_distance_m"],
+        **{level: ref(level, "id", "code", "name") for level in ("grid", "community", "street", "district")},
+        "building": ref("building", "id", "name"),
+        "response_level": r["response_level"],
+        "department": ref("department", "id", "code", "name"),
+        "resolved_locally": r["resolved_locally"],
+        "rework_count": r["rework_count"],
+        "deadline_at": _iso(r["deadline_at"]),
+        "traffic_light": traffic_light_for(r["status"], r["dispatched_at"], r["deadline_at"]),
+        "created_at": _iso(r["created_at"]),
+        "updated_at": _iso(r["updated_at"]),
+        "closed_at": _iso(r["closed_at"]),
+        "version": r["version"],
+        "photos": [url_for("api.photo", photo_id=p) for p in r["photo_ids"]],
     }
     if user is not None:
-        out["actions"] = [a.name for a in available_actions(user, report)]
+        out["actions"] = [a.name for a in available_actions(user, session.get(Report, report_id))]
     return out
 
 

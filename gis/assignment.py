@@ -18,37 +18,36 @@ from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
 
-INSIDE_SQL = text("""
-    SELECT id FROM areas
-    WHERE level = 'grid' AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-    ORDER BY code LIMIT 1
-""")
-
-# KNN on the geometry index finds candidates; the geodesic distance decides among them.
-NEAREST_SQL = text("""
-    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-    candidates AS (
-        SELECT a.id, a.code, a.geom FROM areas a, pt
-        WHERE a.level = :level ORDER BY a.geom <-> pt.g LIMIT 8
-    )
-    SELECT c.id, ST_Distance(c.geom::geography, pt.g::geography) AS distance
-    FROM candidates c, pt
-    WHERE ST_DWithin(c.geom::geography, pt.g::geography, :max_m)
-    ORDER BY distance, c.code LIMIT 1
-""")
-
-BUILDING_INSIDE_SQL = text("""
-    SELECT id FROM buildings
-    WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY id LIMIT 1
-""")
-
-BUILDING_NEAREST_SQL = text("""
-    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-    candidates AS (SELECT b.id, b.geom FROM buildings b, pt ORDER BY b.geom <-> pt.g LIMIT 8)
-    SELECT c.id FROM candidates c, pt
-    WHERE ST_DWithin(c.geom::geography, pt.g::geography, :max_m)
-    ORDER BY ST_Distance(c.geom::geography, pt.g::geography), c.id LIMIT 1
-""")
+# The rules as CTEs over a point ``pt`` (:lon, :lat): one definition, used by ``assign_grid`` /
+# ``find_building`` below and by report intake's single statement (gis/reports.py).
+# KNN ``<->`` on the geometry index finds candidates; the geodesic distance decides among them.
+ASSIGNMENT_CTES = """
+    pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+    inside AS (
+        SELECT a.id FROM areas a, pt
+        WHERE a.level = 'grid' AND ST_Covers(a.geom, pt.g) ORDER BY a.code LIMIT 1),
+    near AS (
+        SELECT c.id, ST_Distance(c.geom::geography, pt.g::geography) AS distance
+        FROM (SELECT a.id, a.code, a.geom FROM areas a, pt
+              WHERE a.level = 'grid' AND NOT EXISTS (SELECT 1 FROM inside)
+              ORDER BY a.geom <-> pt.g LIMIT 8) c, pt
+        WHERE ST_DWithin(c.geom::geography, pt.g::geography, :grid_m)
+        ORDER BY distance, c.code LIMIT 1),
+    grid AS (
+        SELECT coalesce((SELECT id FROM inside), (SELECT id FROM near)) AS id,
+               CASE WHEN EXISTS (SELECT 1 FROM inside) THEN 'inside'
+                    WHEN EXISTS (SELECT 1 FROM near) THEN 'nearest' ELSE 'unassigned' END AS kind,
+               round((SELECT distance FROM near)::numeric, 1)::float AS distance_m),
+    building AS (
+        SELECT coalesce(
+            (SELECT b.id FROM buildings b, pt WHERE ST_Covers(b.geom, pt.g) ORDER BY b.id LIMIT 1),
+            (SELECT c.id FROM (SELECT b.id, b.geom FROM buildings b, pt
+                               ORDER BY b.geom <-> pt.g LIMIT 8) c, pt
+             WHERE ST_DWithin(c.geom::geography, pt.g::geography, :building_m)
+             ORDER BY ST_Distance(c.geom::geography, pt.g::geography), c.id LIMIT 1)) AS id)
+"""
+ASSIGN_SQL = text(f"WITH {ASSIGNMENT_CTES} SELECT grid.id, grid.kind, grid.distance_m FROM grid")
+BUILDING_SQL = text(f"WITH {ASSIGNMENT_CTES} SELECT id FROM building")
 
 HIERARCHY_SQL = text("""
     WITH RECURSIVE up AS (
@@ -85,22 +84,14 @@ def check_point(lon, lat) -> tuple[float, float]:
 
 
 def assign_grid(session: Session, lon: float, lat: float, max_distance_m: float = 50) -> Assignment:
-    grid_id = session.scalar(INSIDE_SQL, {"lon": lon, "lat": lat})
-    if grid_id is not None:
-        return Assignment(grid_id, "inside", None)
-    row = session.execute(NEAREST_SQL, {"lon": lon, "lat": lat, "max_m": max_distance_m,
-                                        "level": "grid"}).first()
-    if row is not None:
-        return Assignment(row.id, "nearest", round(row.distance, 1))
-    return Assignment(None, "unassigned", None)
+    row = session.execute(ASSIGN_SQL, {"lon": lon, "lat": lat, "grid_m": max_distance_m,
+                                       "building_m": 0}).one()
+    return Assignment(row.id, row.kind, row.distance_m)
 
 
 def find_building(session: Session, lon: float, lat: float, max_distance_m: float = 20) -> int | None:
-    building_id = session.scalar(BUILDING_INSIDE_SQL, {"lon": lon, "lat": lat})
-    if building_id is None:
-        building_id = session.scalar(BUILDING_NEAREST_SQL, {"lon": lon, "lat": lat,
-                                                            "max_m": max_distance_m})
-    return building_id
+    return session.scalar(BUILDING_SQL, {"lon": lon, "lat": lat, "building_m": max_distance_m,
+                                         "grid_m": 0})
 
 
 def hierarchy(session: Session, area_id: int) -> dict[str, dict]:

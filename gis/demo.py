@@ -200,7 +200,7 @@ def _reports(session, rng, grids, departments, users, now, to_lonlat) -> int:
         report = submit_report(session, lon=lon, lat=lat, category=category, reporter=reporter,
                                description=DESCRIPTIONS.get(category, "巡查发现问题，请处理"),
                                channel=rng.choice(["app", "app", "patrol", "hotline", "volunteer",
-                                                   "video", "public"]), now=created).report
+                                                   "video", "public"]), now=created).report(session)
         count += 1
         clock = created
 

@@ -140,11 +140,15 @@ def act(session: Session, report: Report, user: User, action_name: str, *, versi
 
 def traffic_light(report: Report, now: dt.datetime | None = None) -> str | None:
     """green < 80 % of the time limit used, yellow 80-100 %, red overdue; None without a clock."""
-    if report.status not in OPEN_STATUSES or not report.deadline_at or not report.dispatched_at:
+    return traffic_light_for(report.status, report.dispatched_at, report.deadline_at, now)
+
+
+def traffic_light_for(status: str, dispatched_at, deadline_at, now=None) -> str | None:
+    if status not in OPEN_STATUSES or not deadline_at or not dispatched_at:
         return None
     now = now or utcnow()
-    limit = (report.deadline_at - report.dispatched_at).total_seconds()
-    used = (now - report.dispatched_at).total_seconds() / limit if limit > 0 else 1.0
+    limit = (deadline_at - dispatched_at).total_seconds()
+    used = (now - dispatched_at).total_seconds() / limit if limit > 0 else 1.0
     return "green" if used < 0.8 else "yellow" if used <= 1.0 else "red"
 
 

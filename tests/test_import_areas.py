@@ -187,7 +187,7 @@ def test_replace_swaps_the_layer_and_regrids_reports_with_history(session, commu
     worker = make_user("grid_worker", grids=[grids(session)[0]])
     # a report in the south-east cell, near its west edge
     report = submit_report(session, lon=ORIGIN[0] + 1.1 * CELL, lat=ORIGIN[1] + 0.5 * CELL,
-                           category="0101").report
+                           category="0101").report(session)
     assert report.grid.code == CODES[1]
     # v2: the south-west grid grows east by 20 % of a cell, taking the report
     frame = town_cells(CODES)

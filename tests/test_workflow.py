@@ -31,7 +31,7 @@ def report(session, town, people):
     """The Karamay water-main cover: reported at 16:45 in grid 001."""
     return submit_report(session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2,
                          category="0101", description="上水井盖破损", reporter=people["worker"],
-                         now=T0).report
+                         now=T0).report(session)
 
 
 def step(session, report, user, action, minutes, **kw):
