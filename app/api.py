@@ -1,6 +1,8 @@
 """The JSON API (/api/v1): token or session auth; errors come back as {"error": ...}."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
@@ -10,7 +12,7 @@ from app.schemas import area_chain, event_json, report_json
 from gis.assignment import assign_grid, check_point
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid, NotFound
-from gis.layers import areas_geojson, parse_bbox
+from gis.layers import areas_geojson, grid_summary, parse_bbox, reports_geojson
 from gis.models import AREA_LEVELS, Department, ReportPhoto
 from gis.reports import photo_gps, submit_report
 from gis.workflow import act, get_report
@@ -117,6 +119,15 @@ def photo(photo_id: int):
                     headers={"Cache-Control": "private, max-age=86400"})
 
 
+@bp.get("/layers/reports.geojson")
+def reports_layer():
+    bbox = parse_bbox(request.args.get("bbox"))
+    body = reports_geojson(db(), bbox, status=request.args.get("status"),
+                           category=request.args.get("category"), channel=request.args.get("channel"),
+                           date_from=_date_arg("from"), date_to=_date_arg("to"))
+    return Response(body, mimetype="application/geo+json")
+
+
 @bp.get("/layers/<level>.geojson")
 def areas_layer(level: str):
     if level not in AREA_LEVELS:
@@ -124,3 +135,20 @@ def areas_layer(level: str):
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = request.args.get("zoom", 14, type=float)
     return Response(areas_geojson(db(), level, bbox, zoom), mimetype="application/geo+json")
+
+
+def _date_arg(name: str):
+    value = request.args.get(name)
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise Invalid(f"{name} must be a date like 2026-11-23") from None
+
+
+@bp.get("/grids/<code>")
+def grid_detail(code: str):
+    summary = grid_summary(db(), code)
+    if summary is None:
+        raise NotFound(f"no grid {code}")
+    summary["last_patrol"] = summary["last_patrol"].isoformat() if summary["last_patrol"] else None
+    return jsonify(summary)

@@ -50,19 +50,22 @@ def use_local_assets(element) -> None:
         use_local_assets(child)
 
 
-class GridLayer(JSCSSMixin, MacroElement):
-    """Areas of one level loaded from the bbox endpoint as the map moves (see static/js/gridmap.js)."""
+class SupervisorLayers(JSCSSMixin, MacroElement):
+    """Grids, report pins (clustered), legend, filters and the grid panel (static/js/gridmap.js)."""
     _template = Template("""
         {% macro script(this, kwargs) %}
-        GridWatch.areaLayer({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        GridWatch.supervisorMap({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}
     """)
-    default_js = [("gridwatch_map", LOCAL_ASSETS["gridwatch_map"])]
-    default_css = [("gridwatch_css", LOCAL_ASSETS["gridwatch_css"])]
+    default_js = [("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
+                  ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"])]
+    default_css = [("gridwatch_css", LOCAL_ASSETS["gridwatch_css"]),
+                   ("markerclustercss", LOCAL_ASSETS["markerclustercss"]),
+                   ("markerclusterdefaultcss", LOCAL_ASSETS["markerclusterdefaultcss"])]
 
     def __init__(self, **options):
         super().__init__()
-        self._name = "GridLayer"
+        self._name = "SupervisorLayers"
         self.options = options
 
 
@@ -82,8 +85,11 @@ def base_map(bounds=None) -> folium.Map:
 
 def supervisor_map(bounds) -> folium.Map:
     fmap = base_map(bounds)
-    GridLayer(url=url_for("api.areas_layer", level="grid"),
-              basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
+    SupervisorLayers(gridsUrl=url_for("api.areas_layer", level="grid"),
+                     reportsUrl=url_for("api.reports_layer"),
+                     gridUrl=url_for("api.grid_detail", code="CODE"),
+                     caseUrl=url_for("pages.case", report_id=0),
+                     basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
     return fmap
 
 

@@ -62,3 +62,73 @@ EXTENT_SQL = text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
 def grids_extent(session: Session) -> tuple[float, float, float, float] | None:
     row = session.execute(EXTENT_SQL).one()
     return None if row[0] is None else tuple(row)
+
+
+REPORTS_BBOX_SQL = text("""
+    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+    picked AS (
+        SELECT r.id, r.geom, r.status, r.channel, r.description, r.created_at, r.deadline_at,
+               r.dispatched_at, c.name AS category, g.name AS grid
+        FROM reports r CROSS JOIN env
+        JOIN categories c ON c.code = r.category_code
+        LEFT JOIN areas g ON g.id = r.grid_id
+        WHERE r.geom && env.g
+          AND (CAST(:status AS text) IS NULL OR r.status = :status
+               OR (:status = 'open' AND r.status NOT IN ('closed', 'voided')))
+          AND (CAST(:category AS text) IS NULL OR r.category_code LIKE :category || '%')
+          AND (CAST(:channel AS text) IS NULL OR r.channel = :channel)
+          AND (CAST(:date_from AS date) IS NULL OR r.created_at >= :date_from)
+          AND (CAST(:date_to AS date) IS NULL OR r.created_at < CAST(:date_to AS date) + 1)
+        ORDER BY r.created_at DESC
+        LIMIT :limit)
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'id', id,
+            'geometry', ST_AsGeoJSON(geom, 6)::json,
+            'properties', json_build_object(
+                'id', id, 'status', status, 'channel', channel, 'category', category,
+                'grid', grid, 'description', left(description, 280),
+                'created_at', created_at, 'deadline_at', deadline_at,
+                'overdue', status NOT IN ('closed', 'voided') AND deadline_at < now()))), '[]'::json))
+    FROM picked
+""")
+MAX_PINS = 5000
+
+
+def reports_geojson(session: Session, bbox, status=None, category=None, channel=None,
+                    date_from=None, date_to=None) -> str:
+    """Report pins in the viewport (newest first, at most MAX_PINS), filtered as the map asks."""
+    minx, miny, maxx, maxy = bbox
+    result = session.scalar(REPORTS_BBOX_SQL, dict(
+        minx=minx, miny=miny, maxx=maxx, maxy=maxy, status=status or None,
+        category=category or None, channel=channel or None, date_from=date_from,
+        date_to=date_to, limit=MAX_PINS))
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+GRID_SUMMARY_SQL = text("""
+    SELECT g.id, g.code, g.name, g.area_m2, cm.name AS community, st.name AS street,
+        (SELECT string_agg(u.display_name, ', ' ORDER BY u.display_name) FROM user_grids ug
+           JOIN users u ON u.id = ug.user_id WHERE ug.area_id = g.id AND u.role = 'grid_worker') AS workers,
+        (SELECT count(*) FROM buildings b WHERE b.grid_id = g.id) AS buildings,
+        (SELECT coalesce(sum(b.households), 0) FROM buildings b WHERE b.grid_id = g.id) AS households,
+        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND r.status NOT IN ('closed', 'voided')) AS open,
+        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND r.status NOT IN ('closed', 'voided')
+           AND r.deadline_at < now()) AS overdue,
+        (SELECT max(t.ended_at) FROM patrol_tracks t WHERE ST_Intersects(t.geom, g.geom)) AS last_patrol,
+        ARRAY(SELECT count(r.id) FROM generate_series(11, 0, -1) w
+              LEFT JOIN reports r ON r.grid_id = g.id
+               AND r.created_at >= date_trunc('week', now()) - w * interval '1 week'
+               AND r.created_at < date_trunc('week', now()) - (w - 1) * interval '1 week'
+              GROUP BY w ORDER BY w DESC) AS weekly
+    FROM areas g
+    LEFT JOIN areas cm ON cm.id = g.parent_id
+    LEFT JOIN areas st ON st.id = cm.parent_id
+    WHERE g.code = :code AND g.level = 'grid'
+""")
+
+
+def grid_summary(session: Session, code: str) -> dict | None:
+    """What a supervisor wants on clicking a grid: worker, buildings, households, open and overdue
+    cases, last patrol, reports per week for the last 12 weeks (oldest first)."""
+    row = session.execute(GRID_SUMMARY_SQL, {"code": code}).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,70 @@
+"""The supervisors' map: grids, pins and legend; filters; the grid panel; user text stays text."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+def pins(page) -> int:
+    return int(page.get_attribute(".folium-map", "data-pins-loaded"))
+
+
+def test_map_shows_grids_pins_and_legend(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-pins-loaded]")
+    assert int(page.get_attribute(".folium-map", "data-grids-loaded")) == 96
+    assert pins(page) > 0
+    assert page.locator(".marker-cluster, path.leaflet-interactive").count() > 96
+    legend = page.text_content(".gw-legend")
+    assert "overdue cases" in legend and "dispatched" in legend
+    assert page.external_requests == []
+
+
+def test_a_filter_changes_what_is_drawn(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-pins-loaded]")
+    open_pins = pins(page)
+    page.select_option("#map-filters select[name=status]", "")  # every report, closed ones too
+    page.wait_for_function(f"Number(document.querySelector('.folium-map').dataset.pinsLoaded) > {open_pins}")
+    every = pins(page)
+    page.select_option("#map-filters select[name=status]", "closed")
+    page.wait_for_function(f"Number(document.querySelector('.folium-map').dataset.pinsLoaded) < {every}")
+    assert 0 < pins(page) < every
+
+
+def test_clicking_a_grid_opens_its_panel(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-pins-loaded]")
+    page.select_option("#map-filters select[name=status]", "voided")  # few pins in the way
+    page.wait_for_timeout(300)
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    page.wait_for_selector("#grid-panel[data-grid]")
+    panel = page.text_content("#grid-panel")
+    assert "Grid worker" in panel and "Households" in panel and "Open cases" in panel
+    assert page.locator("#grid-panel svg.gw-spark rect").count() == 12
+    assert len(page.get_attribute("#grid-panel", "data-grid")) == 15
+
+
+def test_description_with_html_is_shown_as_text_in_a_popup(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-pins-loaded]")
+    created = page.evaluate("""async (xss) => {
+        const c = GridWatch.map.getCenter();
+        const token = document.querySelector('meta[name=csrf-token]').content;
+        const r = await fetch('/api/v1/reports', {method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token},
+            body: JSON.stringify({lon: c.lng, lat: c.lat, category: '1601', description: xss})});
+        const body = await r.json();
+        GridWatch.map.setView([body.lat, body.lon], 19);
+        return body;
+    }""", XSS)
+    assert created["description"] == XSS
+    page.wait_for_timeout(800)
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(".gw-popup")
+    assert page.text_content(".gw-popup .gw-description") == XSS
+    assert page.locator(".gw-popup img, .gw-popup script").count() == 0
+    assert page.evaluate("window.__xss") is None

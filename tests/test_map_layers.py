@@ -1,0 +1,56 @@
+"""Map layers by viewport: grids with case counts, report pins with filters, the grid summary."""
+from gis.reports import submit_report
+from gis.workflow import act
+from tests.factories import CELL, ORIGIN, bearer
+
+TOWN = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 2 * CELL},{ORIGIN[1] + 2 * CELL}"
+
+
+def report_at(session, col, row, **kw):
+    return submit_report(session, lon=ORIGIN[0] + (col + .5) * CELL, lat=ORIGIN[1] + (row + .5) * CELL,
+                         category=kw.pop("category", "2301"), **kw).report(session)
+
+
+def test_grid_layer_counts_open_cases_per_grid(client, session, town, make_user):
+    report_at(session, 0, 0)
+    report_at(session, 0, 0)
+    fc = client.get(f"/api/v1/layers/grid.geojson?bbox={TOWN}&zoom=16", headers=bearer(make_user())).get_json()
+    counts = {f["properties"]["code"]: f["properties"]["open"] for f in fc["features"]}
+    assert counts == {"650202001001001": 2, "650202001001002": 0, "650202001001003": 0, "650202001001004": 0}
+
+
+def test_grid_layer_only_returns_the_viewport(client, town, make_user):
+    west_half = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 0.5 * CELL},{ORIGIN[1] + 2 * CELL}"
+    fc = client.get(f"/api/v1/layers/grid.geojson?bbox={west_half}", headers=bearer(make_user())).get_json()
+    assert sorted(f["id"] for f in fc["features"]) == ["650202001001001", "650202001001003"]
+    assert client.get("/api/v1/layers/grid.geojson?bbox=1,2,3", headers=bearer(make_user())).status_code == 422
+
+
+def test_report_pins_filter_by_status_category_and_channel(client, session, town, make_user):
+    dispatcher = make_user("dispatcher")
+    fire = report_at(session, 0, 0, category="2301", channel="hotline")
+    report_at(session, 1, 1, category="0101")
+    act(session, fire, dispatcher, "void", version=fire.version, note="dup")
+    get = lambda q: client.get(f"/api/v1/layers/reports.geojson?bbox={TOWN}{q}",  # noqa: E731
+                               headers=bearer(dispatcher)).get_json()["features"]
+    assert len(get("")) == 2
+    assert [f["properties"]["status"] for f in get("&status=open")] == ["reported"]
+    assert [f["properties"]["category"] for f in get("&category=23")] == ["楼道电动车充电"]
+    assert len(get("&channel=hotline")) == 1
+    assert len(get("&from=2000-01-01&to=2000-01-02")) == 0
+    assert client.get(f"/api/v1/layers/reports.geojson?bbox={TOWN}&from=yesterday",
+                      headers=bearer(dispatcher)).status_code == 422
+
+
+def test_grid_summary(client, session, town, make_user, make_building):
+    grid = town["grids"][0]
+    worker = make_user("grid_worker", grids=[grid])
+    from tests.factories import square
+    make_building(square(0, 0, CELL / 4), grid, households=24)
+    report_at(session, 0, 0)
+    body = client.get(f"/api/v1/grids/{grid.code}", headers=bearer(worker)).get_json()
+    assert body["workers"] == worker.display_name
+    assert (body["buildings"], body["households"], body["open"], body["overdue"]) == (1, 24, 1, 0)
+    assert len(body["weekly"]) == 12 and body["weekly"][-1] == 1
+    assert body["community"] == "第一社区"
+    assert client.get("/api/v1/grids/650202001001999", headers=bearer(worker)).status_code == 404
