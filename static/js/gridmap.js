@@ -59,6 +59,8 @@ window.GridWatch = window.GridWatch || {};
   /* Report pins in the viewport, clustered; popups are built from text nodes (user data). */
   GW.reportLayer = function (map, opts, filters) {
     const container = map.getContainer();
+    // pins get their own pane above the grids, whichever layer happens to reload last
+    if (!map.getPane("reports")) map.createPane("reports").style.zIndex = 450;
     const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 }).addTo(map);
     let pending = null;
     function popup(p) {
@@ -86,7 +88,7 @@ window.GridWatch = window.GridWatch || {};
             const p = f.properties;
             const [lon, lat] = f.geometry.coordinates;
             return L.circleMarker([lat, lon], {
-              radius: 7, weight: p.overdue ? 3 : 1, color: p.overdue ? "#d7301f" : "#333",
+              pane: "reports", radius: 7, weight: p.overdue ? 3 : 1, color: p.overdue ? "#d7301f" : "#333",
               fillColor: GW.STATUS_COLOURS[p.status] || "#999", fillOpacity: 0.9,
             }).bindPopup(() => popup(p));
           });
