@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gis.accounts import create_user
 from gis.categories import leaf_codes
 from gis.crs import reproject, transformer
-from gis.models import Area, Building, Department, User, utcnow
+from gis.models import Area, Building, Department, utcnow
 from gis.reports import submit_report
 from gis.workflow import act
 

@@ -1,5 +1,4 @@
 """/cases and /cases/<id>: filtered and paged, user text escaped, actions through the form."""
-import datetime as dt
 
 from gis.reports import submit_report
 from gis.workflow import act

@@ -5,15 +5,15 @@ import json
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
-from shapely.geometry import Point, Polygon, box
-from sqlalchemy import func, select, text
+from shapely.geometry import Polygon, box
+from sqlalchemy import select
 
 from gis.errors import Invalid
 from gis.importer import ImportRefused, import_areas
 from gis.models import Area, ReportEvent
 from gis.reports import submit_report
 from tests.factories import CELL, ORIGIN
-from tests.files import town_cells, write_shapefile, zip_shapefile
+from tests.files import town_cells, write_shapefile
 
 CODES = [f"650202001001{n:03d}" for n in (1, 2, 3, 4)]
 

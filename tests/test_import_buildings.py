@@ -1,6 +1,5 @@
 """Buildings go to the grid holding the largest part of their footprint."""
 import geopandas as gpd
-import pytest
 from shapely.geometry import box
 from sqlalchemy import select
 
