@@ -1,13 +1,13 @@
 """The JSON API (/api/v1): token or session auth; errors come back as {"error": ...}."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 
 from app.auth import current_row
 from app.database import db
+from app.params import date_arg, intake_limits
 from app.schemas import area_chain, event_json, report_json
 from gis.assignment import assign_grid, check_point
 from gis.coords import CRS_NAMES, to_wgs84
@@ -39,8 +39,7 @@ def create_report():
         category=str(data.get("category") or ""), description=data.get("description") or "",
         channel=data.get("channel") or "app", reporter=current_row(),
         client_id=data.get("client_id"), address=data.get("address"), photos=photos,
-        nearest_grid_m=current_app.config["NEAREST_GRID_M"],
-        nearest_building_m=current_app.config["NEAREST_BUILDING_M"])
+        **intake_limits())
     body = report_json(db(), intake.report_id)  # actions: GET /reports/<id> (kept off the hot path)
     status = 201 if intake.created else 200
     headers = {"Location": url_for("api.get_report_json", report_id=intake.report_id)}
@@ -124,7 +123,7 @@ def reports_layer():
     bbox = parse_bbox(request.args.get("bbox"))
     body = reports_geojson(db(), bbox, status=request.args.get("status"),
                            category=request.args.get("category"), channel=request.args.get("channel"),
-                           date_from=_date_arg("from"), date_to=_date_arg("to"))
+                           date_from=date_arg("from"), date_to=date_arg("to"))
     return Response(body, mimetype="application/geo+json")
 
 
@@ -135,14 +134,6 @@ def areas_layer(level: str):
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = request.args.get("zoom", 14, type=float)
     return Response(areas_geojson(db(), level, bbox, zoom), mimetype="application/geo+json")
-
-
-def _date_arg(name: str):
-    value = request.args.get(name)
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        raise Invalid(f"{name} must be a date like 2026-11-23") from None
 
 
 @bp.get("/grids/<code>")

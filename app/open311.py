@@ -9,13 +9,14 @@ import datetime as dt
 import uuid
 from xml.etree import ElementTree as ET
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth import public
 from app.database import db
+from app.params import intake_limits
 from gis import accounts
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
 from gis.models import Category, Report, utcnow
@@ -182,7 +183,7 @@ def create_request(fmt):
         db(), lon=form.get("long"), lat=form.get("lat"), category=form["service_code"],
         description=form.get("description", ""), channel="public", reporter=user,
         address=form.get("address_string"), contact=contact, client_id=token,
-        nearest_grid_m=current_app.config["NEAREST_GRID_M"]).report_id
+        **intake_limits()).report_id
     return _respond([{"service_request_id": str(report_id), "token": str(token),
                       "service_notice": None, "account_id": None}],
                     "service_requests", "request", fmt)

@@ -1,21 +1,21 @@
 """Pages for people: the supervisors' map, the case list and case page, the worker's report page."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.auth import current_row
 from app.database import db
+from app.params import date_arg
 from app.maps import render_parts, supervisor_map
 from app.schemas import area_chain
 from gis.cases import CaseFilter, find_cases, visible_to
 from gis.errors import DomainError
 from gis.layers import grids_extent
-from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, Report
+from gis.models import CHANNELS, REPORT_STATUSES, Category, Department, Report
 from gis.workflow import act, available_actions, get_report, traffic_light
 
 bp = Blueprint("pages", __name__)
@@ -36,14 +36,6 @@ def map():
                            channels=CHANNELS)
 
 
-def _date(name):
-    value = request.args.get(name)
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        abort(400, f"{name} must be a date like 2026-11-23")
-
-
 @bp.get("/cases")
 def cases():
     f = CaseFilter(status=request.args.get("status") or None,
@@ -51,7 +43,7 @@ def cases():
                    grid=request.args.get("grid") or None,
                    overdue=request.args.get("overdue") == "1",
                    unassigned=request.args.get("unassigned") == "1",
-                   date_from=_date("from"), date_to=_date("to"))
+                   date_from=date_arg("from"), date_to=date_arg("to"))
     page = max(request.args.get("page", 1, type=int), 1)
     size = 50
     rows, total = find_cases(db(), current_row(), f, page, size)
@@ -103,17 +95,7 @@ def report():
              "children": [{"code": k.code, "name": k.name, "name_en": k.name_en}
                           for k in categories if k.parent_code == c.code]}
             for c in categories if c.parent_code is None]
-    user = current_row()
-    extent = _extent_of(user)
+    # where the map starts when the phone has no GPS fix: the worker's grids, else all grids
+    extent = grids_extent(db(), [g.id for g in current_row().grids])
     return render_template("report.html", categories_json=json.dumps(tree, ensure_ascii=False),
                            extent_json=json.dumps(extent))
-
-
-def _extent_of(user):
-    """The worker's grids, or all grids: where the map starts when the phone has no GPS fix."""
-    ids = [g.id for g in user.grids]
-    query = select(func.ST_XMin(func.ST_Extent(Area.geom)), func.ST_YMin(func.ST_Extent(Area.geom)),
-                   func.ST_XMax(func.ST_Extent(Area.geom)), func.ST_YMax(func.ST_Extent(Area.geom)))
-    query = query.where(Area.id.in_(ids)) if ids else query.where(Area.level == "grid")
-    row = db().execute(query).one()
-    return None if row[0] is None else list(row)

@@ -55,12 +55,16 @@ def areas_geojson(session: Session, level: str, bbox, zoom: float) -> str:
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 
-EXTENT_SQL = text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                  "FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE level = 'grid') s")
+EXTENT_SQL = text("""
+    SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+    FROM (SELECT ST_Extent(geom) AS e FROM areas
+          WHERE level = 'grid' AND (CAST(:ids AS int[]) IS NULL OR id = ANY(:ids))) s
+""")
 
 
-def grids_extent(session: Session) -> tuple[float, float, float, float] | None:
-    row = session.execute(EXTENT_SQL).one()
+def grids_extent(session: Session, grid_ids=None) -> tuple[float, float, float, float] | None:
+    """(minlon, minlat, maxlon, maxlat) of these grids (all grids when None), None when empty."""
+    row = session.execute(EXTENT_SQL, {"ids": list(grid_ids) if grid_ids else None}).one()
     return None if row[0] is None else tuple(row)
 
 
