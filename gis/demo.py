@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from geoalchemy2.shape import from_shape
 from shapely import affinity
-from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gis.accounts import create_user
 from gis.categories import leaf_codes
 from gis.crs import reproject, transformer
+from gis.geometry import polygonal_part
 from gis.models import Area, Building, Department, utcnow
 from gis.reports import submit_report
 from gis.workflow import act
@@ -86,6 +87,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     district = _area(session, "district", DISTRICT[0], DISTRICT[1], None,
                      unary_union(list(cells.values())))
     communities, grids = [], []
+    cell_of: dict[int, Polygon] = {}  # each grid's polygon in metres, for buildings and reports
     for s, street_name in enumerate(STREETS):
         cols = range(s * STREET_COLS, (s + 1) * STREET_COLS)
         street_cells = [cells[c, r] for c in cols for r in range(NY)]
@@ -105,19 +107,19 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
                     seq += 1
                     grid = _area(session, "grid", f"{community.code}{seq:03d}",
                                  f"{community.name}第{seq}网格", community, cells[c, r])
-                    grid.cell = cells[c, r]
+                    cell_of[grid.id] = cells[c, r]
                     grids.append(grid)
     summary.areas = 1 + len(STREETS) + len(communities) + len(grids)
 
     buildings = []
     for grid in grids:
-        for n, footprint in enumerate(_buildings_in(rng, grid.cell), start=1):
+        for n, footprint in enumerate(_buildings_in(rng, cell_of[grid.id]), start=1):
             floors = rng.choice([3, 5, 6, 6, 7, 11, 18])
             buildings.append(Building(
                 name=f"{n}号楼", address=f"{grid.name} {n}号楼", floors=floors,
                 households=floors * rng.choice([2, 4, 6]), grid_id=grid.id,
                 head_name=rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(["阿姨", "师傅", "大爷"]),
-                geom=from_shape(MultiPolygon([reproject(footprint, METRIC_CRS, 4326)]), srid=4326)))
+                geom=from_shape(polygonal_part(reproject(footprint, METRIC_CRS, 4326)), srid=4326)))
     session.add_all(buildings)
     session.flush()
     summary.buildings = len(buildings)
@@ -131,7 +133,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
         users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes,
                                       department)
         summary.logins.append((username, role))
-    summary.reports = _reports(session, rng, grids, departments, users, now, to_lonlat)
+    summary.reports = _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat)
     return summary
 
 
@@ -149,7 +151,7 @@ def _jittered_cells(rng: random.Random, x0: float, y0: float) -> dict[tuple[int,
 
 
 def _area(session, level, code, name, parent, metric_geom) -> Area:
-    geom = metric_geom if isinstance(metric_geom, MultiPolygon) else MultiPolygon([metric_geom])
+    geom = polygonal_part(metric_geom)
     area = Area(level=level, code=code, name=name, parent_id=parent.id if parent else None,
                 area_m2=round(geom.area, 1),
                 geom=from_shape(reproject(geom, METRIC_CRS, 4326), srid=4326))
@@ -180,14 +182,14 @@ STAGES = [("reported", 6), ("accepted", 3), ("opened", 3), ("dispatched", 12), (
 PATH = ["accept", "open", "dispatch", "handle", "verify", "close"]
 
 
-def _reports(session, rng, grids, departments, users, now, to_lonlat) -> int:
+def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -> int:
     codes = leaf_codes(session)
     stages = [s for s, w in STAGES for _ in range(w)]
     count = 0
     for n in range(len(stages)):
         stage = stages[n]
         grid = rng.choice(grids)
-        cell = grid.cell
+        cell = cell_of[grid.id]
         minx, miny, maxx, maxy = cell.bounds
         while True:
             p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))

@@ -5,9 +5,10 @@ import itertools
 
 import pytest
 from geoalchemy2.shape import from_shape
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import Polygon, box
 
 from gis.accounts import create_user, issue_token
+from gis.geometry import polygonal_part
 from gis.models import Area, Building, Department
 
 PASSWORD = "correct-horse-battery"
@@ -27,9 +28,8 @@ def square(col: int, row: int, size: float = CELL) -> Polygon:
 @pytest.fixture
 def make_area(session):
     def make(level: str, code: str, geom, name: str | None = None, parent: Area | None = None):
-        multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
         area = Area(level=level, code=code, name=name or f"{level} {code}", parent_id=parent and parent.id,
-                    geom=from_shape(multi, srid=4326), area_m2=0)
+                    geom=from_shape(polygonal_part(geom), srid=4326), area_m2=0)
         session.add(area)
         session.flush()
         return area
@@ -75,7 +75,7 @@ def make_department(session):
 @pytest.fixture
 def make_building(session):
     def make(geom: Polygon, grid: Area | None = None, **kw):
-        building = Building(geom=from_shape(MultiPolygon([geom]), srid=4326),
+        building = Building(geom=from_shape(polygonal_part(geom), srid=4326),
                             grid_id=grid and grid.id, **kw)
         session.add(building)
         session.flush()
