@@ -48,10 +48,7 @@ def create_report():
 
 @bp.get("/reports/<int:report_id>")
 def get_report_json(report_id: int):
-    report = get_report(db(), report_id)
-    body = report_json(db(), report.id, current_row())
-    body["events"] = [event_json(e) for e in report.events]
-    return jsonify(body)
+    return _detail(get_report(db(), report_id))
 
 
 @bp.post("/reports/<int:report_id>/actions")
@@ -63,6 +60,11 @@ def report_action(report_id: int):
     act(db(), report, current_row(), str(data.get("action") or ""), version=data.get("version"),
         note=data.get("note"), department_id=department_id,
         hours=float(hours) if hours not in (None, "") else None)
+    return _detail(report)
+
+
+def _detail(report):
+    """A report with its history and the actions this user may take now."""
     body = report_json(db(), report.id, current_row())
     body["events"] = [event_json(e) for e in report.events]
     return jsonify(body)

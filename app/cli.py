@@ -27,10 +27,6 @@ main = FlaskGroup(name="gridwatch", create_app=_create_app,
                   help="GridWatch grid management. `make run` and `make test` use these commands.")
 
 
-def engine():
-    return create_engine(current_app.config["DATABASE_URL"])
-
-
 @contextlib.contextmanager
 def session_scope():
     """One transaction for the whole command; DomainErrors become a clear message and exit 1."""
@@ -95,7 +91,7 @@ def migrate():
     from gis import schema
     from gis.categories import sync_categories
 
-    eng = engine()
+    eng = create_engine(current_app.config["DATABASE_URL"])
     schema.upgrade(eng)
     with Session(eng) as session:
         count = sync_categories(session)

@@ -1,5 +1,6 @@
 """The supervisors' map: grids, pins and legend; filters; the grid panel; user text stays text."""
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -10,7 +11,7 @@ def _popup(page) -> bool:
     try:
         page.wait_for_selector(".gw-popup", timeout=1000)
         return True
-    except Exception:
+    except PlaywrightTimeout:
         return False
 
 
