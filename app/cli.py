@@ -309,3 +309,60 @@ def import_buildings_command(path, name_field, households_field, floors_field, c
         session, path, name_field=name_field, households_field=households_field,
         floors_field=floors_field, crs=crs, encoding=encoding, layer=layer, replace=replace,
         progress=progress), dry_run, as_json)
+
+
+@import_group.command("streets")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--name-field")
+@_common_import_options
+def import_streets_command(path, name_field, crs, encoding, layer, replace, dry_run, as_json):
+    """Import street centre lines: patrol coverage measures the share of them walked."""
+    from gis.importer import import_streets
+
+    _run_import(lambda session, progress: import_streets(
+        session, path, name_field=name_field, crs=crs, encoding=encoding, layer=layer,
+        replace=replace, progress=progress), dry_run, as_json)
+
+
+@import_group.command("tracks")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="Who walked it (a username).")
+@click.option("--name", help="Name of the patrol (default: the GPX's own name).")
+@click.option("--max-accuracy", type=float, default=50, show_default=True,
+              help="Drop fixes less accurate than this many metres (GPX HDOP × 5 m).")
+@click.option("--max-speed", type=float, default=15, show_default=True,
+              help="Drop fixes implying a faster speed, in m/s (GPS jumps).")
+@click.option("--gap-minutes", type=float, default=5, show_default=True,
+              help="Split the track where fixes are further apart in time.")
+@click.option("--json", "as_json", is_flag=True, help="Print the cleaning report as JSON.")
+def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as_json):
+    """Import a patrol track from a GPX file (1.0 or 1.1), cleaned; prints what was dropped."""
+    import datetime as dt
+    import json
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from gis.coverage import grids_near_track
+    from gis.models import User
+    from gis.patrols import CleaningRules, import_gpx
+
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r} (see `gridwatch users list`)")
+        rules = CleaningRules(max_accuracy, max_speed, dt.timedelta(minutes=gap_minutes))
+        track = import_gpx(session, Path(path).read_bytes(), user, name=name, rules=rules)
+        grids = len(grids_near_track(session, track.id))
+        summary = {**track.cleaning, "track": track.id, "grids_passed": grids}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"track {summary['track']}: {summary['fixes_kept']} of {summary['fixes_read']} fixes kept "
+               f"in {summary['segments']} segment(s), passing {grids} grid(s)")
+    for reason, info in summary["dropped"].items():
+        click.echo(f"  dropped {info['count']}: {info['why']}")
+    if summary["split_at_gaps"]:
+        click.echo(f"  split at {summary['split_at_gaps']} gap(s) longer than {gap_minutes:g} min")
+    for warning in summary["warnings"]:
+        click.echo(f"  warning: {warning}")

@@ -33,4 +33,6 @@ def from_environment() -> dict:
         "NEAREST_GRID_M": float(os.environ.get("NEAREST_GRID_M", "50")),
         "NEAREST_BUILDING_M": float(os.environ.get("NEAREST_BUILDING_M", "20")),
         "PAGE_SIZE": 50,
+        # Local time for dates without a zone (coverage windows, the 24-hour check).
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
     }

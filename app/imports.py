@@ -18,7 +18,7 @@ from app.auth import current_row, roles_required
 from app.database import db
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid
-from gis.importer import ImportRefused, import_areas, import_buildings
+from gis.importer import ImportRefused, import_areas, import_buildings, import_streets
 from gis.models import AREA_LEVELS
 from gis.readers import SUPPORTED
 
@@ -63,8 +63,8 @@ def _option(name: str) -> str | None:
 @roles_required("planner")
 def create():
     kind = request.form.get("kind", "grids")
-    if kind not in ("grids", "buildings"):
-        raise Invalid("kind must be grids or buildings")
+    if kind not in ("grids", "buildings", "streets"):
+        raise Invalid("kind must be grids, buildings or streets")
     dry_run = request.form.get("dry_run", "1") not in ("0", "false", "no")
     uploads = var_dir() / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
@@ -79,6 +79,8 @@ def create():
                 result = import_areas(db(), path, request.form.get("level", "grid"),
                                       code_field=_option("code_field"), name_field=_option("name_field"),
                                       parent_field=_option("parent_field"), **common)
+            elif kind == "streets":
+                result = import_streets(db(), path, name_field=_option("name_field"), **common)
             else:
                 result = import_buildings(db(), path, name_field=_option("name_field"),
                                           households_field=_option("households_field"),

@@ -50,11 +50,12 @@ def use_local_assets(element) -> None:
         use_local_assets(child)
 
 
-class SupervisorLayers(JSCSSMixin, MacroElement):
-    """Grids, report pins (clustered), legend, filters and the grid panel (static/js/gridmap.js)."""
+class GridWatchLayers(JSCSSMixin, MacroElement):
+    """Calls ``GridWatch.<function>(map, options)`` from static/js/gridmap.js: the layers that load
+    by viewport (grids, pins, tracks), legends and panels."""
     _template = Template("""
         {% macro script(this, kwargs) %}
-        GridWatch.supervisorMap({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        GridWatch.{{ this.function }}({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}
     """)
     default_js = [("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
@@ -63,9 +64,10 @@ class SupervisorLayers(JSCSSMixin, MacroElement):
                    ("markerclustercss", LOCAL_ASSETS["markerclustercss"]),
                    ("markerclusterdefaultcss", LOCAL_ASSETS["markerclusterdefaultcss"])]
 
-    def __init__(self, **options):
+    def __init__(self, function: str, **options):
         super().__init__()
-        self._name = "SupervisorLayers"
+        self._name = "GridWatchLayers"
+        self.function = function
         self.options = options
 
 
@@ -85,11 +87,23 @@ def base_map(bounds=None) -> folium.Map:
 
 def supervisor_map(bounds) -> folium.Map:
     fmap = base_map(bounds)
-    SupervisorLayers(gridsUrl=url_for("api.areas_layer", level="grid"),
-                     reportsUrl=url_for("api.reports_layer"),
-                     gridUrl=url_for("api.grid_detail", code="CODE"),
-                     caseUrl=url_for("pages.case", report_id=0),
-                     basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
+    GridWatchLayers("supervisorMap", gridsUrl=url_for("api.areas_layer", level="grid"),
+                    reportsUrl=url_for("api.reports_layer"),
+                    gridUrl=url_for("api.grid_detail", code="CODE"),
+                    caseUrl=url_for("pages.case", report_id=0),
+                    tracksUrl=url_for("patrols.tracks_layer"),
+                    coverageUrl=url_for("patrols.coverage"),
+                    basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
+    return fmap
+
+
+def coverage_map(bounds, shares: dict, params: dict) -> folium.Map:
+    """Grids coloured by ``shares`` (code → [area share, street share, minutes]), the window's
+    tracks and the streets nobody walked."""
+    fmap = base_map(bounds)
+    GridWatchLayers("coverageMap", gridsUrl=url_for("api.areas_layer", level="grid"),
+                    tracksUrl=url_for("patrols.tracks_layer"), gapsUrl=url_for("patrols.gaps"),
+                    shares=shares, params=params).add_to(fmap)
     return fmap
 
 

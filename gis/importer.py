@@ -474,3 +474,44 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
     progress("done", 1.0)
     return ImportResult(report=report, batch_id=batch.id, written=len(cleaned),
                         preview=preview_geojson(cleaned.assign(name=names), ["name"]))
+
+
+# -- streets ----------------------------------------------------------------------------------
+def import_streets(session: Session, path: str | Path, *, name_field=None, crs=None, encoding=None,
+                   layer=None, replace: bool = False, user_id: int | None = None,
+                   progress: Progress = _quiet) -> ImportResult:
+    """A street centre-line layer (what patrol street coverage is measured on), added to the
+    streets there are, or swapped for them with ``replace``; features that are not lines are
+    left out and listed."""
+    progress("reading", 0.0)
+    dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
+    report = _base_report(dataset, "streets", None)
+    frame = dataset.frame.to_crs(4326)
+    kinds = set(frame.geometry.geom_type.dropna())
+    if not kinds & {"LineString", "MultiLineString"}:
+        raise ImportRefused(f"{dataset.source}: a street layer needs lines, this file holds "
+                            f"{', '.join(sorted(kinds)) or 'no geometry'}", report)
+    lines = shapely.line_merge(frame.geometry.values)  # harmless on lines, joins touching parts
+    keep = np.isin(shapely.get_type_id(lines), (1, 5)) & ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
+    report["rejected"] = [{"feature": int(i), "reason": "not a line, or empty"}
+                          for i in np.flatnonzero(~keep)[:200]]
+    if not keep.any():
+        raise ImportRefused(f"{dataset.source}: no usable street line", report)
+    name_col = _pick_field(frame, name_field, NAME_FIELDS + ("road", "路名", "道路名称"), "name")
+    names = [_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
+    multi = np.array([shapely.multilinestrings([g]) if g.geom_type == "LineString" else g
+                      for g in lines[keep]], dtype=object)
+    progress("writing", 0.5)
+    batch = ImportBatch(kind="streets", filename=dataset.source, feature_count=int(keep.sum()),
+                        report=report, user_id=user_id)
+    session.add(batch)
+    session.flush()
+    if replace:
+        session.execute(text("DELETE FROM street_lines"))
+    written = copy_rows(session, "street_lines", ["name", "import_batch_id", "geom"],
+                        zip(names, [batch.id] * len(names), _ewkb_hex(multi)))
+    report.update(written=written, fields={"name": name_col})
+    batch.report = report
+    session.flush()
+    progress("done", 1.0)
+    return ImportResult(report=report, batch_id=batch.id, written=written)

@@ -251,6 +251,7 @@ class PatrolTrack(Base):
 class PatrolPoint(Base):
     """A fix of a patrol track, kept for time-window coverage."""
     __tablename__ = "patrol_points"
+    __table_args__ = (Index("ix_patrol_points_recorded_at", "recorded_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_tracks.id", ondelete="CASCADE"), index=True)
@@ -258,3 +259,13 @@ class PatrolPoint(Base):
     recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class StreetLine(Base):
+    """A street centre line from the planners' line layer: what patrol street coverage measures."""
+    __tablename__ = "street_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)

@@ -17,38 +17,53 @@ window.GridWatch = window.GridWatch || {};
     return "#74c476";
   };
 
-  GW.areaLayer = function (map, opts) {
+  GW.bboxOf = function (map) {
+    const b = map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+  };
+
+  /* A GeoJSON layer refetched for the viewport whenever the map moves; ``params()`` adds filters. */
+  GW.viewportLayer = function (map, opts) {
     const container = map.getContainer();
-    const layer = L.geoJSON(null, {
-      style: (f) => ({ color: "#2c3e50", weight: 1, fillColor: GW.colourFor(f.properties), fillOpacity: 0.45 }),
+    const layer = L.geoJSON(null, { style: opts.style, onEachFeature: opts.onEachFeature, pane: opts.pane }).addTo(map);
+    let pending = null;
+    function load() {
+      if (pending) pending.abort();
+      pending = new AbortController();
+      const params = new URLSearchParams(opts.params ? opts.params() : {});
+      params.set("bbox", GW.bboxOf(map));
+      params.set("zoom", map.getZoom());
+      fetch(`${opts.url}?${params}`, { credentials: "same-origin", signal: pending.signal })
+        .then((r) => r.json())
+        .then((fc) => {
+          layer.clearLayers();
+          layer.addData(fc);
+          container.dataset[`${opts.name}Loaded`] = String(fc.features.length);
+        })
+        .catch((err) => { if (err.name !== "AbortError") container.dataset[`${opts.name}Error`] = String(err); });
+    }
+    map.on("moveend", load);
+    load();
+    return { layer, reload: load };
+  };
+
+  /* Areas coloured by ``opts.colour(props)`` (open/overdue cases by default), with a tooltip. */
+  GW.areaLayer = function (map, opts) {
+    const colour = opts.colour || GW.colourFor;
+    const describe = opts.describe || ((p) => [`open ${p.open} · overdue ${p.overdue}`]);
+    return GW.viewportLayer(map, {
+      name: "grids", url: opts.url,
+      style: (f) => ({ color: "#2c3e50", weight: 1, fillColor: colour(f.properties), fillOpacity: 0.45 }),
       onEachFeature: (f, l) => {
         const p = f.properties;
         const tip = document.createElement("div");
         tip.appendChild(GW.textNode("strong", p.name));
         tip.appendChild(GW.textNode("div", p.code, "text-muted small"));
-        tip.appendChild(GW.textNode("div", `open ${p.open} · overdue ${p.overdue}`, "small"));
+        for (const line of describe(p)) tip.appendChild(GW.textNode("div", line, "small"));
         l.bindTooltip(tip, { sticky: true });
         if (opts.onClick) l.on("click", () => opts.onClick(p));
       },
-    }).addTo(map);
-    let pending = null;
-    function load() {
-      if (pending) pending.abort();
-      pending = new AbortController();
-      const b = map.getBounds();
-      const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
-      fetch(`${opts.url}?bbox=${bbox}&zoom=${map.getZoom()}`, { credentials: "same-origin", signal: pending.signal })
-        .then((r) => r.json())
-        .then((fc) => {
-          layer.clearLayers();
-          layer.addData(fc);
-          container.dataset.gridsLoaded = String(fc.features.length);
-        })
-        .catch((err) => { if (err.name !== "AbortError") container.dataset.gridsError = String(err); });
-    }
-    map.on("moveend", load);
-    load();
-    return layer;
+    }).layer;
   };
 
   GW.STATUS_COLOURS = {
@@ -77,9 +92,8 @@ window.GridWatch = window.GridWatch || {};
     function load() {
       if (pending) pending.abort();
       pending = new AbortController();
-      const b = map.getBounds();
       const params = new URLSearchParams(filters());
-      params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(","));
+      params.set("bbox", GW.bboxOf(map));
       fetch(`${opts.reportsUrl}?${params}`, { credentials: "same-origin", signal: pending.signal })
         .then((r) => r.json())
         .then((fc) => {
@@ -102,26 +116,7 @@ window.GridWatch = window.GridWatch || {};
     return { layer: cluster, reload: load };
   };
 
-  GW.legend = function (map) {
-    const legend = L.control({ position: "bottomright" });
-    legend.onAdd = () => {
-      const box = L.DomUtil.create("div", "gw-legend");
-      box.appendChild(GW.textNode("strong", "Grids"));
-      for (const [colour, label] of [["#d7301f", "overdue cases"], ["#fc8d59", "3+ open"], ["#fdcc8a", "1-2 open"], ["#74c476", "no open case"]]) {
-        const row = GW.textNode("div", label);
-        row.prepend(Object.assign(document.createElement("i"), { style: `background:${colour}` }));
-        box.appendChild(row);
-      }
-      box.appendChild(GW.textNode("strong", "Reports"));
-      for (const [status, colour] of Object.entries(GW.STATUS_COLOURS)) {
-        const row = GW.textNode("div", status);
-        row.prepend(Object.assign(document.createElement("i"), { style: `background:${colour};border-radius:50%` }));
-        box.appendChild(row);
-      }
-      return box;
-    };
-    legend.addTo(map);
-  };
+  GW.CASE_STEPS = [["#d7301f", "overdue cases"], ["#fc8d59", "3+ open"], ["#fdcc8a", "1-2 open"], ["#74c476", "no open case"]];
 
   /* Bars of the last 12 weeks, as a tiny SVG: supervisors look, they do not read. */
   GW.sparkBars = function (values) {
@@ -176,14 +171,98 @@ window.GridWatch = window.GridWatch || {};
     };
   };
 
+  /* Coverage: share of the grid within r of a track; grey when nobody came at all. */
+  GW.COVERAGE_STEPS = [[0.75, "#1a9850", "75 % or more"], [0.5, "#91cf60", "50-75 %"], [0.25, "#fee08b", "25-50 %"],
+    [0.000001, "#fc8d59", "under 25 %"], [0, "#bdbdbd", "nobody came"]];
+  GW.coverageColour = function (share) {
+    if (share == null) return "#bdbdbd";
+    for (const [min, colour] of GW.COVERAGE_STEPS) if (share >= min && (min > 0 || share === 0)) return colour;
+    return "#bdbdbd";
+  };
+  GW.pct = (v) => (v == null ? "no streets" : `${Math.round(v * 100)} %`);
+  GW.coverageLines = function (c) {
+    if (!c) return ["no coverage figures"];
+    return [`area ${GW.pct(c[0])} · streets ${GW.pct(c[1])}`, `${c[2]} min patrolled`];
+  };
+
+  GW.legendControl = function (map, title, rows, round) {
+    const legend = L.control({ position: "bottomright" });
+    legend.onAdd = () => {
+      const box = L.DomUtil.create("div", "gw-legend");
+      box.appendChild(GW.textNode("strong", title));
+      for (const [colour, label] of rows) {
+        const row = GW.textNode("div", label);
+        row.prepend(Object.assign(document.createElement("i"), { style: `background:${colour}${round ? ";border-radius:50%" : ""}` }));
+        box.appendChild(row);
+      }
+      return box;
+    };
+    return legend;
+  };
+
+  GW.trackStyle = (f) => ({ color: f.properties.live ? "#e6550d" : "#3182bd", weight: 3, opacity: 0.8,
+    dashArray: f.properties.timed ? null : "6 6" });
+  GW.trackPopup = function (f, l) {
+    const p = f.properties;
+    const box = document.createElement("div");
+    box.appendChild(GW.textNode("strong", p.name || `patrol ${p.track}`));
+    box.appendChild(GW.textNode("div", p.worker || "", "small"));
+    box.appendChild(GW.textNode("div", p.timed ? `${(p.from || "").slice(11, 16)}–${(p.to || "").slice(11, 16)}${p.live ? " (live)" : ""}` : "route without times", "small text-muted"));
+    l.bindPopup(box);
+  };
+
+  /* The /coverage page: grids by coverage share, tracks, streets nobody walked. */
+  GW.coverageMap = function (map, opts) {
+    GW.map = map;
+    if (!map.options.maxZoom) map.setMaxZoom(20);
+    const params = () => opts.params;
+    GW.areaLayer(map, { url: opts.gridsUrl, colour: (p) => GW.coverageColour((opts.shares[p.code] || [])[0]),
+      describe: (p) => GW.coverageLines(opts.shares[p.code]) });
+    if (!map.getPane("tracks")) map.createPane("tracks").style.zIndex = 440;
+    const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, params, pane: "tracks",
+      style: GW.trackStyle, onEachFeature: GW.trackPopup });
+    const gaps = GW.viewportLayer(map, { name: "gaps", url: opts.gapsUrl, params, pane: "tracks",
+      style: () => ({ color: "#d7301f", weight: 4, opacity: 0.9 }) });
+    L.control.layers(null, { "Patrol tracks": tracks.layer, "Streets nobody walked": gaps.layer }, { collapsed: false }).addTo(map);
+    GW.legendControl(map, "Area within r of a track", GW.COVERAGE_STEPS.map(([, c, label]) => [c, label])).addTo(map);
+  };
+
   GW.supervisorMap = function (map, opts) {
     GW.map = map;  // for the console and the browser tests
     if (!map.options.maxZoom) map.setMaxZoom(20);  // clustering needs it when there is no basemap
     const form = document.getElementById("map-filters");
-    const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([, v]) => v));
-    GW.areaLayer(map, { url: opts.gridsUrl, onClick: GW.gridPanel(opts) });
+    const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
+    let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
+    const byCoverage = () => form.elements.colour && form.elements.colour.value === "coverage" && shares;
+    const grids = GW.areaLayer(map, {
+      url: opts.gridsUrl, onClick: GW.gridPanel(opts),
+      colour: (p) => (byCoverage() ? GW.coverageColour((shares[p.code] || [])[0]) : GW.colourFor(p)),
+      describe: (p) => [`open ${p.open} · overdue ${p.overdue}`, ...(byCoverage() ? GW.coverageLines(shares[p.code]) : [])],
+    });
     const reports = GW.reportLayer(map, opts, filters);
-    form.addEventListener("change", reports.reload);
-    GW.legend(map);
+    if (!map.getPane("tracks")) map.createPane("tracks").style.zIndex = 440;
+    const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
+      style: GW.trackStyle, onEachFeature: GW.trackPopup });
+    map.removeLayer(tracks.layer);  // off until asked for
+    L.control.layers(null, { "Report pins": reports.layer, "Patrol tracks (24 h)": tracks.layer }, { collapsed: true }).addTo(map);
+    const caseLegend = GW.legendControl(map, "Grids: cases", GW.CASE_STEPS);
+    const coverageLegend = GW.legendControl(map, "Grids: patrol coverage, 24 h", GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]));
+    const pinLegend = GW.legendControl(map, "Reports", Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, s]), true);
+    caseLegend.addTo(map);
+    pinLegend.addTo(map);
+    function recolour() {
+      if (form.elements.colour.value === "coverage" && !shares) {
+        fetch(opts.coverageUrl, { credentials: "same-origin" }).then((r) => r.json()).then((c) => {
+          shares = Object.fromEntries(c.grids.map((g) => [g.code, [g.area_share, g.street_share, g.minutes]]));
+          recolour();
+        });
+        return;
+      }
+      grids.setStyle((f) => ({ fillColor: byCoverage() ? GW.coverageColour((shares[f.properties.code] || [])[0]) : GW.colourFor(f.properties) }));
+      map.removeControl(byCoverage() ? caseLegend : coverageLegend);
+      (byCoverage() ? coverageLegend : caseLegend).addTo(map);
+      map.getContainer().dataset.colouredBy = byCoverage() ? "coverage" : "cases";
+    }
+    form.addEventListener("change", (e) => (e.target.name === "colour" ? recolour() : reports.reload()));
   };
 })(window.GridWatch);

@@ -1,0 +1,262 @@
+"""Patrol coverage per grid for a time window and a radius r, computed in PostGIS in metres.
+
+The fixes in the window are cut into *pieces* of about a minute each (a track's fixes in one
+clock minute, joined to the next minute's first fix), so the GiST index on grids finds the few
+grids each piece passes, and a long track is never tested against the whole district. Per grid:
+- reach: the union of the pieces' r-buffers (one ``ST_Buffer`` of the collected pieces);
+- area share: area of (reach ∩ grid) / area of grid;
+- street share: length of (streets ∩ grid ∩ reach) / length of (streets ∩ grid), streets being the
+  imported street line layer (None without one);
+- buildings passed: the grid's buildings that touch the reach (are within r of a track);
+- minutes: each piece's duration, shared by the length of it inside the grid;
+- last visit: end of the latest piece within r (to the minute); hours visited since ``start``.
+Untimed tracks (routes) cannot be placed in a window and do not count; ``Coverage`` says how many.
+Everything is measured in a UTM zone picked from the grids' extent, never in degrees.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.errors import Invalid
+
+DEFAULT_RADIUS_M = 30.0
+MAX_RADIUS_M = 500.0
+PIECE_SECONDS = 60
+MAX_WINDOW = dt.timedelta(days=31)
+HOURS_UP_TO = dt.timedelta(days=7)   # hour-by-hour visits are listed for windows up to this long
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.datetime
+    end: dt.datetime
+    radius_m: float = DEFAULT_RADIUS_M
+
+    def __post_init__(self):
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise Invalid("from and to need a time zone (e.g. 2026-11-23T08:00:00+08:00)")
+        if not self.start < self.end:
+            raise Invalid("from must be before to")
+        if self.end - self.start > MAX_WINDOW:
+            raise Invalid(f"a coverage window may be at most {MAX_WINDOW.days} days long")
+        if not (0 < self.radius_m <= MAX_RADIUS_M and math.isfinite(self.radius_m)):
+            raise Invalid(f"radius must be between 0 and {MAX_RADIUS_M:.0f} metres")
+
+    @classmethod
+    def last_hours(cls, hours: float, end: dt.datetime | None = None, radius_m: float = DEFAULT_RADIUS_M):
+        end = end or dt.datetime.now(dt.timezone.utc)
+        return cls(end - dt.timedelta(hours=hours), end, radius_m)
+
+    @property
+    def hours(self) -> int | None:
+        return math.ceil((self.end - self.start).total_seconds() / 3600) if self.end - self.start <= HOURS_UP_TO else None
+
+
+def metric_frame(session: Session, grid_ids=None) -> tuple[int, float]:
+    """(UTM SRID, degrees per metre, generous) for the grids: the SRID measures, the factor turns
+    a radius into the degree margin of the index search."""
+    row = session.execute(text("""
+        SELECT ST_X(c), ST_Y(c), ymax FROM (
+            SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c, max(ST_YMax(geom)) AS ymax,
+                   min(ST_YMin(geom)) AS ymin
+            FROM areas WHERE level = 'grid' AND (CAST(:ids AS int[]) IS NULL OR id = ANY(:ids))) e
+    """), {"ids": list(grid_ids) if grid_ids else None}).one()
+    lon, lat, ymax = row if row[0] is not None else (0.0, 0.0, 0.0)
+    zone = int((lon + 180) // 6) + 1
+    srid = (32600 if lat >= 0 else 32700) + zone
+    widest = min(89.0, max(abs(lat), abs(ymax or 0)) + 1)
+    return srid, 1.1 / (111_320 * math.cos(math.radians(widest)))
+
+
+def _ctes(grid_filter: str, track_filter: str = "") -> str:
+    """The shared pipeline: fixes → minute pieces → pieces near each grid → per-grid reach."""
+    return f"""
+    grid_m AS MATERIALIZED (
+        SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g
+        FROM areas a WHERE a.level = 'grid' {grid_filter}),
+    fix AS (
+        SELECT p.track_id, p.segment, p.recorded_at AS t, p.geom,
+               floor(extract(epoch FROM p.recorded_at) / {PIECE_SECONDS}) AS minute,
+               lead(p.recorded_at) OVER w AS t_next, lead(p.geom) OVER w AS g_next
+        FROM patrol_points p
+        WHERE p.recorded_at >= :start AND p.recorded_at < :end {track_filter}
+        WINDOW w AS (PARTITION BY p.track_id, p.segment ORDER BY p.recorded_at)),
+    piece_fix AS (
+        SELECT track_id, segment, minute, t, geom FROM fix
+        UNION ALL
+        SELECT track_id, segment, minute, t_next, g_next FROM fix
+        WHERE t_next IS NOT NULL AND floor(extract(epoch FROM t_next) / {PIECE_SECONDS}) <> minute),
+    piece AS (
+        SELECT min(t) AS t0, max(t) AS t1,
+               CASE WHEN count(*) > 1 THEN ST_MakeLine(geom ORDER BY t)
+                    ELSE (array_agg(geom))[1] END AS line
+        FROM piece_fix GROUP BY track_id, segment, minute),
+    hit AS (
+        SELECT a.id AS grid_id, p.t0, p.t1, ST_Transform(p.line, :srid) AS line, gm.g
+        FROM piece p JOIN areas a ON a.level = 'grid' AND ST_DWithin(a.geom, p.line, :r_deg)
+        JOIN grid_m gm ON gm.id = a.id),
+    near AS (SELECT * FROM hit WHERE ST_DWithin(line, g, :radius)),
+    per_grid AS (
+        SELECT grid_id, reach, ST_Transform(reach, 4326) AS reach_ll, minutes, last_visit, hours
+        FROM (SELECT grid_id,
+                     ST_Buffer(ST_Collect(line), :radius, 'quad_segs=4') AS reach,
+                     sum(extract(epoch FROM t1 - t0) * CASE
+                         WHEN ST_Length(line) > 0 THEN ST_Length(ST_Intersection(line, g)) / ST_Length(line)
+                         WHEN ST_Intersects(line, g) THEN 1 ELSE 0 END) / 60 AS minutes,
+                     max(t1) AS last_visit,
+                     array_agg(DISTINCT floor(extract(epoch FROM t0 - :start) / 3600)::int
+                               ORDER BY floor(extract(epoch FROM t0 - :start) / 3600)::int) AS hours
+              FROM near GROUP BY grid_id) s),
+    street AS (
+        SELECT gm.id AS grid_id, ST_Intersection(ST_Union(ST_Transform(sl.geom, :srid)), gm.g) AS line
+        FROM grid_m gm JOIN street_lines sl ON ST_Intersects(sl.geom, gm.geom)
+        GROUP BY gm.id, gm.g)
+    """
+
+
+COVERAGE_SQL = """
+    WITH {ctes}
+    SELECT gm.code, gm.name, ST_Area(gm.g) AS area_m2,
+           coalesce(ST_Area(ST_Intersection(pg.reach, gm.g)), 0) AS covered_m2,
+           ST_Length(st.line) AS street_m,
+           coalesce(ST_Length(ST_Intersection(st.line, pg.reach)), 0) AS street_covered_m,
+           coalesce(pg.minutes, 0) AS minutes, pg.last_visit, coalesce(pg.hours, '{{}}') AS hours,
+           b.total AS buildings, b.passed AS buildings_passed
+    FROM grid_m gm
+    LEFT JOIN per_grid pg ON pg.grid_id = gm.id
+    LEFT JOIN street st ON st.grid_id = gm.id
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE ST_Intersects(bl.geom, pg.reach_ll)) AS passed
+        FROM buildings bl WHERE bl.grid_id = gm.id) b
+    ORDER BY gm.code
+"""
+
+UNCOVERED_SQL = """
+    WITH {ctes}
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON(ST_Transform(gap, 4326), 6)::json,
+                          'properties', json_build_object('grid', code, 'length_m', round(ST_Length(gap)))))
+        , '[]'::json))
+    FROM (SELECT gm.code, CASE WHEN pg.reach IS NULL THEN st.line
+                               ELSE ST_Difference(st.line, pg.reach) END AS gap
+          FROM street st JOIN grid_m gm ON gm.id = st.grid_id
+          LEFT JOIN per_grid pg ON pg.grid_id = st.grid_id) s
+    WHERE NOT ST_IsEmpty(gap) AND ST_Length(gap) > 0.5
+"""
+
+
+@dataclass
+class Coverage:
+    window: Window
+    grids: list[dict]
+    untimed_tracks: int
+
+    def as_json(self) -> dict:
+        visited = sum(1 for g in self.grids if g["minutes"] > 0 or g["last_visit"])
+        return {"from": self.window.start.isoformat(), "to": self.window.end.isoformat(),
+                "radius_m": self.window.radius_m, "hours": self.window.hours,
+                "grids_total": len(self.grids), "grids_visited": visited,
+                "untimed_tracks": self.untimed_tracks,
+                "warnings": ([f"{self.untimed_tracks} track(s) without timestamps in this window are "
+                              "drawn as routes but not counted"] if self.untimed_tracks else []),
+                "grids": [{**g, "last_visit": g["last_visit"].isoformat() if g["last_visit"] else None}
+                          for g in self.grids]}
+
+
+def _grid_filter(grid_ids=None, bbox=None) -> tuple[str, dict]:
+    if grid_ids is not None:
+        return "AND a.id = ANY(:grid_ids)", {"grid_ids": list(grid_ids)}
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        return ("AND a.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
+                dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+    return "", {}
+
+
+def _params(session, window: Window, grid_ids, extra) -> dict:
+    srid, deg_per_m = metric_frame(session, grid_ids)
+    return {"srid": srid, "r_deg": window.radius_m * deg_per_m, "radius": window.radius_m,
+            "start": window.start, "end": window.end, **extra}
+
+
+def grid_coverage(session: Session, window: Window, grid_ids=None, bbox=None) -> Coverage:
+    """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``."""
+    grid_filter, extra = _grid_filter(grid_ids, bbox)
+    rows = session.execute(text(COVERAGE_SQL.format(ctes=_ctes(grid_filter))),
+                           _params(session, window, grid_ids, extra)).mappings().all()
+    untimed = session.scalar(text("""
+        SELECT count(*) FROM patrol_tracks WHERE NOT has_time AND created_at >= :start
+        AND created_at < :end"""), {"start": window.start, "end": window.end})
+    return Coverage(window, [_grid_row(r, window) for r in rows], untimed)
+
+
+def _grid_row(r, window: Window) -> dict:
+    street_m = r["street_m"]
+    since = (window.end - r["last_visit"]).total_seconds() / 3600 if r["last_visit"] else None
+    return {"code": r["code"], "name": r["name"], "area_m2": round(r["area_m2"], 1),
+            "area_covered_m2": round(r["covered_m2"], 1),
+            "area_share": round(r["covered_m2"] / r["area_m2"], 4) if r["area_m2"] else 0.0,
+            "street_m": round(street_m, 1) if street_m is not None else None,
+            "street_covered_m": round(r["street_covered_m"], 1) if street_m is not None else None,
+            "street_share": (round(r["street_covered_m"] / street_m, 4) if street_m else None),
+            "buildings": r["buildings"], "buildings_passed": r["buildings_passed"],
+            "minutes": round(float(r["minutes"]), 1), "last_visit": r["last_visit"],
+            "hours_since_visit": round(since, 2) if since is not None else None,
+            "hours_visited": list(r["hours"]) if window.hours else None}
+
+
+def uncovered_streets_geojson(session: Session, window: Window, bbox=None, grid_ids=None) -> str:
+    """Street pieces farther than r from every track in the window: what nobody walked."""
+    grid_filter, extra = _grid_filter(grid_ids, bbox)
+    result = session.scalar(text(UNCOVERED_SQL.format(ctes=_ctes(grid_filter))),
+                            _params(session, window, grid_ids, extra))
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_RADIUS_M) -> list[int]:
+    """Ids of the grids a track passes within r of: the only ones whose coverage it changes."""
+    _srid, deg_per_m = metric_frame(session)
+    return list(session.scalars(text("""
+        SELECT a.id FROM areas a JOIN patrol_tracks t ON t.id = :id
+        WHERE a.level = 'grid' AND ST_DWithin(a.geom, t.geom, :r_deg) ORDER BY a.code
+    """), {"id": track_id, "r_deg": radius_m * deg_per_m}))
+
+
+TRACKS_SQL = text("""
+    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+    timed AS (
+        SELECT p.track_id, ST_MakeLine(p.geom ORDER BY p.recorded_at) AS line,
+               min(p.recorded_at) AS t0, max(p.recorded_at) AS t1
+        FROM patrol_points p
+        WHERE p.recorded_at >= :start AND p.recorded_at < :end
+          AND p.track_id IN (SELECT t.id FROM patrol_tracks t, env WHERE t.geom && env.g)
+        GROUP BY p.track_id, p.segment HAVING count(*) > 1),
+    lines AS (
+        SELECT track_id, ST_Multi(ST_Collect(line)) AS line, min(t0) AS t0, max(t1) AS t1, true AS timed
+        FROM timed GROUP BY track_id
+        UNION ALL
+        SELECT t.id, t.geom, NULL, NULL, false FROM patrol_tracks t CROSS JOIN env
+        WHERE NOT t.has_time AND t.created_at >= :start AND t.created_at < :end AND t.geom && env.g)
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'id', l.track_id,
+            'geometry', ST_AsGeoJSON(ST_Simplify(l.line, :tolerance), 6)::json,
+            'properties', json_build_object('track', l.track_id, 'name', t.name, 'source', t.source,
+                'worker', u.display_name, 'from', l.t0, 'to', l.t1, 'timed', l.timed,
+                'live', t.source = 'live' AND t.ended_at IS NULL))), '[]'::json))
+    FROM lines l JOIN patrol_tracks t ON t.id = l.track_id LEFT JOIN users u ON u.id = t.user_id
+""")
+
+
+def tracks_geojson(session: Session, window: Window, bbox, tolerance: float = 0.0) -> str:
+    """The tracks in the window and viewport (the part of them inside the window)."""
+    minx, miny, maxx, maxy = bbox
+    result = session.scalar(TRACKS_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy,
+                                             start=window.start, end=window.end, tolerance=tolerance))
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))

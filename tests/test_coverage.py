@@ -1,0 +1,155 @@
+"""Patrol coverage checked against figures worked out by hand on simple geometry.
+
+Two 200 m × 200 m grids side by side, A and B, drawn in UTM 45N (the projection coverage measures
+in) so they are exact squares there. A patroller walks a straight street along their middle line
+at 1 m/s, one fix every 10 s, from 100 m west of A to 100 m into B. With r = 30 m:
+- A: a 60 m × 200 m band is covered → 12,000 / 40,000 m² = 30 %; B: 60 × 100 plus a half disc
+  (π·30²/2) → (6,000 + 1,413.7) / 40,000;
+- the middle street: all 200 m in A; in B up to 30 m past the walk's end → 130 / 200;
+  a second street in A, 80 m north of the walk, is not covered → A's street share 200 / 400;
+- minutes: 200 s inside A, 100 s inside B;
+- buildings: one 25 m from the walk (passed), one 35 m away (not).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, box
+
+from gis.coverage import Window, grid_coverage, grids_near_track, uncovered_streets_geojson
+from gis.crs import reproject, transformer
+from gis.errors import Invalid
+from gis.importer import import_streets
+from gis.patrols import import_gpx
+from tests.gpx import gpx_file
+
+UTM45 = 32645
+E0, N0 = (round(v) for v in transformer(4326, UTM45).transform(84.90, 44.30))
+CODE_A, CODE_B, CODE_C = "650202001001001", "650202001001002", "650202001001003"
+
+
+def lonlat(x, y):
+    return transformer(UTM45, 4326).transform(x, y)
+
+
+def metric(geom):
+    return reproject(geom, UTM45, 4326)
+
+
+@pytest.fixture
+def t0():
+    """Two hours ago, on a whole minute (coverage cuts walks into clock minutes)."""
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    return now - dt.timedelta(hours=2)
+
+
+@pytest.fixture
+def field(session, make_area, make_building, make_user, tmp_path, t0):
+    a = make_area("grid", CODE_A, metric(box(E0, N0, E0 + 200, N0 + 200)), "A")
+    b = make_area("grid", CODE_B, metric(box(E0 + 200, N0, E0 + 400, N0 + 200)), "B")
+    c = make_area("grid", CODE_C, metric(box(E0 + 2000, N0, E0 + 2200, N0 + 200)), "C")
+    make_building(metric(box(E0 + 95, N0 + 135, E0 + 105, N0 + 145)), a, name="35 m away")
+    make_building(metric(box(E0 + 45, N0 + 65, E0 + 55, N0 + 75)), a, name="25 m away")
+    streets = gpd.GeoDataFrame(
+        {"name": ["中心路", "北路"]},
+        geometry=[metric(LineString([(E0, N0 + 100), (E0 + 400, N0 + 100)])),
+                  metric(LineString([(E0, N0 + 180), (E0 + 200, N0 + 180)]))], crs=4326)
+    streets.to_file(tmp_path / "streets.geojson")
+    import_streets(session, tmp_path / "streets.geojson")
+    walker = make_user("grid_worker")
+    walk = [(*lonlat(E0 - 100 + 10 * i, N0 + 100), t0 + dt.timedelta(seconds=10 * i), None) for i in range(41)]
+    track = import_gpx(session, gpx_file([walk]), walker)
+    # a route without times over C: drawn, never counted
+    route = [(*lonlat(E0 + 2000 + 10 * i, N0 + 100), None, None) for i in range(21)]
+    import_gpx(session, gpx_file([route]), walker)
+    return {"track": track, "grids": (a, b, c)}
+
+
+def by_code(coverage):
+    return {g["code"]: g for g in coverage.grids}
+
+
+def test_coverage_figures_match_the_hand_computed_ones(session, field, t0):
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    result = grid_coverage(session, window)
+    a, b, c = (by_code(result)[code] for code in (CODE_A, CODE_B, CODE_C))
+
+    assert a["area_m2"] == pytest.approx(40_000, rel=1e-3)
+    assert a["area_share"] == pytest.approx(0.30, abs=0.002)
+    half_disc = math.pi * 30 ** 2 / 2   # the buffer draws it with 16 segments a circle: 2.6 % less
+    assert b["area_covered_m2"] == pytest.approx(6_000 + half_disc, rel=0.01)
+
+    assert a["street_m"] == pytest.approx(400, rel=1e-3)
+    assert a["street_covered_m"] == pytest.approx(200, rel=1e-3)
+    assert a["street_share"] == pytest.approx(0.5, abs=0.002)
+    assert b["street_share"] == pytest.approx(130 / 200, abs=0.002)
+
+    assert a["minutes"] == pytest.approx(200 / 60, abs=0.05)
+    assert b["minutes"] == pytest.approx(100 / 60, abs=0.05)
+    assert (a["buildings"], a["buildings_passed"]) == (2, 1)
+    assert (b["buildings"], b["buildings_passed"]) == (0, 0)
+
+    # the last fix within 30 m of A is at 330 s; coverage tells it to the minute
+    assert abs((a["last_visit"] - (t0 + dt.timedelta(seconds=330))).total_seconds()) <= 60
+    assert b["last_visit"] == t0 + dt.timedelta(seconds=400)
+    assert b["hours_since_visit"] == pytest.approx((window.end - b["last_visit"]).total_seconds() / 3600, abs=0.01)
+    assert a["hours_visited"] == [1] and len(window.hours * [0]) == 24
+
+    # C: no streets, no timed patrol; the route over it is reported, not counted
+    assert (c["area_share"], c["minutes"], c["last_visit"], c["street_share"]) == (0, 0, None, None)
+    assert result.untimed_tracks == 1
+    body = result.as_json()
+    assert body["grids_visited"] == 2 and "without timestamps" in body["warnings"][0]
+
+
+def test_a_wider_radius_covers_more(session, field, t0):
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=1), radius_m=60)
+    a = by_code(grid_coverage(session, window))[CODE_A]
+    assert a["area_share"] == pytest.approx(120 * 200 / 40_000, abs=0.002)
+    assert a["street_share"] == pytest.approx(0.5, abs=0.002)      # the north street is 80 m away
+    assert a["buildings_passed"] == 2
+
+
+def test_a_window_before_the_walk_sees_nothing(session, field, t0):
+    window = Window(t0 - dt.timedelta(hours=3), t0 - dt.timedelta(minutes=1))
+    assert all(g["minutes"] == 0 and g["area_share"] == 0 for g in grid_coverage(session, window).grids)
+
+
+def test_half_the_walk_in_the_window_counts_half(session, field, t0):
+    # the window ends just after the fix at 200 s: the walk has reached x = 100 m inside A
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(seconds=201))
+    a = by_code(grid_coverage(session, window))[CODE_A]
+    assert a["minutes"] == pytest.approx(100 / 60, abs=0.1)
+
+
+def test_uncovered_streets_are_what_nobody_walked(session, field, t0):
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=1))
+    gaps = json.loads(uncovered_streets_geojson(session, window))
+    lengths = sorted((f["properties"]["grid"], f["properties"]["length_m"]) for f in gaps["features"])
+    assert lengths == [(CODE_A, 200), (CODE_B, 70)]
+
+
+def test_one_new_track_updates_only_the_grids_it_passed(session, field, t0):
+    touched = grids_near_track(session, field["track"].id)
+    assert touched == [field["grids"][0].id, field["grids"][1].id]
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    partial = by_code(grid_coverage(session, window, grid_ids=touched))
+    full = by_code(grid_coverage(session, window))
+    assert set(partial) == {CODE_A, CODE_B}
+    assert partial[CODE_B] == full[CODE_B]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"radius_m": 0}, "radius"), ({"radius_m": 1000}, "radius"),
+    ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}, "before"),
+    ({"end": dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)}, "at most"),
+])
+def test_bad_windows_are_refused(kwargs, message):
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    args = {"start": start, "end": start + dt.timedelta(days=1), **kwargs}
+    with pytest.raises(Invalid, match=message):
+        Window(**args)
