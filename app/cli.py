@@ -105,7 +105,8 @@ def migrate():
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has areas.")
 @click.option("--seed", default=2014, show_default=True)
 def demo(if_empty, seed):
-    """Load the demo city: a district, streets, communities, grids, buildings, users, reports."""
+    """Load the demo city: a district, streets, communities, grids, buildings, users, reports,
+    street lines and a day of patrols."""
     from gis.demo import DEMO_PASSWORD, is_empty, load_demo
 
     with session_scope() as session:
@@ -116,7 +117,7 @@ def demo(if_empty, seed):
             raise click.ClickException("the database already has areas: the demo needs an empty one")
         summary = load_demo(session, seed=seed)
     click.echo(f"demo city: {summary.areas} areas, {summary.buildings} buildings, "
-               f"{summary.reports} reports")
+               f"{summary.reports} reports, {summary.streets} streets, {summary.patrols} patrols")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, role in summary.logins:
         click.echo(f"  {username:<12} {role}")

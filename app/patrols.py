@@ -15,7 +15,9 @@ from gis.coverage import Window, grid_coverage, grids_near_track, tracks_geojson
 from gis.errors import Forbidden, Invalid, NotFound
 from gis.layers import grids_extent, parse_bbox, tolerance_for_zoom
 from gis.models import PatrolTrack, User
-from gis.patrols import CleaningRules, Fix, add_pings, end_patrol, import_gpx, live_track, start_patrol
+from gis.patrols import (
+    CleaningRules, Fix, add_pings, end_patrol, import_gpx, live_track, start_patrol, track_span,
+)
 
 bp = Blueprint("patrols", __name__)
 OVERSEERS = ("admin", "supervisor")   # may load tracks for others and read anyone's patrol
@@ -36,10 +38,11 @@ def _touched_coverage(track: PatrolTrack) -> dict:
     """Coverage of just the grids this track passed, while it was walked: the incremental update
     shown when a patrol comes in (the other grids cannot have changed)."""
     grid_ids = grids_near_track(db(), track.id)
-    if not grid_ids or not track.has_time or not track.started_at:
+    span = track_span(db(), track.id)
+    if not grid_ids or not track.has_time or span is None:
         return {"grids": [], "grids_total": 0}
-    end = max(track.ended_at or track.started_at, track.started_at) + dt.timedelta(seconds=1)
-    return grid_coverage(db(), Window(track.started_at, end), grid_ids=grid_ids).as_json()
+    window = Window(span[0], span[1] + dt.timedelta(seconds=1))
+    return grid_coverage(db(), window, grid_ids=grid_ids).as_json()
 
 
 @bp.post("/api/v1/patrols")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from geoalchemy2.shape import from_shape
 from shapely import affinity
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.ops import unary_union
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +22,8 @@ from gis.accounts import create_user
 from gis.categories import leaf_codes
 from gis.crs import reproject, transformer
 from gis.geometry import polygonal_part
-from gis.models import Area, Building, Department, utcnow
+from gis.models import Area, Building, Department, StreetLine, utcnow
+from gis.patrols import Fix, clean, store_track
 from gis.reports import submit_report
 from gis.workflow import act
 
@@ -65,6 +66,8 @@ class DemoSummary:
     areas: int = 0
     buildings: int = 0
     reports: int = 0
+    streets: int = 0
+    patrols: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -83,7 +86,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     departments = {code: Department(code=code, name=name) for code, name in DEPARTMENTS}
     session.add_all(departments.values())
 
-    cells = _jittered_cells(rng, x0, y0)
+    cells, vertices = _jittered_cells(rng, x0, y0)
     district = _area(session, "district", DISTRICT[0], DISTRICT[1], None,
                      unary_union(list(cells.values())))
     communities, grids = [], []
@@ -134,11 +137,14 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
                                       department)
         summary.logins.append((username, role))
     summary.reports = _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat)
+    summary.streets = _streets(session, vertices)
+    summary.patrols = _patrols(session, rng, grids, cell_of, users, now)
     return summary
 
 
-def _jittered_cells(rng: random.Random, x0: float, y0: float) -> dict[tuple[int, int], Polygon]:
-    """Quadrilaterals from a lattice whose inner vertices are jittered: a seamless tiling."""
+def _jittered_cells(rng: random.Random, x0: float, y0: float):
+    """Quadrilaterals from a lattice whose inner vertices are jittered: a seamless tiling (and the
+    lattice, whose lines are the demo's streets)."""
     jitter = CELL_M * 0.18
     vertex = {}
     for i in range(NX + 1):
@@ -146,8 +152,9 @@ def _jittered_cells(rng: random.Random, x0: float, y0: float) -> dict[tuple[int,
             dx = rng.uniform(-jitter, jitter) if 0 < i < NX else 0
             dy = rng.uniform(-jitter, jitter) if 0 < j < NY else 0
             vertex[i, j] = (x0 + i * CELL_M + dx, y0 - j * CELL_M + dy)
-    return {(i, j): Polygon([vertex[i, j], vertex[i + 1, j], vertex[i + 1, j + 1], vertex[i, j + 1]])
-            for i in range(NX) for j in range(NY)}
+    cells = {(i, j): Polygon([vertex[i, j], vertex[i + 1, j], vertex[i + 1, j + 1], vertex[i, j + 1]])
+             for i in range(NX) for j in range(NY)}
+    return cells, vertex
 
 
 def _area(session, level, code, name, parent, metric_geom) -> Area:
@@ -229,6 +236,41 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
             step(action, roles[action], department_id=department.id)
         if stage == "rework":
             step("reject", "supervisor", note="复查未通过，需返工 failed the on-site check")
+    return count
+
+
+def _streets(session, vertex) -> int:
+    """The lattice lines as streets: east-west ones (路) and north-south ones (街)."""
+    lines = [(f"{_chinese(j + 1)}号路", [vertex[i, j] for i in range(NX + 1)]) for j in range(NY + 1)]
+    lines += [(f"{_chinese(i + 1)}号街", [vertex[i, j] for j in range(NY + 1)]) for i in range(NX + 1)]
+    session.add_all(StreetLine(name=name, geom=from_shape(
+        MultiLineString([reproject(LineString(points), METRIC_CRS, 4326)]), srid=4326))
+        for name, points in lines)
+    session.flush()
+    return len(lines)
+
+
+def _patrols(session, rng, grids, cell_of, users, now) -> int:
+    """Each grid worker walks round their grids a few times in the last day: 1.2 m/s, a fix every
+    10 s, a few metres of GPS noise and the odd jump, cleaned like any real track."""
+    count = 0
+    for username in ("worker", "worker2"):
+        user = users[username]
+        own = [g for g in grids if g.code in {c.code for c in user.grids}]
+        for n in range(3):
+            start = now - dt.timedelta(hours=rng.uniform(2, 22))
+            loop = cell_of[rng.choice(own).id].exterior
+            fixes, t = [], start
+            for k in range(int(loop.length * rng.uniform(1.0, 2.0) / 12)):
+                p = loop.interpolate((k * 12) % loop.length)
+                x, y = p.x + rng.gauss(0, 3), p.y + rng.gauss(0, 3)
+                if rng.random() < 0.01:
+                    x += 400                                    # a GPS jump
+                lon, lat = transformer(METRIC_CRS, 4326).transform(x, y)
+                fixes.append(Fix(lon, lat, t, rng.uniform(4, 15)))
+                t += dt.timedelta(seconds=10)
+            store_track(session, user, clean([fixes]), name=f"{user.display_name} 巡逻 {n + 1}")
+            count += 1
     return count
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import gpxpy
 import gpxpy.gpx
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, Forbidden, Invalid, NotFound
@@ -231,6 +231,13 @@ def import_gpx(session: Session, data: bytes | str, user: User, *, name: str | N
                rules: CleaningRules = CleaningRules()) -> PatrolTrack:
     file_name, segments = read_gpx(data)
     return store_track(session, user, clean(segments, rules), name=name or file_name)
+
+
+def track_span(session: Session, track_id: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """First and last fix time of a track (None for a route without times)."""
+    row = session.execute(select(func.min(PatrolPoint.recorded_at), func.max(PatrolPoint.recorded_at))
+                          .where(PatrolPoint.track_id == track_id)).one()
+    return None if row[0] is None else (row[0], row[1])
 
 
 # -- live patrols from the phone ---------------------------------------------------------------

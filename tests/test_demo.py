@@ -65,3 +65,20 @@ def test_demo_logins_cover_every_role(session):
     worker = session.scalar(select(User).where(User.username == "worker"))
     assert len(worker.grids) == 4
     assert len(DEMO_PASSWORD) >= 8
+
+
+def test_demo_workers_patrolled_their_grids_in_the_last_day(session):
+    import datetime as dt
+
+    from gis.coverage import Window, grid_coverage
+
+    now = dt.datetime.now(dt.timezone.utc)
+    summary = load_demo(session, now=now)
+    assert summary.streets == 22 and summary.patrols == 6
+    coverage = grid_coverage(session, Window(now - dt.timedelta(hours=24), now))
+    visited = [g for g in coverage.grids if g["minutes"] > 0]
+    assert 2 <= len(visited) <= 20          # round their own grids (and the neighbours' edges)
+    assert all(g["street_share"] is not None for g in coverage.grids)
+    assert max(g["street_share"] for g in visited) > 0.5
+    tracks = session.execute(text("SELECT cleaning FROM patrol_tracks")).scalars().all()
+    assert sum(t["dropped"].get("speed", {}).get("count", 0) for t in tracks) > 0  # the GPS jumps

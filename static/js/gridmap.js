@@ -244,7 +244,7 @@ window.GridWatch = window.GridWatch || {};
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
     map.removeLayer(tracks.layer);  // off until asked for
-    L.control.layers(null, { "Report pins": reports.layer, "Patrol tracks (24 h)": tracks.layer }, { collapsed: true }).addTo(map);
+    L.control.layers(null, { "Report pins": reports.layer, "Patrol tracks (24 h)": tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
     const caseLegend = GW.legendControl(map, "Grids: cases", GW.CASE_STEPS);
     const coverageLegend = GW.legendControl(map, "Grids: patrol coverage, 24 h", GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]));
     const pinLegend = GW.legendControl(map, "Reports", Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, s]), true);

@@ -25,7 +25,7 @@ def test_map_shows_grids_pins_and_legend(page, log_in):
     assert int(page.get_attribute(".folium-map", "data-grids-loaded")) == 96
     assert pins(page) > 0
     assert page.locator(".marker-cluster, path.leaflet-interactive").count() > 96
-    legend = page.text_content(".gw-legend")
+    legend = " ".join(page.locator(".gw-legend").all_text_contents())
     assert "overdue cases" in legend and "dispatched" in legend
     assert page.external_requests == []
 
@@ -80,3 +80,18 @@ def test_description_with_html_is_shown_as_text_in_a_popup(page, log_in):
     assert page.text_content(".gw-popup .gw-description") == XSS
     assert page.locator(".gw-popup img, .gw-popup script").count() == 0
     assert page.evaluate("window.__xss") is None
+
+
+def test_grids_can_be_coloured_by_patrol_coverage_and_tracks_shown(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-grids-loaded]")
+    page.select_option("#map-filters select[name=colour]", "coverage")
+    page.wait_for_selector(".folium-map[data-coloured-by=coverage]")
+    legend = " ".join(page.locator(".gw-legend").all_text_contents())
+    assert "patrol coverage" in legend and "nobody came" in legend and "overdue cases" not in legend
+    fills = page.eval_on_selector_all("path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('fill'))")
+    assert "#bdbdbd" in fills and any(f in fills for f in ("#1a9850", "#91cf60", "#fee08b", "#fc8d59"))
+    page.hover(".leaflet-control-layers")       # the layer control opens on hover
+    page.check("label:has-text('Patrol tracks (24 h)') input")
+    page.wait_for_selector(".folium-map[data-tracks-loaded]")
+    assert int(page.get_attribute(".folium-map", "data-tracks-loaded")) >= 1
