@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test setup system venv assets db bench bench-intake bench-import clean
+.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -47,13 +47,16 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake bench-import
+bench: bench-intake bench-import bench-coverage
 bench-import: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.import_buildings
 bench-intake: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.report_intake
+bench-coverage: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/python -m bench.patrol_coverage
 
 clean:
 	-$(BIN)/gridwatch db down

@@ -20,16 +20,19 @@ from gis.categories import sync_categories
 from gis.embedded_postgres import EmbeddedPostgres, database_url
 
 
-def scratch_engine(name: str):
-    """A fresh, migrated database ``<db>_<name>`` on the server GridWatch uses."""
+def scratch_engine(name: str, keep: bool = False):
+    """A fresh, migrated database ``<db>_<name>`` on the server GridWatch uses (with ``keep``, the
+    one already there, if any: for iterating on a benchmark without regenerating its data)."""
     if not os.environ.get("DATABASE_URL"):
         EmbeddedPostgres().up()
     url = make_url(database_url())
     url = url.set(database=f"{url.database}_{name}")
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database})
+        if not (keep and exists):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
     admin.dispose()
     engine = create_engine(url)
     schema.upgrade(engine)
