@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from app import api, auth, database, errors, health, imports, open311, pages, patrols
+    from app import api, auth, dashboard, database, errors, health, imports, open311, pages, patrols
     from app.config import from_environment
 
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
@@ -18,7 +18,8 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, health.bp, pages.bp, api.bp, imports.bp, open311.bp, patrols.bp):
+    for blueprint in (auth.bp, health.bp, pages.bp, api.bp, imports.bp, open311.bp, patrols.bp,
+                      dashboard.bp):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
     auth.csrf.exempt(api.bp)

@@ -46,3 +46,12 @@ def coverage_window() -> Window:
         raise Invalid("radius and hours must be numbers") from None
     start = datetime_arg("from") or end - dt.timedelta(hours=hours)
     return Window(start, end, radius)
+
+
+def period_arg():
+    """The indicators' period: ``period`` (2026, 2026-Q4, 2026-11, 2026-W47, a day, last30) or
+    ``from``/``to`` dates, in the configured TIMEZONE."""
+    from gis.indicators import parse_period
+
+    return parse_period(request.args.get("period"), current_app.config["TIMEZONE"],
+                        date_from=date_arg("from"), date_to=date_arg("to"))

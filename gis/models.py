@@ -10,7 +10,7 @@ import uuid
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, String, Table, Text, Uuid, func,
+    LargeBinary, MetaData, String, Table, Text, Uuid, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -161,6 +161,9 @@ class Report(Base):
         CheckConstraint(_in("response_level", RESPONSE_LEVELS), name="response_level"),
         Index("ix_reports_status_deadline", "status", "deadline_at"),
         Index("ix_reports_created_at", "created_at"),
+        # the map and the indicators count open cases per grid on every view: only open rows indexed
+        Index("ix_reports_open_grid", "grid_id", "deadline_at",
+              postgresql_where=text("status NOT IN ('closed', 'voided')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -184,6 +187,7 @@ class Report(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     resolved_locally: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # 立案
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -99,7 +99,9 @@ def act(session: Session, report: Report, user: User, action_name: str, *, versi
     data: dict = {}
     before = report.status
 
-    if action.name == "dispatch":
+    if action.name == "open":
+        report.opened_at = now
+    elif action.name == "dispatch":
         department = session.get(Department, department_id) if department_id else None
         if department is None:
             raise Invalid("choose the department to dispatch to")

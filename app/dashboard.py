@@ -1,0 +1,80 @@
+"""Indicators for supervisors: the /dashboard page, its CSV/XLSX exports and GET /api/v1/stats.
+
+The figures come from ``gis.indicators``; this module only reads the query string and picks the
+format. Supervisors and dispatchers (and admins) see the whole district.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from app.auth import roles_required
+from app.database import db
+from app.params import period_arg
+from gis.indicators import LEVELS, indicators, table_rows, trend
+
+bp = Blueprint("dashboard", __name__)
+STAT_ROLES = ("supervisor", "dispatcher")
+
+
+def _result() -> dict:
+    level = request.args.get("level") or "grid"
+    within = (request.args.get("within") or "").strip() or None
+    return indicators(db(), level, period_arg(), within=within)
+
+
+@bp.get("/api/v1/stats")
+@roles_required(*STAT_ROLES)
+def stats():
+    result = _result()
+    if request.args.get("trend") == "1":
+        result["trend"] = trend(db(), period_arg(), result["within"])
+    return jsonify(result)
+
+
+@bp.get("/dashboard")
+@roles_required(*STAT_ROLES)
+def page():
+    return render_template("dashboard.html", levels=LEVELS, args=request.args)
+
+
+def _filename(result: dict, ext: str) -> str:
+    label = result["period"]["label"].replace(" ", "").replace("–", "_")
+    return f"gridwatch-{result['level']}-{label}.{ext}"
+
+
+@bp.get("/dashboard/export.csv")
+@roles_required(*STAT_ROLES)
+def export_csv():
+    result = _result()
+    out = io.StringIO()
+    csv.writer(out).writerows(table_rows(result))
+    # with a BOM, Excel opens the Chinese names right
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename={_filename(result, 'csv')}"})
+
+
+@bp.get("/dashboard/export.xlsx")
+@roles_required(*STAT_ROLES)
+def export_xlsx():
+    result = _result()
+    book = Workbook()
+    sheet = book.active
+    sheet.title = result["level"]
+    for row in table_rows(result):
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C2"
+    for column in ("I", "J", "K", "L"):       # the rates
+        for cell in sheet[column][1:]:
+            cell.number_format = "0.0%"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), headers={
+        "Content-Disposition": f"attachment; filename={_filename(result, 'xlsx')}"},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
