@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage clean
+.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -47,7 +47,7 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake bench-import bench-coverage
+bench: bench-intake bench-import bench-coverage bench-indicators
 bench-import: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.import_buildings
@@ -57,6 +57,9 @@ bench-intake: setup
 bench-coverage: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.patrol_coverage
+bench-indicators: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/python -m bench.indicators
 
 clean:
 	-$(BIN)/gridwatch db down

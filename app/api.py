@@ -135,7 +135,8 @@ def areas_layer(level: str):
         raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = request.args.get("zoom", 14, type=float)
-    return Response(areas_geojson(db(), level, bbox, zoom), mimetype="application/geo+json")
+    auto = request.args.get("auto") == "1"   # coarser areas when too many grids are in view
+    return Response(areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json")
 
 
 @bp.get("/grids/<code>")

@@ -87,7 +87,7 @@ def base_map(bounds=None) -> folium.Map:
 
 def supervisor_map(bounds) -> folium.Map:
     fmap = base_map(bounds)
-    GridWatchLayers("supervisorMap", gridsUrl=url_for("api.areas_layer", level="grid"),
+    GridWatchLayers("supervisorMap", gridsUrl=url_for("api.areas_layer", level="grid", auto=1),
                     reportsUrl=url_for("api.reports_layer"),
                     gridUrl=url_for("api.grid_detail", code="CODE"),
                     caseUrl=url_for("pages.case", report_id=0),

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
+from gis.models import CODE_LENGTH
 
 AREAS_BBOX_SQL = text("""
     WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
@@ -33,6 +34,49 @@ AREAS_BBOX_SQL = text("""
 """)
 
 
+# Above this many grids in view the map shows their community (then street, then district) with
+# the cases summed: a whole city of 10,000 grids would be megabytes of GeoJSON nobody can read.
+MAX_GRIDS_DRAWN = 2000
+COARSER = {"grid": "community", "community": "street", "street": "district"}
+
+COUNT_IN_VIEW_SQL = text("""
+    SELECT count(*) FROM areas
+    WHERE level = :level AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+""")
+
+# Areas above grids: open and overdue cases summed over the grids whose code starts with theirs
+# (all open cases come from the partial index ix_reports_open_grid).
+AGGREGATED_BBOX_SQL = text("""
+    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+    shown AS (SELECT a.* FROM areas a, env WHERE a.level = :level AND a.geom && env.g),
+    per_grid AS (
+        SELECT r.grid_id, count(*) AS open, count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
+        FROM reports r WHERE r.status NOT IN ('closed', 'voided') AND r.grid_id IS NOT NULL
+        GROUP BY r.grid_id),
+    per_area AS (
+        SELECT left(g.code, :code_length) AS code, sum(p.open) AS open, sum(p.overdue) AS overdue
+        FROM per_grid p JOIN areas g ON g.id = p.grid_id GROUP BY 1)
+    SELECT json_build_object('type', 'FeatureCollection', 'level', :level, 'features', coalesce(json_agg(
+        json_build_object(
+            'type', 'Feature', 'id', s.code,
+            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.geom, :tolerance), 6)::json,
+            'properties', json_build_object(
+                'code', s.code, 'name', s.name, 'level', s.level, 'area_m2', round(s.area_m2),
+                'open', coalesce(c.open, 0), 'overdue', coalesce(c.overdue, 0)))
+        ORDER BY s.code), '[]'::json))
+    FROM shown s LEFT JOIN per_area c ON c.code = s.code
+""")
+
+
+def level_to_draw(session: Session, bbox, level: str = "grid") -> str:
+    """``level``, or the first coarser level once more than MAX_GRIDS_DRAWN areas are in view."""
+    minx, miny, maxx, maxy = bbox
+    while level in COARSER and session.scalar(COUNT_IN_VIEW_SQL, dict(
+            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level)) > MAX_GRIDS_DRAWN:
+        level = COARSER[level]
+    return level
+
+
 def parse_bbox(value: str | None) -> tuple[float, float, float, float]:
     try:
         minx, miny, maxx, maxy = (float(v) for v in (value or "").split(","))
@@ -48,10 +92,19 @@ def tolerance_for_zoom(zoom: float) -> float:
     return 360.0 / (256 * 2 ** max(0.0, min(zoom, 22.0))) / 2
 
 
-def areas_geojson(session: Session, level: str, bbox, zoom: float) -> str:
+def areas_geojson(session: Session, level: str, bbox, zoom: float, auto: bool = False) -> str:
+    """Areas of ``level`` in the viewport with their open and overdue cases; with ``auto``, of the
+    level ``level_to_draw`` picks (the collection says which, as ``level``)."""
+    if auto:
+        level = level_to_draw(session, bbox, level)
     minx, miny, maxx, maxy = bbox
-    result = session.scalar(AREAS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy,
-                                                 level=level, tolerance=tolerance_for_zoom(zoom)))
+    params = dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level,
+                  tolerance=tolerance_for_zoom(zoom))
+    if level == "grid":
+        result = session.scalar(AREAS_BBOX_SQL, params)
+        result["level"] = "grid"
+    else:
+        result = session.scalar(AGGREGATED_BBOX_SQL, {**params, "code_length": CODE_LENGTH[level]})
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 

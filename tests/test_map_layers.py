@@ -54,3 +54,20 @@ def test_grid_summary(client, session, town, make_user, make_building):
     assert len(body["weekly"]) == 12 and body["weekly"][-1] == 1
     assert body["community"] == "第一社区"
     assert client.get("/api/v1/grids/650202001001999", headers=bearer(worker)).status_code == 404
+
+
+def test_too_many_grids_in_view_draws_their_community_with_cases_summed(client, session, town, make_user,
+                                                                        monkeypatch):
+    from gis import layers
+    report_at(session, 0, 0)
+    report_at(session, 1, 1)
+    url = f"/api/v1/layers/grid.geojson?bbox={TOWN}&zoom=12&auto=1"
+    assert client.get(url, headers=bearer(make_user())).get_json()["level"] == "grid"
+    monkeypatch.setattr(layers, "MAX_GRIDS_DRAWN", 3)       # 4 grids in view: one level up
+    fc = client.get(url, headers=bearer(make_user())).get_json()
+    assert fc["level"] == "community"
+    assert [(f["id"], f["properties"]["open"]) for f in fc["features"]] == [("650202001001", 2)]
+    monkeypatch.setattr(layers, "MAX_GRIDS_DRAWN", 0)       # nothing fits: the district
+    assert client.get(url, headers=bearer(make_user())).get_json()["level"] == "district"
+    # without auto, the grids are drawn whatever their number
+    assert len(client.get(url.replace("&auto=1", ""), headers=bearer(make_user())).get_json()["features"]) == 4

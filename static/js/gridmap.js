@@ -30,15 +30,17 @@ window.GridWatch = window.GridWatch || {};
     function load() {
       if (pending) pending.abort();
       pending = new AbortController();
-      const params = new URLSearchParams(opts.params ? opts.params() : {});
-      params.set("bbox", GW.bboxOf(map));
-      params.set("zoom", map.getZoom());
-      fetch(`${opts.url}?${params}`, { credentials: "same-origin", signal: pending.signal })
+      const url = new URL(opts.url, window.location.href);  // the url may carry its own query
+      for (const [k, v] of Object.entries(opts.params ? opts.params() : {})) url.searchParams.set(k, v);
+      url.searchParams.set("bbox", GW.bboxOf(map));
+      url.searchParams.set("zoom", map.getZoom());
+      fetch(url, { credentials: "same-origin", signal: pending.signal })
         .then((r) => r.json())
         .then((fc) => {
           layer.clearLayers();
           layer.addData(fc);
           container.dataset[`${opts.name}Loaded`] = String(fc.features.length);
+          if (fc.level) container.dataset[`${opts.name}Level`] = fc.level;
         })
         .catch((err) => { if (err.name !== "AbortError") container.dataset[`${opts.name}Error`] = String(err); });
     }
@@ -51,6 +53,7 @@ window.GridWatch = window.GridWatch || {};
   GW.areaLayer = function (map, opts) {
     const colour = opts.colour || GW.colourFor;
     const describe = opts.describe || ((p) => [`open ${p.open} · overdue ${p.overdue}`]);
+    const describeLevel = (p) => (p.level && p.level !== "grid" ? [`${p.level}: click to zoom in to its grids`] : []);
     return GW.viewportLayer(map, {
       name: "grids", url: opts.url,
       style: (f) => ({ color: "#2c3e50", weight: 1, fillColor: colour(f.properties), fillOpacity: 0.45 }),
@@ -59,9 +62,9 @@ window.GridWatch = window.GridWatch || {};
         const tip = document.createElement("div");
         tip.appendChild(GW.textNode("strong", p.name));
         tip.appendChild(GW.textNode("div", p.code, "text-muted small"));
-        for (const line of describe(p)) tip.appendChild(GW.textNode("div", line, "small"));
+        for (const line of [...describe(p), ...describeLevel(p)]) tip.appendChild(GW.textNode("div", line, "small"));
         l.bindTooltip(tip, { sticky: true });
-        if (opts.onClick) l.on("click", () => opts.onClick(p));
+        if (opts.onClick) l.on("click", () => opts.onClick(p, l));
       },
     }).layer;
   };
@@ -234,8 +237,10 @@ window.GridWatch = window.GridWatch || {};
     const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
     let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
     const byCoverage = () => form.elements.colour && form.elements.colour.value === "coverage" && shares;
+    const panel = GW.gridPanel(opts);
     const grids = GW.areaLayer(map, {
-      url: opts.gridsUrl, onClick: GW.gridPanel(opts),
+      // a community or street drawn in place of its many grids: a click zooms into it
+      url: opts.gridsUrl, onClick: (p, l) => (p.level === "grid" ? panel(p) : map.fitBounds(l.getBounds())),
       colour: (p) => (byCoverage() ? GW.coverageColour((shares[p.code] || [])[0]) : GW.colourFor(p)),
       describe: (p) => [`open ${p.open} · overdue ${p.overdue}`, ...(byCoverage() ? GW.coverageLines(shares[p.code]) : [])],
     });
