@@ -40,6 +40,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp -r node_modules/jquery/dist $(VENDOR)/jquery
 	mkdir -p $(VENDOR)/fontawesome && cp -r node_modules/@fortawesome/fontawesome-free/{css,webfonts} $(VENDOR)/fontawesome/
 	mkdir -p $(VENDOR)/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
+	mkdir -p $(VENDOR)/gcoord && cp node_modules/gcoord/dist/gcoord.global.prod.js $(VENDOR)/gcoord/
 	touch $@
 
 db: venv

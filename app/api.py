@@ -12,7 +12,7 @@ from app.schemas import area_chain, event_json, report_json
 from gis.assignment import assign_grid, check_point
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid, NotFound
-from gis.layers import areas_geojson, grid_summary, parse_bbox, reports_geojson
+from gis.layers import areas_geojson, buildings_geojson, grid_summary, parse_bbox, reports_geojson
 from gis.models import AREA_LEVELS, Department, ReportPhoto
 from gis.reports import photo_gps, submit_report
 from gis.workflow import act, get_report
@@ -125,8 +125,16 @@ def reports_layer():
     bbox = parse_bbox(request.args.get("bbox"))
     body = reports_geojson(db(), bbox, status=request.args.get("status"),
                            category=request.args.get("category"), channel=request.args.get("channel"),
-                           date_from=date_arg("from"), date_to=date_arg("to"))
+                           date_from=date_arg("from"), date_to=date_arg("to"),
+                           area=request.args.get("area"))
     return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/layers/buildings.geojson")
+def buildings_layer():
+    bbox = parse_bbox(request.args.get("bbox"))
+    zoom = request.args.get("zoom", 16, type=float)
+    return Response(buildings_geojson(db(), bbox, zoom), mimetype="application/geo+json")
 
 
 @bp.get("/layers/<level>.geojson")
@@ -136,7 +144,10 @@ def areas_layer(level: str):
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = request.args.get("zoom", 14, type=float)
     auto = request.args.get("auto") == "1"   # coarser areas when too many grids are in view
-    return Response(areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json")
+    headers = ({"Content-Disposition": f"attachment; filename=gridwatch-{level}.geojson"}
+               if request.args.get("download") == "1" else {})
+    return Response(areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json",
+                    headers=headers)
 
 
 @bp.get("/grids/<code>")

@@ -25,6 +25,7 @@ LOCAL_ASSETS = {
     "markerclusterdefaultcss": f"{V}/leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet-heat.js": f"{V}/leaflet.heat/leaflet-heat.js",
     "gridwatch_map": "/static/js/gridmap.js",
+    "gcoord": f"{V}/gcoord/gcoord.global.prod.js",
     "gridwatch_css": "/static/css/gridwatch.css",
     # Bootstrap 3 glyphicons and the marker-rotation CSS: not used by our markers.
     "glyphicons_css": None,
@@ -59,7 +60,9 @@ class GridWatchLayers(JSCSSMixin, MacroElement):
         {% endmacro %}
     """)
     default_js = [("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
-                  ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"])]
+                  ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"]),
+                  ("leaflet-heat.js", LOCAL_ASSETS["leaflet-heat.js"]),
+                  ("gcoord", LOCAL_ASSETS["gcoord"])]
     default_css = [("gridwatch_css", LOCAL_ASSETS["gridwatch_css"]),
                    ("markerclustercss", LOCAL_ASSETS["markerclustercss"]),
                    ("markerclusterdefaultcss", LOCAL_ASSETS["markerclusterdefaultcss"])]
@@ -89,6 +92,7 @@ def supervisor_map(bounds) -> folium.Map:
     fmap = base_map(bounds)
     GridWatchLayers("supervisorMap", gridsUrl=url_for("api.areas_layer", level="grid", auto=1),
                     reportsUrl=url_for("api.reports_layer"),
+                    buildingsUrl=url_for("api.buildings_layer"),
                     gridUrl=url_for("api.grid_detail", code="CODE"),
                     caseUrl=url_for("pages.case", report_id=0),
                     tracksUrl=url_for("patrols.tracks_layer"),
@@ -103,7 +107,7 @@ def coverage_map(bounds, shares: dict, params: dict) -> folium.Map:
     fmap = base_map(bounds)
     GridWatchLayers("coverageMap", gridsUrl=url_for("api.areas_layer", level="grid"),
                     tracksUrl=url_for("patrols.tracks_layer"), gapsUrl=url_for("patrols.gaps"),
-                    shares=shares, params=params).add_to(fmap)
+                    shares=shares, params=params, basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
     return fmap
 
 

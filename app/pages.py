@@ -15,7 +15,7 @@ from app.schemas import area_chain
 from gis.cases import CaseFilter, find_cases, visible_to
 from gis.errors import DomainError
 from gis.layers import grids_extent
-from gis.models import CHANNELS, REPORT_STATUSES, Category, Department, Report
+from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, Report
 from gis.workflow import act, available_actions, get_report, traffic_light
 
 bp = Blueprint("pages", __name__)
@@ -32,8 +32,10 @@ def home():
 def map():
     parts = render_parts(supervisor_map(grids_extent(db())))
     groups = db().scalars(select(Category).where(Category.parent_code.is_(None)).order_by(Category.sort)).all()
+    # streets, each followed by its communities (codes sort that way)
+    areas = db().scalars(select(Area).where(Area.level.in_(("street", "community"))).order_by(Area.code)).all()
     return render_template("map.html", map=parts, statuses=REPORT_STATUSES, groups=groups,
-                           channels=CHANNELS)
+                           channels=CHANNELS, areas=areas)
 
 
 @bp.get("/cases")

@@ -21,9 +21,10 @@ AREAS_BBOX_SQL = text("""
             'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 6)::json,
             'properties', json_build_object(
                 'code', a.code, 'name', a.name, 'level', a.level, 'area_m2', round(a.area_m2),
-                'open', c.open, 'overdue', c.overdue))
+                'open', c.open, 'overdue', c.overdue, 'households', h.households))
         ORDER BY a.code), '[]'::json))
     FROM areas a CROSS JOIN env
+    CROSS JOIN LATERAL (SELECT sum(b.households) AS households FROM buildings b WHERE b.grid_id = a.id) h
     CROSS JOIN LATERAL (
         SELECT count(*) AS open,
                count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
@@ -134,6 +135,8 @@ REPORTS_BBOX_SQL = text("""
                OR (:status = 'open' AND r.status NOT IN ('closed', 'voided')))
           AND (CAST(:category AS text) IS NULL OR r.category_code LIKE :category || '%')
           AND (CAST(:channel AS text) IS NULL OR r.channel = :channel)
+          AND (CAST(:area AS text) IS NULL OR r.grid_id IN (
+               SELECT id FROM areas WHERE level = 'grid' AND code LIKE :area || '%'))
           AND (CAST(:date_from AS date) IS NULL OR r.created_at >= :date_from)
           AND (CAST(:date_to AS date) IS NULL OR r.created_at < CAST(:date_to AS date) + 1)
         ORDER BY r.created_at DESC
@@ -152,13 +155,38 @@ MAX_PINS = 5000
 
 
 def reports_geojson(session: Session, bbox, status=None, category=None, channel=None,
-                    date_from=None, date_to=None) -> str:
+                    date_from=None, date_to=None, area=None) -> str:
     """Report pins in the viewport (newest first, at most MAX_PINS), filtered as the map asks."""
     minx, miny, maxx, maxy = bbox
     result = session.scalar(REPORTS_BBOX_SQL, dict(
         minx=minx, miny=miny, maxx=maxx, maxy=maxy, status=status or None,
-        category=category or None, channel=channel or None, date_from=date_from,
+        category=category or None, channel=channel or None, area=area or None, date_from=date_from,
         date_to=date_to, limit=MAX_PINS))
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+
+
+# Footprints only from this zoom on: below it a building is a few pixels and there are thousands.
+MIN_BUILDING_ZOOM = 16
+BUILDINGS_BBOX_SQL = text("""
+    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        json_build_object('type', 'Feature', 'id', b.id,
+            'geometry', ST_AsGeoJSON(b.geom, 6)::json,
+            'properties', json_build_object('id', b.id, 'name', b.name, 'households', b.households,
+                                            'floors', b.floors, 'grid', g.code))), '[]'::json))
+    FROM buildings b CROSS JOIN env LEFT JOIN areas g ON g.id = b.grid_id
+    WHERE b.geom && env.g
+""")
+
+
+def buildings_geojson(session: Session, bbox, zoom: float) -> str:
+    """Building footprints in the viewport from MIN_BUILDING_ZOOM on; an empty collection (that
+    says why) below it."""
+    if zoom < MIN_BUILDING_ZOOM:
+        return json.dumps({"type": "FeatureCollection", "features": [],
+                           "hint": f"buildings are drawn from zoom {MIN_BUILDING_ZOOM}"})
+    minx, miny, maxx, maxy = bbox
+    result = session.scalar(BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 

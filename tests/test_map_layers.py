@@ -71,3 +71,32 @@ def test_too_many_grids_in_view_draws_their_community_with_cases_summed(client, 
     assert client.get(url, headers=bearer(make_user())).get_json()["level"] == "district"
     # without auto, the grids are drawn whatever their number
     assert len(client.get(url.replace("&auto=1", ""), headers=bearer(make_user())).get_json()["features"]) == 4
+
+
+def test_buildings_layer_only_from_zoom_16_with_households(client, session, town, make_user, make_building):
+    from tests.factories import square
+    make_building(square(0, 0, CELL / 4), town["grids"][0], name="1号楼", households=24)
+    user = make_user()
+    low = client.get(f"/api/v1/layers/buildings.geojson?bbox={TOWN}&zoom=14", headers=bearer(user)).get_json()
+    assert low["features"] == [] and "zoom 16" in low["hint"]
+    high = client.get(f"/api/v1/layers/buildings.geojson?bbox={TOWN}&zoom=17", headers=bearer(user)).get_json()
+    assert [(f["properties"]["name"], f["properties"]["households"]) for f in high["features"]] == [("1号楼", 24)]
+    grids = client.get(f"/api/v1/layers/grid.geojson?bbox={TOWN}&zoom=16", headers=bearer(user)).get_json()
+    households = {f["id"]: f["properties"]["households"] for f in grids["features"]}
+    assert households["650202001001001"] == 24 and households["650202001001002"] is None
+
+
+def test_pins_filter_by_street_or_community_and_layer_downloads(client, session, town, make_user, make_area):
+    from tests.factories import square
+    other = make_area("community", "650202001002", square(5, 5), "第二社区", town["street"])
+    make_area("grid", "650202001002001", square(5, 5), "第二社区一网格", other)
+    report_at(session, 0, 0)
+    report_at(session, 5, 5)
+    user = make_user()
+    wide = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 6 * CELL},{ORIGIN[1] + 6 * CELL}"
+    get = lambda area: client.get(f"/api/v1/layers/reports.geojson?bbox={wide}&area={area}",  # noqa: E731
+                                  headers=bearer(user)).get_json()["features"]
+    assert len(get("")) == 2 and len(get("650202001")) == 2
+    assert [f["properties"]["grid"] for f in get("650202001002")] == ["第二社区一网格"]
+    response = client.get(f"/api/v1/layers/grid.geojson?bbox={wide}&download=1", headers=bearer(user))
+    assert "attachment" in response.headers["Content-Disposition"] and len(response.get_json()["features"]) == 5

@@ -17,15 +17,25 @@ window.GridWatch = window.GridWatch || {};
     return "#74c476";
   };
 
+  /* When the basemap is GCJ-02 (AMap, Tencent), our WGS 84 overlays are shifted onto it
+     (gcoord, from npm) and the viewport is shifted back before it is sent to the server. */
+  GW.shiftToGcj02 = false;
+  GW.toLatLng = function (coords) {
+    const [lon, lat] = GW.shiftToGcj02 ? gcoord.transform([coords[0], coords[1]], gcoord.WGS84, gcoord.GCJ02) : coords;
+    return L.latLng(lat, lon);
+  };
   GW.bboxOf = function (map) {
     const b = map.getBounds();
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+    let corners = [[b.getWest(), b.getSouth()], [b.getEast(), b.getNorth()]];
+    if (GW.shiftToGcj02) corners = corners.map((c) => gcoord.transform(c, gcoord.GCJ02, gcoord.WGS84));
+    return [corners[0][0], corners[0][1], corners[1][0], corners[1][1]].map((v) => v.toFixed(6)).join(",");
   };
 
   /* A GeoJSON layer refetched for the viewport whenever the map moves; ``params()`` adds filters. */
   GW.viewportLayer = function (map, opts) {
     const container = map.getContainer();
-    const layer = L.geoJSON(null, { style: opts.style, onEachFeature: opts.onEachFeature, pane: opts.pane }).addTo(map);
+    const layer = L.geoJSON(null, { style: opts.style, onEachFeature: opts.onEachFeature, pane: opts.pane,
+      coordsToLatLng: GW.toLatLng }).addTo(map);
     let pending = null;
     function load() {
       if (pending) pending.abort();
@@ -41,6 +51,7 @@ window.GridWatch = window.GridWatch || {};
           layer.addData(fc);
           container.dataset[`${opts.name}Loaded`] = String(fc.features.length);
           if (fc.level) container.dataset[`${opts.name}Level`] = fc.level;
+          if (opts.onLoad) opts.onLoad(fc, url);
         })
         .catch((err) => { if (err.name !== "AbortError") container.dataset[`${opts.name}Error`] = String(err); });
     }
@@ -55,7 +66,7 @@ window.GridWatch = window.GridWatch || {};
     const describe = opts.describe || ((p) => [`open ${p.open} · overdue ${p.overdue}`]);
     const describeLevel = (p) => (p.level && p.level !== "grid" ? [`${p.level}: click to zoom in to its grids`] : []);
     return GW.viewportLayer(map, {
-      name: "grids", url: opts.url,
+      name: "grids", url: opts.url, onLoad: opts.onLoad,
       style: (f) => ({ color: "#2c3e50", weight: 1, fillColor: colour(f.properties), fillOpacity: 0.45 }),
       onEachFeature: (f, l) => {
         const p = f.properties;
@@ -103,14 +114,14 @@ window.GridWatch = window.GridWatch || {};
           cluster.clearLayers();
           const markers = fc.features.map((f) => {
             const p = f.properties;
-            const [lon, lat] = f.geometry.coordinates;
-            return L.circleMarker([lat, lon], {
+            return L.circleMarker(GW.toLatLng(f.geometry.coordinates), {
               pane: "reports", radius: 7, weight: p.overdue ? 3 : 1, color: p.overdue ? "#d7301f" : "#333",
               fillColor: GW.STATUS_COLOURS[p.status] || "#999", fillOpacity: 0.9,
             }).bindPopup(() => popup(p));
           });
           cluster.addLayers(markers);
           container.dataset.pinsLoaded = String(markers.length);
+          if (opts.onPins) opts.onPins(fc);
         })
         .catch((err) => { if (err.name !== "AbortError") container.dataset.pinsError = String(err); });
     }
@@ -120,6 +131,23 @@ window.GridWatch = window.GridWatch || {};
   };
 
   GW.CASE_STEPS = [["#d7301f", "overdue cases"], ["#fc8d59", "3+ open"], ["#fdcc8a", "1-2 open"], ["#74c476", "no open case"]];
+  /* Sequential steps: [minimum, colour, label], highest first; grey when there is no figure. */
+  GW.stepColour = (steps, value) => {
+    if (value == null) return "#bdbdbd";
+    for (const [min, colour] of steps) if (value >= min) return colour;
+    return "#bdbdbd";
+  };
+  const OPEN_STEPS = [[10, "#b30000", "10+"], [5, "#e34a33", "5-9"], [2, "#fc8d59", "2-4"], [1, "#fdcc8a", "1"], [0, "#fef0d9", "none"]];
+  const OVERDUE_STEPS = [[5, "#67000d", "5+"], [2, "#cb181d", "2-4"], [1, "#fb6a4a", "1"], [0, "#fee0d2", "none"]];
+  const PER_1000_STEPS = [[20, "#54278f", "20+"], [10, "#756bb1", "10-20"], [5, "#9e9ac8", "5-10"], [0.001, "#cbc9e2", "under 5"], [0, "#f2f0f7", "none"]];
+  GW.per1000 = (p) => (p.households ? (1000 * p.open) / p.households : null);
+  GW.CHOROPLETHS = {
+    cases: { title: "Grids: cases", legend: GW.CASE_STEPS, colour: (p) => GW.colourFor(p) },
+    open: { title: "Grids: open cases", legend: OPEN_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OPEN_STEPS, p.open) },
+    overdue: { title: "Grids: overdue cases", legend: OVERDUE_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OVERDUE_STEPS, p.overdue) },
+    per1000: { title: "Open cases per 1,000 households", legend: [...PER_1000_STEPS.map(([, c, l]) => [c, l]), ["#bdbdbd", "no households known"]],
+      colour: (p) => GW.stepColour(PER_1000_STEPS, GW.per1000(p)) },
+  };
 
   /* Bars of the last 12 weeks, as a tiny SVG: supervisors look, they do not read. */
   GW.sparkBars = function (values) {
@@ -217,6 +245,7 @@ window.GridWatch = window.GridWatch || {};
   /* The /coverage page: grids by coverage share, tracks, streets nobody walked. */
   GW.coverageMap = function (map, opts) {
     GW.map = map;
+    GW.shiftToGcj02 = opts.basemapCrs === "gcj02" && typeof gcoord !== "undefined";
     if (!map.options.maxZoom) map.setMaxZoom(20);
     const params = () => opts.params;
     GW.areaLayer(map, { url: opts.gridsUrl, colour: (p) => GW.coverageColour((opts.shares[p.code] || [])[0]),
@@ -232,41 +261,53 @@ window.GridWatch = window.GridWatch || {};
 
   GW.supervisorMap = function (map, opts) {
     GW.map = map;  // for the console and the browser tests
+    GW.shiftToGcj02 = opts.basemapCrs === "gcj02" && typeof gcoord !== "undefined";
     if (!map.options.maxZoom) map.setMaxZoom(20);  // clustering needs it when there is no basemap
     const form = document.getElementById("map-filters");
     const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
     let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
-    const byCoverage = () => form.elements.colour && form.elements.colour.value === "coverage" && shares;
+    const mode = () => form.elements.colour.value;
+    const choropleth = () => (mode() === "coverage"
+      ? { title: "Grids: patrol coverage, 24 h", legend: GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]),
+          colour: (p) => GW.coverageColour(((shares || {})[p.code] || [])[0]) }
+      : GW.CHOROPLETHS[mode()] || GW.CHOROPLETHS.cases);
     const panel = GW.gridPanel(opts);
+    const download = document.getElementById("download-layer");
     const grids = GW.areaLayer(map, {
       // a community or street drawn in place of its many grids: a click zooms into it
       url: opts.gridsUrl, onClick: (p, l) => (p.level === "grid" ? panel(p) : map.fitBounds(l.getBounds())),
-      colour: (p) => (byCoverage() ? GW.coverageColour((shares[p.code] || [])[0]) : GW.colourFor(p)),
-      describe: (p) => [`open ${p.open} · overdue ${p.overdue}`, ...(byCoverage() ? GW.coverageLines(shares[p.code]) : [])],
+      colour: (p) => choropleth().colour(p),
+      describe: (p) => [`open ${p.open} · overdue ${p.overdue}`,
+        ...(p.households ? [`${p.households} households · ${GW.per1000(p).toFixed(1)} open per 1,000`] : []),
+        ...(mode() === "coverage" && shares ? GW.coverageLines(shares[p.code]) : [])],
+      onLoad: (fc, url) => { url.searchParams.set("download", "1"); download.href = url; },
     });
-    const reports = GW.reportLayer(map, opts, filters);
+    if (!map.getPane("buildings")) map.createPane("buildings").style.zIndex = 430;
+    const buildings = GW.viewportLayer(map, { name: "buildings", url: opts.buildingsUrl, pane: "buildings",
+      style: () => ({ color: "#636363", weight: 1, fillColor: "#969696", fillOpacity: 0.5 }),
+      onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", `${f.properties.name || "building"} · ${f.properties.households ?? "?"} households`)) });
+    const heat = L.heatLayer([], { radius: 18, blur: 15, minOpacity: 0.3 });
+    const reports = GW.reportLayer(map, { ...opts, onPins: (fc) => heat.setLatLngs(fc.features.map((f) => GW.toLatLng(f.geometry.coordinates))) }, filters);
     if (!map.getPane("tracks")) map.createPane("tracks").style.zIndex = 440;
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
     map.removeLayer(tracks.layer);  // off until asked for
-    L.control.layers(null, { "Report pins": reports.layer, "Patrol tracks (24 h)": tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
-    const caseLegend = GW.legendControl(map, "Grids: cases", GW.CASE_STEPS);
-    const coverageLegend = GW.legendControl(map, "Grids: patrol coverage, 24 h", GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]));
-    const pinLegend = GW.legendControl(map, "Reports", Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, s]), true);
-    caseLegend.addTo(map);
-    pinLegend.addTo(map);
+    L.control.layers(null, { "Report pins": reports.layer, "Heatmap of reports": heat, "Buildings (zoom 16+)": buildings.layer,
+      "Patrol tracks (24 h)": tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
+    let gridLegend = GW.legendControl(map, choropleth().title, choropleth().legend).addTo(map);
+    GW.legendControl(map, "Reports", Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, s]), true).addTo(map);
     function recolour() {
-      if (form.elements.colour.value === "coverage" && !shares) {
+      if (mode() === "coverage" && !shares) {
         fetch(opts.coverageUrl, { credentials: "same-origin" }).then((r) => r.json()).then((c) => {
           shares = Object.fromEntries(c.grids.map((g) => [g.code, [g.area_share, g.street_share, g.minutes]]));
           recolour();
         });
         return;
       }
-      grids.setStyle((f) => ({ fillColor: byCoverage() ? GW.coverageColour((shares[f.properties.code] || [])[0]) : GW.colourFor(f.properties) }));
-      map.removeControl(byCoverage() ? caseLegend : coverageLegend);
-      (byCoverage() ? coverageLegend : caseLegend).addTo(map);
-      map.getContainer().dataset.colouredBy = byCoverage() ? "coverage" : "cases";
+      grids.setStyle((f) => ({ fillColor: choropleth().colour(f.properties) }));
+      map.removeControl(gridLegend);
+      gridLegend = GW.legendControl(map, choropleth().title, choropleth().legend).addTo(map);
+      map.getContainer().dataset.colouredBy = mode();
     }
     form.addEventListener("change", (e) => (e.target.name === "colour" ? recolour() : reports.reload()));
   };

@@ -95,3 +95,21 @@ def test_grids_can_be_coloured_by_patrol_coverage_and_tracks_shown(page, log_in)
     page.check("label:has-text('Patrol tracks (24 h)') input")
     page.wait_for_selector(".folium-map[data-tracks-loaded]")
     assert int(page.get_attribute(".folium-map", "data-tracks-loaded")) >= 1
+
+
+def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-grids-loaded]")
+    page.select_option("#map-filters select[name=colour]", "per1000")
+    page.wait_for_selector(".folium-map[data-coloured-by=per1000]")
+    assert "per 1,000 households" in " ".join(page.locator(".gw-legend").all_text_contents())
+    assert "download=1" in page.get_attribute("#download-layer", "href")
+    # buildings come in from zoom 16
+    page.evaluate("GridWatch.map.setZoom(17)")
+    page.wait_for_function("Number(document.querySelector('.folium-map').dataset.buildingsLoaded) > 0")
+    # the heatmap is one click away in the layer control
+    assert page.locator(".leaflet-control-layers-overlays label", has_text="Heatmap").count() == 1
+    # the shift onto a GCJ-02 basemap is the published one (gis.coords, checked against references)
+    from gis.coords import wgs84_to_gcj02
+    lon, lat = page.evaluate("gcoord.transform([84.9, 44.3], gcoord.WGS84, gcoord.GCJ02)")
+    assert (lon, lat) == pytest.approx(wgs84_to_gcj02(84.9, 44.3), abs=1e-6)
