@@ -21,19 +21,20 @@ bp = Blueprint("dashboard", __name__)
 STAT_ROLES = ("supervisor", "dispatcher")
 
 
-def _result() -> dict:
+def _result(with_trend: bool = False) -> dict:
     level = request.args.get("level") or "grid"
     within = (request.args.get("within") or "").strip() or None
-    return indicators(db(), level, period_arg(), within=within)
+    period = period_arg()
+    result = indicators(db(), level, period, within=within)
+    if with_trend:
+        result["trend"] = trend(db(), period, within)
+    return result
 
 
 @bp.get("/api/v1/stats")
 @roles_required(*STAT_ROLES)
 def stats():
-    result = _result()
-    if request.args.get("trend") == "1":
-        result["trend"] = trend(db(), period_arg(), result["within"])
-    return jsonify(result)
+    return jsonify(_result(with_trend=request.args.get("trend") == "1"))
 
 
 @bp.get("/dashboard")
