@@ -49,18 +49,13 @@ db: venv
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
 bench: bench-intake bench-import bench-coverage bench-indicators
-bench-import: setup
+bench-import: BENCH = import_buildings
+bench-intake: BENCH = report_intake
+bench-coverage: BENCH = patrol_coverage
+bench-indicators: BENCH = indicators
+bench-import bench-intake bench-coverage bench-indicators: setup
 	$(BIN)/gridwatch db up
-	$(BIN)/python -m bench.import_buildings
-bench-intake: setup
-	$(BIN)/gridwatch db up
-	$(BIN)/python -m bench.report_intake
-bench-coverage: setup
-	$(BIN)/gridwatch db up
-	$(BIN)/python -m bench.patrol_coverage
-bench-indicators: setup
-	$(BIN)/gridwatch db up
-	$(BIN)/python -m bench.indicators
+	$(BIN)/python -m bench.$(BENCH)
 
 clean:
 	-$(BIN)/gridwatch db down

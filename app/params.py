@@ -8,6 +8,7 @@ from flask import current_app, request
 
 from gis.coverage import DEFAULT_RADIUS_M, Window
 from gis.errors import Invalid
+from gis.indicators import parse_period
 
 
 def date_arg(name: str) -> dt.date | None:
@@ -51,7 +52,5 @@ def coverage_window() -> Window:
 def period_arg():
     """The indicators' period: ``period`` (2026, 2026-Q4, 2026-11, 2026-W47, a day, last30) or
     ``from``/``to`` dates, in the configured TIMEZONE."""
-    from gis.indicators import parse_period
-
     return parse_period(request.args.get("period"), current_app.config["TIMEZONE"],
                         date_from=date_arg("from"), date_to=date_arg("to"))

@@ -227,7 +227,7 @@ def trend(session: Session, period: Period, within: str | None = None) -> dict:
     the charts above the table."""
     params = {"start": period.start, "end": period.end, "within": within,
               "tz": str(period.start.tzinfo)}
-    rows = session.execute(text(f"""
+    rows = session.execute(text("""
         SELECT date_trunc('week', r.created_at AT TIME ZONE :tz)::date AS week, r.channel,
                left(r.category_code, 2) AS grp, count(*) AS reports,
                count(*) FILTER (WHERE r.status = 'closed') AS closed,
