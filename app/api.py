@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth import current_row
@@ -37,10 +38,11 @@ def create_report():
     intake = submit_report(
         db(), lon=data.get("lon"), lat=data.get("lat"), crs=data.get("crs") or "wgs84",
         category=str(data.get("category") or ""), description=data.get("description") or "",
-        channel=data.get("channel") or "app", reporter=current_row(),
+        channel=data.get("channel") or "app", reporter_id=current_user.id,
         client_id=data.get("client_id"), address=data.get("address"), photos=photos,
         **intake_limits())
-    body = report_json(db(), intake.report_id)  # actions: GET /reports/<id> (kept off the hot path)
+    # actions: GET /reports/<id> (kept off the hot path)
+    body = report_json(db(), intake.report_id, detail=intake.detail)
     status = 201 if intake.created else 200
     headers = {"Location": url_for("api.get_report_json", report_id=intake.report_id)}
     return jsonify(body), status, headers

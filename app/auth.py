@@ -24,15 +24,26 @@ PUBLIC_ENDPOINTS = {"static"}
 
 
 class LoginUser:
-    """Flask-Login's view of a user; the ORM row stays in ``.row``."""
+    """Flask-Login's view of a user: id and role at hand, the ORM row (``.row``) loaded when a
+    view asks for it (report intake by token never does)."""
 
-    def __init__(self, row: User):
-        self.row = row
-        self.id = row.id
-        self.role = row.role
+    def __init__(self, user_id: int, role: str, row: User | None = None):
+        self.id = user_id
+        self.role = role
+        self._row = row
         self.is_authenticated = True
-        self.is_active = row.active
+        self.is_active = True
         self.is_anonymous = False
+
+    @classmethod
+    def of(cls, row: User) -> "LoginUser":
+        return cls(row.id, row.role, row)
+
+    @property
+    def row(self) -> User:
+        if self._row is None:
+            self._row = db().get(User, self.id)
+        return self._row
 
     def get_id(self) -> str:
         return str(self.id)
@@ -69,17 +80,17 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def _load_user(user_id: str):
     row = db().get(User, int(user_id))
-    return LoginUser(row) if row and row.active else None
+    return LoginUser.of(row) if row and row.active else None
 
 
 @login_manager.request_loader
 def _load_from_token(req):
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        row = accounts.user_for_token(db(), header[7:].strip())
-        if row:
+        identity = accounts.token_identity(db(), header[7:].strip())
+        if identity:
             g.token_auth = True
-            return LoginUser(row)
+            return LoginUser(*identity)
     return None
 
 
@@ -108,7 +119,7 @@ def login():
     if form.validate_on_submit():
         row = accounts.authenticate(db(), form.username.data.strip(), form.password.data)
         if row:
-            login_user(LoginUser(row), remember=True)
+            login_user(LoginUser.of(row), remember=True)
             target = request.args.get("next", "")
             if not target.startswith("/") or target.startswith("//"):
                 target = url_for("pages.home")

@@ -13,8 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 def init_app(app: Flask) -> None:
     factory = app.config.get("SESSION_FACTORY")
     if factory is None:
-        engine = create_engine(app.config["DATABASE_URL"], pool_pre_ping=True, pool_size=5)
+        # No pre-ping (a round trip on every request, a fifth of report intake): a connection
+        # that died with a database restart fails one request, SQLAlchemy then drops the whole
+        # pool, and the phone's retry (same client_id) gets a fresh connection.
+        engine = create_engine(app.config["DATABASE_URL"], pool_size=5, pool_recycle=3600)
         factory = sessionmaker(engine, expire_on_commit=False)
+        app.extensions["gridwatch.engine"] = engine   # for whoever stops the app to dispose of
     app.extensions["gridwatch.sessions"] = factory
     app.after_request(_commit_on_success)
     app.teardown_appcontext(_close)

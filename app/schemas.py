@@ -21,10 +21,11 @@ def area_chain(session: Session, grid_id: int | None) -> dict:
     return {level: chain.get(level) for level in ("grid", "community", "street", "district")}
 
 
-def report_json(session: Session, report_id: int, user=None) -> dict:
-    """The API's shape of a report, from one query (``REPORT_SQL``); with ``user``, the actions
-    they may take now."""
-    r = session.execute(REPORT_SQL, {"id": report_id}).mappings().one()
+def report_json(session: Session, report_id: int, user=None, detail=None) -> dict:
+    """The API's shape of a report, from one query (``REPORT_SQL``) unless its ``detail`` row is
+    at hand already (intake reads it in its own statement); with ``user``, the actions they may
+    take now."""
+    r = detail or session.execute(REPORT_SQL, {"id": report_id}).mappings().one()
 
     def ref(prefix: str, *fields: str) -> dict | None:
         return {f: r[f"{prefix}_{f}"] for f in fields} if r[f"{prefix}_id"] is not None else None

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from app.cli import gunicorn_command
 from gis import schema
 from gis.categories import sync_categories
 from gis.embedded_postgres import EmbeddedPostgres, database_url
@@ -49,10 +50,10 @@ def free_port() -> int:
 
 
 def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Popen, int]:
+    """GridWatch served as ``gridwatch serve`` serves it, on a free port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-                             f"127.0.0.1:{port}", "app:create_app()"], env=env,
+    proc = subprocess.Popen(gunicorn_command(f"127.0.0.1:{port}", workers), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

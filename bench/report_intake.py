@@ -68,7 +68,7 @@ def main() -> None:
         proc.wait()
         engine.dispose()
     ratio = ours["rps"] / reference["rps"]
-    print(f"report intake, {grids:,} grids, gunicorn 2 workers, {args.concurrency} clients, "
+    print(f"report intake, {grids:,} grids, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
           f"{args.seconds:g} s each")
     print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
     for name, r in (("GET /healthz", reference), ("POST /api/v1/reports", ours)):

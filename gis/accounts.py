@@ -59,6 +59,14 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return None
 
 
+def token_identity(session: Session, token: str) -> tuple[int, str] | None:
+    """(id, role) of the active user holding ``token``: what every API call needs, without
+    loading the user (a plain row, not an ORM object, on the hot path)."""
+    row = session.execute(select(User.id, User.role).where(
+        User.api_token_hash == token_digest(token), User.active.is_(True))).first()
+    return (row.id, row.role) if row else None
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     return session.scalar(select(User).where(User.api_token_hash == token_digest(token),
                                              User.active.is_(True)))

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 PG_BIN = Path(os.environ.get("GRIDWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DEFAULT_DB = "gridwatch"
@@ -42,7 +42,7 @@ class EmbeddedPostgres:
         self.logfile = self.root / "postgres.log"
 
     def url(self, dbname: str = DEFAULT_DB) -> str:
-        return f"postgresql+psycopg2://postgres@/{dbname}?host={self.socket_dir}"
+        return f"postgresql+psycopg://postgres@/{dbname}?host={self.socket_dir}"
 
     def dsn(self, dbname: str = DEFAULT_DB) -> str:
         return f"dbname={dbname} user=postgres host={self.socket_dir}"
@@ -91,7 +91,7 @@ class EmbeddedPostgres:
 
     def execute(self, dbname: str, sql: str, unless: tuple | None = None) -> None:
         """Run one statement outside a transaction (CREATE DATABASE needs that)."""
-        conn = psycopg2.connect(self.dsn(dbname))
+        conn = psycopg.connect(self.dsn(dbname))
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -169,8 +169,8 @@ class EmbeddedPostgres:
         self._run([PG_BIN / "pg_ctl", "start", "-D", self.data, "-l", self.logfile, "-w", "-t", "60"])
         for _ in range(50):  # pg_ctl -w returns when the server accepts connections; belt and braces
             try:
-                psycopg2.connect(self.dsn("postgres")).close()
+                psycopg.connect(self.dsn("postgres")).close()
                 return
-            except psycopg2.OperationalError:
+            except psycopg.OperationalError:
                 time.sleep(0.1)
         raise EmbeddedPostgresError(f"the server started but accepts no connections (log: {self.logfile})")

@@ -99,11 +99,10 @@ def copy_rows(session: Session, table: str, columns: list[str], rows) -> int:
     for row in rows:
         writer.writerow(["\\N" if v is None else v for v in row])
         count += 1
-    buffer.seek(0)
     raw = session.connection().connection.dbapi_connection
-    with raw.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                           buffer)
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+        copy.write(buffer.getvalue())
     return count
 
 

@@ -15,7 +15,7 @@ from gis.models import CODE_LENGTH
 
 AREAS_BBOX_SQL = text("""
     WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
-    SELECT json_build_object('type', 'FeatureCollection', 'level', :level, 'features', coalesce(json_agg(
+    SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
         json_build_object(
             'type', 'Feature', 'id', a.code,
             'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 6)::json,
@@ -57,7 +57,7 @@ AGGREGATED_BBOX_SQL = text("""
     per_area AS (
         SELECT left(g.code, :code_length) AS code, sum(p.open) AS open, sum(p.overdue) AS overdue
         FROM per_grid p JOIN areas g ON g.id = p.grid_id GROUP BY 1)
-    SELECT json_build_object('type', 'FeatureCollection', 'level', :level, 'features', coalesce(json_agg(
+    SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
         json_build_object(
             'type', 'Feature', 'id', s.code,
             'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.geom, :tolerance), 6)::json,

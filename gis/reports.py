@@ -25,31 +25,10 @@ PHOTO_MAX_SIDE = 1600
 MAX_DESCRIPTION = 4000
 
 
-INTAKE_SQL = text(f"""
-    WITH {ASSIGNMENT_CTES},
-    report AS (
-        INSERT INTO reports (client_id, geom, original_crs, original_lon, original_lat,
-            category_code, description, address, channel, reporter_id, reporter_contact,
-            grid_id, assignment, assignment_distance_m, building_id, status, response_level,
-            resolved_locally, rework_count, created_at, updated_at, version)
-        SELECT :client_id, pt.g, :crs, :original_lon, :original_lat, :category, :description,
-            :address, :channel, :reporter_id, :contact, grid.id, grid.kind,
-            CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
-            'reported', 'community', false, 0, :now, :now, 1
-        FROM pt, grid
-        ON CONFLICT (client_id) DO NOTHING
-        RETURNING id, assignment),
-    event AS (
-        INSERT INTO report_events (report_id, action, from_status, to_status, actor_id, data, at)
-        SELECT id, 'report', NULL, 'reported', :reporter_id,
-               jsonb_build_object('assignment', assignment), :now
-        FROM report)
-    SELECT id FROM report
-""")
-
-
-# One report as the API shows it, in one query (the grid's parents follow the fixed hierarchy).
-REPORT_SQL = text("""
+# One report as the API shows it (the grid's parents follow the fixed hierarchy), read from
+# ``{source}``: the reports table, or the row intake has just inserted (a statement cannot see its
+# own inserts in the table, only through RETURNING).
+REPORT_DETAIL = """
     SELECT r.id, r.client_id, r.status, r.description, r.address, r.channel,
            ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat, r.original_crs, r.original_lon, r.original_lat,
            r.assignment, r.assignment_distance_m, r.response_level, r.resolved_locally,
@@ -62,7 +41,7 @@ REPORT_SQL = text("""
            b.id AS building_id, b.name AS building_name,
            dep.id AS department_id, dep.code AS department_code, dep.name AS department_name,
            ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id ORDER BY p.id) AS photo_ids
-    FROM reports r
+    FROM {source} r
     JOIN categories c ON c.code = r.category_code
     LEFT JOIN areas g ON g.id = r.grid_id
     LEFT JOIN areas cm ON cm.id = g.parent_id
@@ -70,7 +49,33 @@ REPORT_SQL = text("""
     LEFT JOIN areas d ON d.id = st.parent_id
     LEFT JOIN buildings b ON b.id = r.building_id
     LEFT JOIN departments dep ON dep.id = r.department_id
-    WHERE r.id = :id
+"""
+REPORT_SQL = text(REPORT_DETAIL.format(source="reports") + " WHERE r.id = :id")
+
+# Intake in one statement and one round trip: assignment, the report row (only for a known
+# sub-category; nothing on a repeated client_id), its first event, and the report's details.
+# No row back means a bad category or a retry; ``submit_report`` tells which, off the hot path.
+INTAKE_SQL = text(f"""
+    WITH {ASSIGNMENT_CTES},
+    category AS (SELECT code FROM categories WHERE code = :category AND parent_code IS NOT NULL),
+    report AS (
+        INSERT INTO reports (client_id, geom, original_crs, original_lon, original_lat,
+            category_code, description, address, channel, reporter_id, reporter_contact,
+            grid_id, assignment, assignment_distance_m, building_id, status, response_level,
+            resolved_locally, rework_count, created_at, updated_at, version)
+        SELECT :client_id, pt.g, :crs, :original_lon, :original_lat, category.code, :description,
+            :address, :channel, :reporter_id, :contact, grid.id, grid.kind,
+            CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
+            'reported', 'community', false, 0, :now, :now, 1
+        FROM pt, grid, category
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING *),
+    event AS (
+        INSERT INTO report_events (report_id, action, from_status, to_status, actor_id, data, at)
+        SELECT id, 'report', NULL, 'reported', :reporter_id,
+               jsonb_build_object('assignment', assignment), :now
+        FROM report)
+    {REPORT_DETAIL.format(source="report")}
 """)
 
 
@@ -78,6 +83,7 @@ REPORT_SQL = text("""
 class Intake:
     report_id: int
     created: bool
+    detail: dict | None = None   # REPORT_SQL's row, when intake could read it in the same statement
 
     def report(self, session: Session) -> Report:
         return session.get(Report, self.report_id)
@@ -88,17 +94,15 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
                   client_id: str | uuid.UUID | None = None, address: str | None = None,
                   contact: str | None = None, photos: list[bytes] = (),
                   nearest_grid_m: float = 50, nearest_building_m: float = 20,
-                  now: dt.datetime | None = None) -> Intake:
-    """Create a report (flushes, does not commit); returns the first one for a repeated client_id."""
+                  now: dt.datetime | None = None, reporter_id: int | None = None) -> Intake:
+    """Create a report (flushes, does not commit); returns the first one for a repeated client_id.
+    ``reporter_id`` may stand in for ``reporter`` where only the id is at hand (the API)."""
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
         raise Invalid(f"crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
     if channel not in CHANNELS:
         raise Invalid(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-    cat = session.get(Category, category) if category else None
-    if cat is None or cat.parent_code is None:
-        raise Invalid(f"unknown category {category!r}: choose a sub-category such as 0101")
     description = (description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise Invalid(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
@@ -108,20 +112,26 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
 
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
-    report_id = session.scalar(INTAKE_SQL, {
+    detail = session.execute(INTAKE_SQL, {
         "lon": wlon, "lat": wlat, "grid_m": nearest_grid_m, "building_m": nearest_building_m,
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
-        "category": cat.code, "description": description,
+        "category": category or "", "description": description,
         "address": (address or "").strip() or None, "channel": channel,
-        "reporter_id": reporter.id if reporter else None, "contact": contact, "now": now})
-    created = report_id is not None
-    if not created:  # a retry (or a racing one) with the same client_id: answer with the first
+        "reporter_id": reporter.id if reporter else reporter_id, "contact": contact,
+        "now": now}).mappings().one_or_none()
+    if detail is None:
+        cat = session.get(Category, category) if category else None
+        if cat is None or cat.parent_code is None:
+            raise Invalid(f"unknown category {category!r}: choose a sub-category such as 0101")
+        # a retry (or a racing one) with the same client_id: answer with the first
         report_id = session.scalar(select(Report.id).where(Report.client_id == client_uuid))
-    elif jpegs:
-        session.add_all(ReportPhoto(report_id=report_id, data=data, content_type="image/jpeg",
+        return Intake(report_id, created=False)
+    if jpegs:
+        session.add_all(ReportPhoto(report_id=detail["id"], data=data, content_type="image/jpeg",
                                     created_at=now) for data in jpegs)
         session.flush()
-    return Intake(report_id, created)
+        return Intake(detail["id"], created=True)   # photo ids are read with the report
+    return Intake(detail["id"], created=True, detail=dict(detail))
 
 
 def _parse_client_id(client_id) -> uuid.UUID | None:

@@ -3,7 +3,7 @@ import os
 import shutil
 import uuid
 
-import psycopg2
+import psycopg
 import pytest
 
 from gis.embedded_postgres import EmbeddedPostgres, var_dir
@@ -20,7 +20,7 @@ def test_cluster_lifecycle_keeps_data():
         assert cluster.down() == "stopped"
         assert cluster.status() == "stopped"
         assert cluster.up() == "started"
-        with psycopg2.connect(cluster.dsn()) as conn, conn.cursor() as cur:
+        with psycopg.connect(cluster.dsn()) as conn, conn.cursor() as cur:
             cur.execute("SELECT x FROM kept")
             assert cur.fetchone() == (42,)
             cur.execute("SELECT postgis_lib_version()")

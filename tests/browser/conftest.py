@@ -35,6 +35,7 @@ def live_server(engine):  # engine: the embedded cluster is up
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    app.extensions["gridwatch.engine"].dispose()
     eng.dispose()
 
 
