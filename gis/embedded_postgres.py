@@ -30,8 +30,15 @@ def var_dir() -> Path:
 
 
 def database_url(dbname: str = DEFAULT_DB) -> str:
-    """``DATABASE_URL`` when set, else the embedded cluster's URL."""
-    return os.environ.get("DATABASE_URL") or EmbeddedPostgres().url(dbname)
+    """``DATABASE_URL`` when set, else the embedded cluster's URL. A plain ``postgresql://`` URL
+    gets the driver GridWatch ships (psycopg 3), not SQLAlchemy's default (psycopg2)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return EmbeddedPostgres().url(dbname)
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
 
 
 class EmbeddedPostgres:

@@ -6,7 +6,7 @@ import uuid
 import psycopg
 import pytest
 
-from gis.embedded_postgres import EmbeddedPostgres, var_dir
+from gis.embedded_postgres import EmbeddedPostgres, database_url, var_dir
 
 
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="external database in use")
@@ -29,3 +29,10 @@ def test_cluster_lifecycle_keeps_data():
     finally:
         cluster.down()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def test_a_plain_database_url_gets_the_driver_gridwatch_ships(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://gw:pw@db.local/gridwatch")
+    assert database_url() == "postgresql+psycopg://gw:pw@db.local/gridwatch"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://gw@h/x")
+    assert database_url() == "postgresql+psycopg://gw@h/x"
