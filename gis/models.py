@@ -248,6 +248,9 @@ class PatrolTrack(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True))
+    # longest step between two fixes (m): how far from a grid a fix may lie and still belong to a
+    # line passing it, so coverage of a few grids reads only the fixes near them (gis/coverage.py)
+    max_step_m: Mapped[float | None] = mapped_column(Float)
     cleaning: Mapped[dict] = mapped_column(JSONB, default=dict)  # what was dropped and why
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -255,7 +258,8 @@ class PatrolTrack(Base):
 class PatrolPoint(Base):
     """A fix of a patrol track, kept for time-window coverage."""
     __tablename__ = "patrol_points"
-    __table_args__ = (Index("ix_patrol_points_recorded_at", "recorded_at"),)
+    __table_args__ = (Index("ix_patrol_points_recorded_at", "recorded_at"),
+                      Index("ix_patrol_points_track_time", "track_id", "segment", "recorded_at"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_tracks.id", ondelete="CASCADE"), index=True)

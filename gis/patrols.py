@@ -198,7 +198,11 @@ TRACK_GEOMETRY_SQL = text("""
         geom = (SELECT ST_Multi(ST_Collect(line ORDER BY segment)) FROM (
                     SELECT segment, ST_MakeLine(geom ORDER BY recorded_at NULLS LAST, id) AS line
                     FROM patrol_points WHERE track_id = t.id GROUP BY segment HAVING count(*) > 1) s),
-        started_at = coalesce(t.started_at, (SELECT min(recorded_at) FROM patrol_points WHERE track_id = t.id))
+        started_at = coalesce(t.started_at, (SELECT min(recorded_at) FROM patrol_points WHERE track_id = t.id)),
+        max_step_m = (SELECT coalesce(max(ST_Distance(geom::geography, previous::geography)), 0) FROM (
+                          SELECT geom, lag(geom) OVER (PARTITION BY segment ORDER BY recorded_at NULLS LAST, id)
+                                 AS previous
+                          FROM patrol_points WHERE track_id = t.id) s)
     WHERE t.id = :id
 """)
 

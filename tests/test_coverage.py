@@ -143,6 +143,22 @@ def test_one_new_track_updates_only_the_grids_it_passed(session, field, t0):
     assert partial[CODE_B] == full[CODE_B]
 
 
+def test_a_few_grids_see_a_long_step_that_has_no_fix_near_them(session, field, make_user, t0):
+    """Coverage of some grids reads only fixes near them: a patrol on an e-bike (a fix every 30 s,
+    300 m apart) crosses C with no fix within r of it; C must still count it, as the full run does."""
+    rider = [(*lonlat(E0 + 1650 + 300 * i, N0 + 100), t0 + dt.timedelta(seconds=30 * i), None)
+             for i in range(4)]
+    track = import_gpx(session, gpx_file([rider]), make_user("grid_worker"))
+    c = field["grids"][2]
+    assert grids_near_track(session, track.id) == [c.id]
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    partial = by_code(grid_coverage(session, window, grid_ids=[c.id]))
+    full = by_code(grid_coverage(session, window))
+    assert partial[CODE_C]["minutes"] > 0
+    assert partial[CODE_C]["area_share"] == pytest.approx(60 * 200 / 40_000, rel=0.02)
+    assert partial[CODE_C] == full[CODE_C]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"radius_m": 0}, "radius"), ({"radius_m": 1000}, "radius"),
     ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}, "before"),
