@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators clean
+.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -48,12 +48,13 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake bench-import bench-coverage bench-indicators
+bench: bench-intake bench-import bench-coverage bench-indicators bench-map
 bench-import: BENCH = import_buildings
 bench-intake: BENCH = report_intake
 bench-coverage: BENCH = patrol_coverage
 bench-indicators: BENCH = indicators
-bench-import bench-intake bench-coverage bench-indicators: setup
+bench-map: BENCH = map
+bench-import bench-intake bench-coverage bench-indicators bench-map: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
 

@@ -18,7 +18,6 @@ Everything is measured in a UTM zone picked from the grids' extent, never in deg
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
+from gis.layers import geojson_text
 
 DEFAULT_RADIUS_M = 30.0
 MAX_RADIUS_M = 500.0
@@ -261,9 +261,8 @@ def _grid_row(r, window: Window) -> dict:
 def uncovered_streets_geojson(session: Session, window: Window, bbox=None, grid_ids=None) -> str:
     """Street pieces farther than r from every track in the window: what nobody walked."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
-    result = session.scalar(text(UNCOVERED_SQL.format(ctes=_ctes(grid_filter))),
-                            _params(session, window, grid_ids, extra))
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    return geojson_text(session, UNCOVERED_SQL.format(ctes=_ctes(grid_filter)),
+                        _params(session, window, grid_ids, extra))
 
 
 def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_RADIUS_M) -> list[int]:
@@ -303,6 +302,5 @@ TRACKS_SQL = text("""
 def tracks_geojson(session: Session, window: Window, bbox, tolerance: float = 0.0) -> str:
     """The tracks in the window and viewport (the part of them inside the window)."""
     minx, miny, maxx, maxy = bbox
-    result = session.scalar(TRACKS_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy,
-                                             start=window.start, end=window.end, tolerance=tolerance))
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    return geojson_text(session, TRACKS_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy,
+                                                  start=window.start, end=window.end, tolerance=tolerance))

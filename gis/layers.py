@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from gis.errors import Invalid
 from gis.models import CODE_LENGTH
 
+
+def geojson_text(session: Session, sql, params: dict) -> str:
+    """The one JSON value ``sql`` selects, as PostgreSQL wrote it: a layer of hundreds of KB is
+    not parsed into Python and encoded again."""
+    inner = sql.text if hasattr(sql, "text") else sql
+    return session.scalar(text(f"SELECT CAST(j AS text) FROM ({inner}) AS q(j)"), params)
+
 AREAS_BBOX_SQL = text("""
     WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
     SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
@@ -37,7 +44,7 @@ AREAS_BBOX_SQL = text("""
 
 # Above this many grids in view the map shows their community (then street, then district) with
 # the cases summed: a whole city of 10,000 grids would be megabytes of GeoJSON nobody can read.
-MAX_GRIDS_DRAWN = 2000
+MAX_GRIDS_DRAWN = 1000
 COARSER = {"grid": "community", "community": "street", "street": "district"}
 
 COUNT_IN_VIEW_SQL = text("""
@@ -69,11 +76,13 @@ AGGREGATED_BBOX_SQL = text("""
 """)
 
 
-def level_to_draw(session: Session, bbox, level: str = "grid") -> str:
-    """``level``, or the first coarser level once more than MAX_GRIDS_DRAWN areas are in view."""
+def level_to_draw(session: Session, bbox, level: str = "grid", most: int | None = None) -> str:
+    """``level``, or the first coarser level once more than ``most`` (MAX_GRIDS_DRAWN) areas are
+    in view."""
     minx, miny, maxx, maxy = bbox
+    most = MAX_GRIDS_DRAWN if most is None else most
     while level in COARSER and session.scalar(COUNT_IN_VIEW_SQL, dict(
-            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level)) > MAX_GRIDS_DRAWN:
+            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level)) > most:
         level = COARSER[level]
     return level
 
@@ -102,10 +111,8 @@ def areas_geojson(session: Session, level: str, bbox, zoom: float, auto: bool = 
     params = dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level,
                   tolerance=tolerance_for_zoom(zoom))
     if level == "grid":   # counted per grid in view (a lateral on the open-case index)
-        result = session.scalar(AREAS_BBOX_SQL, params)
-    else:
-        result = session.scalar(AGGREGATED_BBOX_SQL, {**params, "code_length": CODE_LENGTH[level]})
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        return geojson_text(session, AREAS_BBOX_SQL, params)
+    return geojson_text(session, AGGREGATED_BBOX_SQL, {**params, "code_length": CODE_LENGTH[level]})
 
 
 EXTENT_SQL = text("""
@@ -121,23 +128,55 @@ def grids_extent(session: Session, grid_ids=None) -> tuple[float, float, float, 
     return None if row[0] is None else tuple(row)
 
 
-REPORTS_BBOX_SQL = text("""
-    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+# Pins: at most MAX_PINS in view, drawn one by one (and clustered); more than that, and the
+# viewport gets one bubble per area with its count, grids or coarser so that at most MAX_BUBBLES
+# are in view (a bubble is ~30 px: more would overlap): a city's 60,000 open cases as pins are
+# megabytes a phone cannot draw.
+MAX_PINS = 2000
+MAX_BUBBLES = 300
+# literal, so that the partial indexes on open cases apply (ix_reports_open_grid, ix_reports_open_geom)
+OPEN = "r.status NOT IN ('closed', 'voided')"
+
+
+def _report_filters(status=None, category=None, channel=None, date_from=None, date_to=None,
+                    area=None) -> tuple[str, dict]:
+    """The map's filters as SQL conditions on ``reports r`` (only those given, so the planner
+    sees plain predicates and picks its index), and their parameters."""
+    conditions, params = ["r.geom && env.g"], {}
+    if status == "open":
+        conditions.append(OPEN)
+    elif status:
+        conditions.append("r.status = :status")
+        params["status"] = status
+    if category:
+        conditions.append("r.category_code LIKE :category || '%'")
+        params["category"] = category
+    if channel:
+        conditions.append("r.channel = :channel")
+        params["channel"] = channel
+    if area:
+        conditions.append("r.grid_id IN (SELECT id FROM areas WHERE level = 'grid' AND code LIKE :area || '%')")
+        params["area"] = area
+    if date_from:
+        conditions.append("r.created_at >= :date_from")
+        params["date_from"] = date_from
+    if date_to:
+        conditions.append("r.created_at < CAST(:date_to AS date) + 1")
+        params["date_to"] = date_to
+    return " AND ".join(conditions), params
+
+
+ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
+
+PINS_SQL = """
+    WITH {env},
     picked AS (
         SELECT r.id, r.geom, r.status, r.channel, r.description, r.created_at, r.deadline_at,
-               r.dispatched_at, c.name AS category, g.name AS grid
+               c.name AS category, g.name AS grid
         FROM reports r CROSS JOIN env
         JOIN categories c ON c.code = r.category_code
         LEFT JOIN areas g ON g.id = r.grid_id
-        WHERE r.geom && env.g
-          AND (CAST(:status AS text) IS NULL OR r.status = :status
-               OR (:status = 'open' AND r.status NOT IN ('closed', 'voided')))
-          AND (CAST(:category AS text) IS NULL OR r.category_code LIKE :category || '%')
-          AND (CAST(:channel AS text) IS NULL OR r.channel = :channel)
-          AND (CAST(:area AS text) IS NULL OR r.grid_id IN (
-               SELECT id FROM areas WHERE level = 'grid' AND code LIKE :area || '%'))
-          AND (CAST(:date_from AS date) IS NULL OR r.created_at >= :date_from)
-          AND (CAST(:date_to AS date) IS NULL OR r.created_at < CAST(:date_to AS date) + 1)
+        WHERE {where}
         ORDER BY r.created_at DESC
         LIMIT :limit)
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
@@ -149,19 +188,51 @@ REPORTS_BBOX_SQL = text("""
                 'created_at', created_at, 'deadline_at', deadline_at,
                 'overdue', status NOT IN ('closed', 'voided') AND deadline_at < now()))), '[]'::json))
     FROM picked
-""")
-MAX_PINS = 5000
+"""
+
+CAPPED_COUNT_SQL = "WITH {env} SELECT count(*) FROM (SELECT 1 FROM reports r, env WHERE {where} LIMIT :cap) s"
+
+# One bubble per area of ``level`` (grids' codes start with their parents'), at a point inside
+# it; the reports no grid holds get one bubble of their own where they are.
+BUBBLES_SQL = """
+    WITH {env},
+    per_grid AS (
+        SELECT r.grid_id, count(*) AS n,
+               count(*) FILTER (WHERE {open} AND r.deadline_at < now()) AS overdue,
+               CASE WHEN r.grid_id IS NULL THEN ST_Centroid(ST_Collect(r.geom)) END AS at
+        FROM reports r, env WHERE {where} GROUP BY r.grid_id),
+    per_area AS (
+        SELECT left(g.code, :code_length) AS code, sum(p.n) AS n, sum(p.overdue) AS overdue
+        FROM per_grid p JOIN areas g ON g.id = p.grid_id GROUP BY 1),
+    bubbles AS (
+        SELECT a.code, a.name, p.n, p.overdue, ST_PointOnSurface(a.geom) AS at
+        FROM per_area p JOIN areas a ON a.code = p.code AND a.level = :level
+        UNION ALL
+        SELECT NULL, NULL, n, overdue, at FROM per_grid WHERE grid_id IS NULL)
+    SELECT json_build_object('type', 'FeatureCollection', 'aggregated', CAST(:level AS text),
+        'features', coalesce(json_agg(json_build_object('type', 'Feature', 'id', coalesce(code, 'unassigned'),
+            'geometry', ST_AsGeoJSON(at, 6)::json,
+            'properties', json_build_object('code', code, 'name', name, 'level', CAST(:level AS text),
+                                            'count', n, 'overdue', overdue))
+            ORDER BY code), '[]'::json))
+    FROM bubbles
+"""
 
 
 def reports_geojson(session: Session, bbox, status=None, category=None, channel=None,
                     date_from=None, date_to=None, area=None) -> str:
-    """Report pins in the viewport (newest first, at most MAX_PINS), filtered as the map asks."""
+    """Report pins in the viewport, filtered as the map asks: the newest MAX_PINS, or, when more
+    match, counts per area as bubbles (the collection says ``aggregated``: the areas' level)."""
     minx, miny, maxx, maxy = bbox
-    result = session.scalar(REPORTS_BBOX_SQL, dict(
-        minx=minx, miny=miny, maxx=maxx, maxy=maxy, status=status or None,
-        category=category or None, channel=channel or None, area=area or None, date_from=date_from,
-        date_to=date_to, limit=MAX_PINS))
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    where, params = _report_filters(status, category, channel, date_from, date_to, area)
+    params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    in_view = session.scalar(text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)),
+                             {**params, "cap": MAX_PINS + 1})
+    if in_view <= MAX_PINS:
+        return geojson_text(session, PINS_SQL.format(env=ENVELOPE, where=where), {**params, "limit": MAX_PINS})
+    level = level_to_draw(session, bbox, most=MAX_BUBBLES)
+    return geojson_text(session, BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
+                        {**params, "level": level, "code_length": CODE_LENGTH[level]})
 
 
 # Footprints only from this zoom on: below it a building is a few pixels and there are thousands.
@@ -185,8 +256,7 @@ def buildings_geojson(session: Session, bbox, zoom: float) -> str:
         return json.dumps({"type": "FeatureCollection", "features": [],
                            "hint": f"buildings are drawn from zoom {MIN_BUILDING_ZOOM}"})
     minx, miny, maxx, maxy = bbox
-    result = session.scalar(BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    return geojson_text(session, BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
 
 
 GRID_SUMMARY_SQL = text("""

@@ -100,3 +100,27 @@ def test_pins_filter_by_street_or_community_and_layer_downloads(client, session,
     assert [f["properties"]["grid"] for f in get("650202001002")] == ["第二社区一网格"]
     response = client.get(f"/api/v1/layers/grid.geojson?bbox={wide}&download=1", headers=bearer(user))
     assert "attachment" in response.headers["Content-Disposition"] and len(response.get_json()["features"]) == 5
+
+
+def test_more_pins_than_drawable_become_one_bubble_per_area(client, session, town, make_user, monkeypatch):
+    from gis import layers
+    for col, row in ((0, 0), (0, 0), (1, 1)):
+        report_at(session, col, row)
+    far = submit_report(session, lon=ORIGIN[0] + 1.5 * CELL, lat=ORIGIN[1] + 3 * CELL,  # 200 m north: no grid
+                        category="2301").report(session)
+    assert far.grid_id is None
+    user = make_user()
+    wide = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 2 * CELL},{ORIGIN[1] + 4 * CELL}"
+    get = lambda q="": client.get(f"/api/v1/layers/reports.geojson?bbox={wide}{q}",  # noqa: E731
+                                  headers=bearer(user)).get_json()
+    assert len(get()["features"]) == 4 and "aggregated" not in get()
+    monkeypatch.setattr(layers, "MAX_PINS", 3)
+    fc = get()
+    assert fc["aggregated"] == "grid"
+    bubbles = {f["id"]: f["properties"]["count"] for f in fc["features"]}
+    assert bubbles == {"650202001001001": 2, "650202001001004": 1, "unassigned": 1}
+    assert get("&channel=hotline")["features"] == []        # filters still apply (none match: pins)
+    monkeypatch.setattr(layers, "MAX_BUBBLES", 3)          # 4 grids in view: bubbles per community
+    fc = get("&status=open")
+    assert fc["aggregated"] == "community"
+    assert {f["id"]: f["properties"]["count"] for f in fc["features"]} == {"650202001001": 3, "unassigned": 1}

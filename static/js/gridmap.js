@@ -90,8 +90,22 @@ window.GridWatch = window.GridWatch || {};
     const container = map.getContainer();
     // pins get their own pane above the grids, whichever layer happens to reload last
     if (!map.getPane("reports")) map.createPane("reports").style.zIndex = 450;
-    const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 }).addTo(map);
+    const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 });
+    // more reports in view than the server sends as pins: one bubble per area with its count
+    const bubbles = L.layerGroup();
+    const layer = L.layerGroup([cluster, bubbles]).addTo(map);
     let pending = null;
+    function bubble(f) {
+      const p = f.properties;
+      const size = Math.round(26 + 8 * Math.log10(Math.max(1, p.count)));
+      const icon = L.divIcon({
+        className: `gw-bubble${p.overdue ? " gw-bubble-overdue" : ""}`, iconSize: [size, size],
+        html: `<span>${p.count > 9999 ? Math.round(p.count / 1000) + "k" : p.count}</span>`,
+      });
+      const tip = `${p.name || "not in any grid"}: ${p.count} reports${p.overdue ? `, ${p.overdue} overdue` : ""}`;
+      return L.marker(GW.toLatLng(f.geometry.coordinates), { icon, pane: "reports", title: tip, alt: tip })
+        .on("click", (e) => map.setView(e.latlng, map.getZoom() + 2));
+    }
     function popup(p) {
       const box = document.createElement("div");
       box.className = "gw-popup";
@@ -112,6 +126,14 @@ window.GridWatch = window.GridWatch || {};
         .then((r) => r.json())
         .then((fc) => {
           cluster.clearLayers();
+          bubbles.clearLayers();
+          container.dataset.pinsAggregated = fc.aggregated || "";
+          if (fc.aggregated) {
+            fc.features.forEach((f) => bubbles.addLayer(bubble(f)));
+            container.dataset.pinsLoaded = "0";
+            if (opts.onPins) opts.onPins(fc);
+            return;
+          }
           const markers = fc.features.map((f) => {
             const p = f.properties;
             return L.circleMarker(GW.toLatLng(f.geometry.coordinates), {
@@ -127,7 +149,7 @@ window.GridWatch = window.GridWatch || {};
     }
     map.on("moveend", load);
     load();
-    return { layer: cluster, reload: load };
+    return { layer, reload: load };
   };
 
   GW.CASE_STEPS = [["#d7301f", "overdue cases"], ["#fc8d59", "3+ open"], ["#fdcc8a", "1-2 open"], ["#74c476", "no open case"]];
@@ -287,7 +309,15 @@ window.GridWatch = window.GridWatch || {};
       style: () => ({ color: "#636363", weight: 1, fillColor: "#969696", fillOpacity: 0.5 }),
       onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", `${f.properties.name || "building"} · ${f.properties.households ?? "?"} households`)) });
     const heat = L.heatLayer([], { radius: 18, blur: 15, minOpacity: 0.3 });
-    const reports = GW.reportLayer(map, { ...opts, onPins: (fc) => heat.setLatLngs(fc.features.map((f) => GW.toLatLng(f.geometry.coordinates))) }, filters);
+    // pins weigh 1; bubbles weigh their count, relative to the largest in view
+    const heatPoints = (fc) => {
+      const most = Math.max(1, ...fc.features.map((f) => f.properties.count || 1));
+      return fc.features.map((f) => {
+        const ll = GW.toLatLng(f.geometry.coordinates);
+        return [ll.lat, ll.lng, fc.aggregated ? f.properties.count / most : 1];
+      });
+    };
+    const reports = GW.reportLayer(map, { ...opts, onPins: (fc) => heat.setLatLngs(heatPoints(fc)) }, filters);
     if (!map.getPane("tracks")) map.createPane("tracks").style.zIndex = 440;
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
