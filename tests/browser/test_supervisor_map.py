@@ -113,3 +113,17 @@ def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
     from gis.coords import wgs84_to_gcj02
     lon, lat = page.evaluate("gcoord.transform([84.9, 44.3], gcoord.WGS84, gcoord.GCJ02)")
     assert (lon, lat) == pytest.approx(wgs84_to_gcj02(84.9, 44.3), abs=1e-6)
+
+
+def test_too_many_pins_in_view_show_as_counts_per_area(page, log_in, monkeypatch):
+    from gis import layers
+    monkeypatch.setattr(layers, "MAX_PINS", 5)   # the live server runs in this process
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-pins-aggregated='grid']")
+    bubbles = page.locator(".gw-bubble")
+    assert bubbles.count() > 1
+    counts = [int(t) for t in bubbles.all_text_contents()]
+    assert sum(counts) > 5 and all(c > 0 for c in counts)
+    zoom = page.evaluate("() => Object.values(window).find((v) => v instanceof L.Map).getZoom()")
+    bubbles.first.click()   # zooms in towards it
+    page.wait_for_function(f"Object.values(window).find((v) => v instanceof L.Map).getZoom() > {zoom}")
