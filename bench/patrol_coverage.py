@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bench.common import scratch_engine
 from gis.coverage import Window, grid_coverage, grids_near_track
 from gis.crs import transformer
-from gis.importer import _ewkb_hex, copy_rows
+from gis.importer import _ewkb, copy_rows
 from gis.models import User
 from gis.patrols import TRACK_GEOMETRY_SQL, Fix, clean, store_track
 
@@ -48,9 +48,10 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
     cols, rows = cols.ravel(), rows.ravel()
     boxes = shapely.box(X0 + cols * CELL, Y0 + rows * CELL, X0 + (cols + 1) * CELL, Y0 + (rows + 1) * CELL)
     grids = gpd.GeoSeries(boxes, crs=UTM).to_crs(4326)
-    copy_rows(session, "areas", ["level", "code", "name", "area_m2", "geom"],
+    copy_rows(session, "areas", {"level": "text", "code": "text", "name": "text", "area_m2": "float8",
+                                 "geom": "geometry"},
               (("grid", f"650202{1 + i // 100:03d}{1 + (i // 10) % 10:03d}{i % 10 + 1:03d}", f"网格{i + 1}",
-                CELL * CELL, wkb) for i, wkb in enumerate(_ewkb_hex(shapely.multipolygons(
+                CELL * CELL, wkb) for i, wkb in enumerate(_ewkb(shapely.multipolygons(
                     [[g] for g in grids.values])))))
     width, height = NX * CELL, NY * CELL
     verticals = [shapely.linestrings([(X0 + x, Y0), (X0 + x, Y0 + height)])
@@ -58,15 +59,15 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
     horizontals = [shapely.linestrings([(X0, Y0 + y), (X0 + width, Y0 + y)])
                    for y in np.arange(0, height + 1, STREET_STEP)]
     streets = gpd.GeoSeries(verticals + horizontals, crs=UTM).segmentize(50).to_crs(4326)
-    copy_rows(session, "street_lines", ["name", "geom"],
-              ((f"路{i}", wkb) for i, wkb in enumerate(_ewkb_hex(shapely.multilinestrings(
+    copy_rows(session, "street_lines", {"name": "text", "geom": "geometry"},
+              ((f"路{i}", wkb) for i, wkb in enumerate(_ewkb(shapely.multilinestrings(
                   [[g] for g in streets.values])))))
     # 12 buildings a grid, set back 15-50 m from the streets (between the 125 m lattice lines)
     n = NX * NY * 12
     bx = X0 + rng.integers(0, NX * 2, n) * STREET_STEP + rng.uniform(25, 100, n)
     by = Y0 + rng.integers(0, NY * 2, n) * STREET_STEP + rng.uniform(25, 100, n)
     footprints = gpd.GeoSeries(shapely.box(bx - 10, by - 6, bx + 10, by + 6), crs=UTM).to_crs(4326)
-    copy_rows(session, "buildings", ["geom"], ((wkb,) for wkb in _ewkb_hex(shapely.multipolygons(
+    copy_rows(session, "buildings", {"geom": "geometry"}, ((wkb,) for wkb in _ewkb(shapely.multipolygons(
         [[g] for g in footprints.values]))))
     session.execute(text("""
         UPDATE buildings b SET grid_id = a.id FROM areas a
@@ -110,11 +111,12 @@ def make_patrols(session: Session, rng: np.random.Generator, walkers: int, user_
              "e": start + dt.timedelta(seconds=EVERY_S * (fixes - 1))}).scalar_one()
         xy = walk(rng, fixes)
         lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
-        wkb = _ewkb_hex(shapely.points(lon, lat))
-        times = [(start + dt.timedelta(seconds=EVERY_S * i)).isoformat() for i in range(fixes)]
+        wkb = _ewkb(shapely.points(lon, lat))
+        times = [start + dt.timedelta(seconds=EVERY_S * i) for i in range(fixes)]
         rows.extend(zip([track_id] * fixes, [0] * fixes, times, [6.0] * fixes, wkb))
         total += fixes
-    copy_rows(session, "patrol_points", ["track_id", "segment", "recorded_at", "accuracy_m", "geom"], rows)
+    copy_rows(session, "patrol_points", {"track_id": "int4", "segment": "int4", "recorded_at": "timestamptz",
+                                         "accuracy_m": "float8", "geom": "geometry"}, rows)
     for (track_id,) in session.execute(text("SELECT id FROM patrol_tracks")).all():
         session.execute(TRACK_GEOMETRY_SQL, {"id": track_id})
     return total

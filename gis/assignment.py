@@ -11,8 +11,11 @@ Distances are geodesic metres (geography), candidates found by the index (KNN ``
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -98,3 +101,47 @@ def hierarchy(session: Session, area_id: int) -> dict[str, dict]:
     """The area and its parents, keyed by level: {'grid': {...}, 'community': {...}, …}."""
     return {r.level: {"id": r.id, "code": r.code, "name": r.name}
             for r in session.execute(HIERARCHY_SQL, {"id": area_id})}
+
+
+GRIDS_IN_BOX_SQL = text("""
+    SELECT id, code, ST_AsBinary(geom) FROM areas
+    WHERE level = 'grid' AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+""")
+
+
+def grids_for_footprints(session: Session, footprints: np.ndarray) -> np.ndarray:
+    """For each footprint (EPSG:4326), the id of the grid holding the largest part of it, None
+    outside every grid: a grid that covers it wins outright, then the largest intersection, ties
+    to the lowest code — the rule ``gis.importer`` applies in SQL after a grid layer changes.
+    Here with Shapely's STRtree over the grids in the footprints' box, for a bulk import: 100,000
+    footprints in well under a second, then one COPY with the answer (no second write)."""
+    footprints = np.asarray(footprints)   # plain shapely array (not a GeoSeries: 5× slower here)
+    result = np.full(len(footprints), None, dtype=object)
+    if len(footprints) == 0:
+        return result
+    minx, miny, maxx, maxy = shapely.total_bounds(footprints)
+    rows = session.execute(GRIDS_IN_BOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy)).all()
+    if not rows:
+        return result
+    ids = np.array([r[0] for r in rows])
+    code_rank = np.argsort(np.argsort(np.array([r[1] for r in rows])))
+    grids = shapely.from_wkb([bytes(r[2]) for r in rows])
+    f, g = shapely.STRtree(grids).query(footprints, predicate="intersects")
+    score = np.full(len(f), np.inf)
+    partial = ~_on_both_cores(shapely.covers, grids[g], footprints[f])
+    score[partial] = _on_both_cores(lambda a, b: shapely.area(shapely.intersection(a, b)),
+                                    grids[g[partial]], footprints[f[partial]])
+    order = np.lexsort((code_rank[g], -score, f))          # by footprint, best first
+    best = order[np.r_[True, f[order][1:] != f[order][:-1]]]
+    result[f[best]] = ids[g[best]].tolist()
+    return result
+
+
+def _on_both_cores(fn, a: np.ndarray, b: np.ndarray, parts: int = 2) -> np.ndarray:
+    """``fn(a, b)`` for pairwise Shapely arrays, split over threads (Shapely releases the GIL)."""
+    if len(a) < 10_000:
+        return fn(a, b)
+    bounds = np.linspace(0, len(a), parts + 1).astype(int)
+    with ThreadPoolExecutor(parts) as pool:
+        pieces = pool.map(lambda i: fn(a[bounds[i]:bounds[i + 1]], b[bounds[i]:bounds[i + 1]]), range(parts))
+        return np.concatenate(list(pieces))

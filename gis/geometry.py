@@ -44,12 +44,15 @@ def check_polygon_layer(frame: gpd.GeoDataFrame, what: str) -> None:
         raise Invalid(f"{what} must be polygons; this layer holds {', '.join(sorted(types)) or 'no geometry'}")
 
 
-def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None) -> tuple[gpd.GeoDataFrame, Cleaning]:
+def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None,
+                   exact_areas: bool = True) -> tuple[gpd.GeoDataFrame, Cleaning]:
     """Repair invalid polygons (make_valid, polygonal parts only), drop empty or arealess ones.
 
     ``frame`` must already be in EPSG:4326; ``metric_crs`` measures areas. Returns the kept rows
-    (geometry as 2-D MultiPolygon) and what was done. Valid polygons — nearly all rows of a real
-    file — are handled in bulk; only the others are looked at one by one.
+    (geometry as 2-D MultiPolygon, ``area_m2``) and what was done. Valid polygons — nearly all rows
+    of a real file — are handled in bulk; only the others are looked at one by one. Without
+    ``exact_areas`` (the areas are not kept, only checked), only polygons whose area estimated
+    from degrees is near the minimum are projected to measure it.
     """
     report = Cleaning()
     geoms = shapely.force_2d(frame.geometry.values)
@@ -82,7 +85,13 @@ def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None) -> tuple[gpd.G
     cleaned = frame.copy()
     cleaned = cleaned.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
     areas = np.zeros(len(frame))
-    areas[keep] = cleaned.geometry[keep].to_crs(metric_crs).area.to_numpy()
+    measure = keep.copy()
+    if not exact_areas:   # m² per square degree at each polygon's latitude: within ~1 % for these
+        lat = np.radians(shapely.get_y(shapely.centroid(out[keep].astype(object))))
+        areas[keep] = shapely.area(out[keep]) * 111_320.0 * 110_574.0 * np.cos(lat)
+        measure &= areas < 10 * MIN_AREA_M2
+    if measure.any():
+        areas[measure] = cleaned.geometry[measure].to_crs(metric_crs).area.to_numpy()
     for i in np.flatnonzero(keep & (areas < MIN_AREA_M2)):
         report.rejected.append({"row": int(i) + 1, "id": ids[i],
                                 "reason": f"degenerate: area {areas[i]:.2f} m² (< {MIN_AREA_M2:g} m²)"})
