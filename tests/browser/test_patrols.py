@@ -39,7 +39,9 @@ def test_start_walk_and_end_a_patrol_on_the_phone(phone):
     for step in range(1, 8):   # ~2 m every 0.3 s: a brisk walk
         time.sleep(0.3)
         context.set_geolocation({"longitude": HERE[0] + step * 0.00003, "latitude": HERE[1], "accuracy": 8})
-    page.wait_for_function("document.getElementById('patrol-status').textContent.includes('On patrol')")
+    # end only once two fixes are on the server (a loaded machine sends them later, not fewer)
+    page.wait_for_function("Number((document.getElementById('patrol-status').textContent"
+                           ".match(/On patrol: (\\d+) fixes sent/) || [0, 0])[1]) >= 2")
     page.click("#patrol-end")
     page.wait_for_selector("#patrol-bar[data-ended]")
     status = page.text_content("#patrol-status")
