@@ -3,9 +3,10 @@
 The fixes in the window are cut into *pieces* of about a minute each (a track's fixes in one
 clock minute, joined to the next minute's first fix), so the GiST index on grids finds the few
 grids each piece passes, and a long track is never tested against the whole district. Per grid:
-- reach: the union of the pieces' r-buffers, each clipped to the grid's box first (one buffer of
-  all the pieces together, overlapping as patrols do, was 20× slower); pieces are simplified by
-  ``SIMPLIFY_M``, below GPS noise, before buffering;
+- reach: the union of the r-buffers of each pass (a track's consecutive pieces near the grid,
+  joined: a fifth as many buffers as pieces, 1.5× faster), each clipped to the grid's box first
+  (one buffer of all of them together, overlapping as patrols do, was 20× slower); lines are
+  simplified by ``SIMPLIFY_M``, below GPS noise, before buffering;
 - area share: area of (reach ∩ grid) / area of grid;
 - street share: length of (streets ∩ grid ∩ reach) / length of (streets ∩ grid), streets being the
   imported street line layer (None without one);
@@ -137,27 +138,35 @@ def _ctes(grid_filter: str) -> str:
         SELECT track_id, segment, minute, t_next, g_next FROM fix
         WHERE t_next IS NOT NULL AND floor(extract(epoch FROM t_next) / {PIECE_SECONDS}) <> minute),
     piece AS (
-        SELECT min(t) AS t0, max(t) AS t1,
+        SELECT track_id, segment, minute, min(t) AS t0, max(t) AS t1,
                CASE WHEN count(*) > 1 THEN ST_MakeLine(geom ORDER BY t)
                     ELSE (array_agg(geom))[1] END AS line
         FROM piece_fix GROUP BY track_id, segment, minute),
     hit AS (
-        SELECT a.id AS grid_id, p.t0, p.t1, ST_Transform(p.line, :srid) AS line, gm.g
+        SELECT a.id AS grid_id, p.track_id, p.segment, p.minute, p.t0, p.t1,
+               ST_Transform(p.line, :srid) AS line, gm.g
         FROM piece p JOIN areas a ON a.level = 'grid' AND ST_DWithin(a.geom, p.line, :r_deg)
         JOIN grid_m gm ON gm.id = a.id),
     near AS (SELECT * FROM hit WHERE ST_DWithin(line, g, :radius)),
+    pass AS (   -- a track's consecutive minutes near a grid, as one line: fewer, longer buffers
+        SELECT grid_id, g, ST_MakeLine(line ORDER BY minute) AS line
+        FROM (SELECT *, minute - row_number() OVER (PARTITION BY grid_id, track_id, segment
+                                                    ORDER BY minute) AS run FROM near) n
+        GROUP BY grid_id, g, track_id, segment, run),
+    reach AS (
+        SELECT grid_id, ST_Union(ST_ClipByBox2D(ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius,
+                                                          'quad_segs=4'), ST_Expand(g, :radius))) AS reach
+        FROM pass GROUP BY grid_id),
     per_grid AS (
-        SELECT grid_id, reach, ST_Transform(reach, 4326) AS reach_ll, minutes, last_visit, hours
+        SELECT s.grid_id, r.reach, ST_Transform(r.reach, 4326) AS reach_ll, minutes, last_visit, hours
         FROM (SELECT grid_id,
-                     ST_Union(ST_ClipByBox2D(ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius,
-                                                       'quad_segs=4'), ST_Expand(g, :radius))) AS reach,
                      sum(extract(epoch FROM t1 - t0) * CASE
                          WHEN ST_Length(line) > 0 THEN ST_Length(ST_Intersection(line, g)) / ST_Length(line)
                          WHEN ST_Intersects(line, g) THEN 1 ELSE 0 END) / 60 AS minutes,
                      max(t1) AS last_visit,
                      array_agg(DISTINCT floor(extract(epoch FROM t0 - :start) / 3600)::int
                                ORDER BY floor(extract(epoch FROM t0 - :start) / 3600)::int) AS hours
-              FROM near GROUP BY grid_id) s),
+              FROM near GROUP BY grid_id) s JOIN reach r ON r.grid_id = s.grid_id),
     street AS (
         SELECT gm.id AS grid_id, ST_Intersection(ST_Union(ST_Transform(sl.geom, :srid)), gm.g) AS line
         FROM grid_m gm JOIN street_lines sl ON ST_Intersects(sl.geom, gm.geom)
