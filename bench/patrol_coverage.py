@@ -174,7 +174,8 @@ def main() -> None:
         if reused:
             session.execute(text("DELETE FROM patrol_tracks WHERE name = 'late patrol'"))
             session.commit()
-            user_id, fixes = session.scalar(text("SELECT id FROM users")), reused
+            user_id = session.scalar(text("SELECT id FROM users"))
+            fixes = session.scalar(text("SELECT count(*) FROM patrol_points"))
         else:
             user = User(username="patroller", display_name="patroller", role="grid_worker",
                         password_hash="-", active=True)

@@ -153,7 +153,7 @@ def _ctes(grid_filter: str) -> str:
         FROM (SELECT *, minute - row_number() OVER (PARTITION BY grid_id, track_id, segment
                                                     ORDER BY minute) AS run FROM near) n
         GROUP BY grid_id, g, track_id, segment, run),
-    reach AS (
+    reach AS MATERIALIZED (   -- once: a nested loop would redo the unions per grid
         SELECT grid_id, ST_Union(ST_ClipByBox2D(ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius,
                                                           'quad_segs=4'), ST_Expand(g, :radius))) AS reach
         FROM pass GROUP BY grid_id),
