@@ -1,4 +1,5 @@
-"""Which grid (and building) a point belongs to, decided in PostGIS with the GiST indexes.
+"""Which grid (and building) a point belongs to, decided in PostGIS with the GiST indexes; and
+which grid a building footprint belongs to, for bulk imports (``grids_for_footprints``).
 
 Rules, in order:
 1. Inside or on the boundary of a grid: that grid. A point on a border shared by several grids goes

@@ -138,31 +138,28 @@ MAX_BUBBLES = 300
 OPEN = "r.status NOT IN ('closed', 'voided')"
 
 
-def _report_filters(status=None, category=None, channel=None, date_from=None, date_to=None,
-                    area=None) -> tuple[str, dict]:
-    """The map's filters as SQL conditions on ``reports r`` (only those given, so the planner
-    sees plain predicates and picks its index), and their parameters."""
+# The map's filters as SQL on ``reports r``: a condition only for a filter that is given, so the
+# planner sees plain predicates and picks its index ("open" is the literal OPEN, for the same reason).
+REPORT_FILTERS = (
+    ("status", "r.status = :status"),
+    ("category", "r.category_code LIKE :category || '%'"),
+    ("channel", "r.channel = :channel"),
+    ("area", "r.grid_id IN (SELECT id FROM areas WHERE level = 'grid' AND code LIKE :area || '%')"),
+    ("date_from", "r.created_at >= :date_from"),
+    ("date_to", "r.created_at < CAST(:date_to AS date) + 1"),
+)
+
+
+def _report_filters(**given) -> tuple[str, dict]:
+    """WHERE conditions (the viewport's first) and their parameters for the filters given."""
     conditions, params = ["r.geom && env.g"], {}
-    if status == "open":
+    if given.get("status") == "open":
         conditions.append(OPEN)
-    elif status:
-        conditions.append("r.status = :status")
-        params["status"] = status
-    if category:
-        conditions.append("r.category_code LIKE :category || '%'")
-        params["category"] = category
-    if channel:
-        conditions.append("r.channel = :channel")
-        params["channel"] = channel
-    if area:
-        conditions.append("r.grid_id IN (SELECT id FROM areas WHERE level = 'grid' AND code LIKE :area || '%')")
-        params["area"] = area
-    if date_from:
-        conditions.append("r.created_at >= :date_from")
-        params["date_from"] = date_from
-    if date_to:
-        conditions.append("r.created_at < CAST(:date_to AS date) + 1")
-        params["date_to"] = date_to
+        given["status"] = None
+    for name, condition in REPORT_FILTERS:
+        if given.get(name):
+            conditions.append(condition)
+            params[name] = given[name]
     return " AND ".join(conditions), params
 
 
@@ -224,7 +221,8 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
     """Report pins in the viewport, filtered as the map asks: the newest MAX_PINS, or, when more
     match, counts per area as bubbles (the collection says ``aggregated``: the areas' level)."""
     minx, miny, maxx, maxy = bbox
-    where, params = _report_filters(status, category, channel, date_from, date_to, area)
+    where, params = _report_filters(status=status, category=category, channel=channel,
+                                    date_from=date_from, date_to=date_to, area=area)
     params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
     in_view = session.scalar(text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)),
                              {**params, "cap": MAX_PINS + 1})

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import pytest
 from sqlalchemy import func, select
 
 from gis.models import PatrolPoint, PatrolTrack, StreetLine
