@@ -130,8 +130,8 @@ def grids_extent(session: Session, grid_ids=None) -> tuple[float, float, float, 
 
 # Pins: at most MAX_PINS in view, drawn one by one (and clustered); more than that, and the
 # viewport gets one bubble per area with its count, grids or coarser so that at most MAX_BUBBLES
-# are in view (a bubble is ~30 px: more would overlap): a city's 60,000 open cases as pins are
-# megabytes a phone cannot draw.
+# come (the map merges those that would overlap on screen): a city's 60,000 open cases as pins
+# are megabytes a phone cannot draw.
 MAX_PINS = 2000
 MAX_BUBBLES = 300
 # literal, so that the partial indexes on open cases apply (ix_reports_open_grid, ix_reports_open_geom)

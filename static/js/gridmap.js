@@ -85,26 +85,37 @@ window.GridWatch = window.GridWatch || {};
     handled: "#a1d99b", verified: "#41ab5d", closed: "#969696", voided: "#d9d9d9",
   };
 
+  /* 950 → "950", 1234 → "1.2k", 56789 → "57k": fits a bubble. */
+  GW.shortCount = (n) => (n < 1000 ? String(n) : n < 10000 ? `${(n / 1000).toFixed(1)}k` : `${Math.round(n / 1000)}k`);
+
   /* Report pins in the viewport, clustered; popups are built from text nodes (user data). */
   GW.reportLayer = function (map, opts, filters) {
     const container = map.getContainer();
     // pins get their own pane above the grids, whichever layer happens to reload last
     if (!map.getPane("reports")) map.createPane("reports").style.zIndex = 450;
     const cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 });
-    // more reports in view than the server sends as pins: one bubble per area with its count
-    const bubbles = L.layerGroup();
+    // more reports in view than the server sends as pins: one bubble per area with its count;
+    // bubbles that would overlap are drawn as one, with their counts summed
+    const bubbleIcon = (count, overdue) => {
+      const size = Math.round(24 + 6 * Math.log10(Math.max(1, count)));
+      return L.divIcon({ className: `gw-bubble${overdue ? " gw-bubble-overdue" : ""}`, iconSize: [size, size],
+                         html: `<span>${GW.shortCount(count)}</span>` });
+    };
+    const bubbles = L.markerClusterGroup({
+      maxClusterRadius: 80, showCoverageOnHover: false, clusterPane: "reports",
+      iconCreateFunction: (c) => {
+        const parts = c.getAllChildMarkers();
+        return bubbleIcon(parts.reduce((s, m) => s + m.options.count, 0), parts.some((m) => m.options.overdue));
+      },
+    });
     const layer = L.layerGroup([cluster, bubbles]).addTo(map);
     let pending = null;
     function bubble(f) {
       const p = f.properties;
-      const size = Math.round(26 + 8 * Math.log10(Math.max(1, p.count)));
-      const icon = L.divIcon({
-        className: `gw-bubble${p.overdue ? " gw-bubble-overdue" : ""}`, iconSize: [size, size],
-        html: `<span>${p.count > 9999 ? Math.round(p.count / 1000) + "k" : p.count}</span>`,
-      });
       const tip = `${p.name || "not in any grid"}: ${p.count} reports${p.overdue ? `, ${p.overdue} overdue` : ""}`;
-      return L.marker(GW.toLatLng(f.geometry.coordinates), { icon, pane: "reports", title: tip, alt: tip })
-        .on("click", (e) => map.setView(e.latlng, map.getZoom() + 2));
+      return L.marker(GW.toLatLng(f.geometry.coordinates), {
+        icon: bubbleIcon(p.count, p.overdue), pane: "reports", title: tip, alt: tip, count: p.count, overdue: p.overdue,
+      }).on("click", (e) => map.setView(e.latlng, map.getZoom() + 2));
     }
     function popup(p) {
       const box = document.createElement("div");
@@ -129,7 +140,7 @@ window.GridWatch = window.GridWatch || {};
           bubbles.clearLayers();
           container.dataset.pinsAggregated = fc.aggregated || "";
           if (fc.aggregated) {
-            fc.features.forEach((f) => bubbles.addLayer(bubble(f)));
+            bubbles.addLayers(fc.features.map(bubble));
             container.dataset.pinsLoaded = "0";
             if (opts.onPins) opts.onPins(fc);
             return;
