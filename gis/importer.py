@@ -470,7 +470,7 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
         if not pd.api.types.is_numeric_dtype(column):
             column = column.map(_text)
         numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-        whole = np.isfinite(numbers) & (numbers >= 0)
+        whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)   # an int4 column
         out = np.full(len(numbers), None, dtype=object)
         out[whole] = numbers[whole].astype(np.int64).tolist()
         return out
