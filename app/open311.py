@@ -181,7 +181,7 @@ def create_request(fmt):
     token = uuid.uuid4()  # the client's handle on its request (tokens/<token>.json)
     report_id = submit_report(
         db(), lon=form.get("long"), lat=form.get("lat"), category=form["service_code"],
-        description=form.get("description", ""), channel="public", reporter=user,
+        description=form.get("description", ""), channel="public", reporter_id=user.id if user else None,
         address=form.get("address_string"), contact=contact, client_id=token,
         **intake_limits()).report_id
     return _respond([{"service_request_id": str(report_id), "token": str(token),

@@ -206,7 +206,7 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
         category = rng.choice(list(DESCRIPTIONS) if rng.random() < 0.7 else codes)
         created = now - dt.timedelta(hours=rng.uniform(2, 24 * 30))
         reporter = users["worker"] if rng.random() < 0.5 else users["supervisor"]
-        report = submit_report(session, lon=lon, lat=lat, category=category, reporter=reporter,
+        report = submit_report(session, lon=lon, lat=lat, category=category, reporter_id=reporter.id,
                                description=DESCRIPTIONS.get(category, "巡查发现问题，请处理"),
                                channel=rng.choice(["app", "app", "patrol", "hotline", "volunteer",
                                                    "video", "public"]), now=created).report(session)

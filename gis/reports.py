@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gis.assignment import ASSIGNMENT_CTES, check_point
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid
-from gis.models import CHANNELS, Category, Report, ReportPhoto, User, utcnow
+from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 
 MAX_PHOTOS = 3
 PHOTO_MAX_SIDE = 1600
@@ -90,13 +90,12 @@ class Intake:
 
 
 def submit_report(session: Session, *, lon, lat, category: str, description: str = "",
-                  crs: str = "wgs84", channel: str = "app", reporter: User | None = None,
+                  crs: str = "wgs84", channel: str = "app", reporter_id: int | None = None,
                   client_id: str | uuid.UUID | None = None, address: str | None = None,
                   contact: str | None = None, photos: list[bytes] = (),
                   nearest_grid_m: float = 50, nearest_building_m: float = 20,
-                  now: dt.datetime | None = None, reporter_id: int | None = None) -> Intake:
-    """Create a report (flushes, does not commit); returns the first one for a repeated client_id.
-    ``reporter_id`` may stand in for ``reporter`` where only the id is at hand (the API)."""
+                  now: dt.datetime | None = None) -> Intake:
+    """Create a report (flushes, does not commit); returns the first one for a repeated client_id."""
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
@@ -117,7 +116,7 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
         "category": category or "", "description": description,
         "address": (address or "").strip() or None, "channel": channel,
-        "reporter_id": reporter.id if reporter else reporter_id, "contact": contact,
+        "reporter_id": reporter_id, "contact": contact,
         "now": now}).mappings().one_or_none()
     if detail is None:
         cat = session.get(Category, category) if category else None

@@ -11,7 +11,8 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 def make_report(session, grid_index=0, category="2301", description="楼道充电", user=None, **kw):
     col, row = [(0, 0), (1, 0), (0, 1), (1, 1)][grid_index]
     return submit_report(session, lon=ORIGIN[0] + (col + 0.5) * CELL, lat=ORIGIN[1] + (row + 0.5) * CELL,
-                         category=category, description=description, reporter=user, **kw).report(session)
+                         category=category, description=description,
+                         reporter_id=user.id if user else None, **kw).report(session)
 
 
 def test_case_list_filters_by_status_category_and_area(client, login, session, town, make_user):

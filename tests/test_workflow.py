@@ -30,7 +30,7 @@ def people(make_user, make_department, town):
 def report(session, town, people):
     """The Karamay water-main cover: reported at 16:45 in grid 001."""
     return submit_report(session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2,
-                         category="0101", description="上水井盖破损", reporter=people["worker"],
+                         category="0101", description="上水井盖破损", reporter_id=people["worker"].id,
                          now=T0).report(session)
 
 
