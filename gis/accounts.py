@@ -59,14 +59,17 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return None
 
 
+def _holds(token: str):
+    """The active user whose token this is (only its digest is stored)."""
+    return (User.api_token_hash == token_digest(token)) & User.active.is_(True)
+
+
 def token_identity(session: Session, token: str) -> tuple[int, str] | None:
     """(id, role) of the active user holding ``token``: what every API call needs, without
     loading the user (a plain row, not an ORM object, on the hot path)."""
-    row = session.execute(select(User.id, User.role).where(
-        User.api_token_hash == token_digest(token), User.active.is_(True))).first()
+    row = session.execute(select(User.id, User.role).where(_holds(token))).first()
     return (row.id, row.role) if row else None
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    return session.scalar(select(User).where(User.api_token_hash == token_digest(token),
-                                             User.active.is_(True)))
+    return session.scalar(select(User).where(_holds(token)))

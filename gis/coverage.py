@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
-from gis.layers import geojson_text
+from gis.layers import ENVELOPE, geojson_text
 
 DEFAULT_RADIUS_M = 30.0
 MAX_RADIUS_M = 500.0
@@ -283,8 +283,8 @@ def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_
     """), {"id": track_id, "r_deg": radius_m * deg_per_m}))
 
 
-TRACKS_SQL = text("""
-    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+TRACKS_SQL = text(f"""
+    WITH {ENVELOPE},
     timed AS (
         SELECT p.track_id, ST_MakeLine(p.geom ORDER BY p.recorded_at) AS line,
                min(p.recorded_at) AS t0, max(p.recorded_at) AS t1

@@ -14,14 +14,22 @@ from gis.errors import Invalid
 from gis.models import CODE_LENGTH
 
 
+# The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
+ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
+# An open case, spelled literally so that the partial indexes on open cases apply
+# (ix_reports_open_grid, ix_reports_open_geom).
+OPEN = "r.status NOT IN ('closed', 'voided')"
+
+
 def geojson_text(session: Session, sql, params: dict) -> str:
     """The one JSON value ``sql`` selects, as PostgreSQL wrote it: a layer of hundreds of KB is
     not parsed into Python and encoded again."""
     inner = sql.text if hasattr(sql, "text") else sql
     return session.scalar(text(f"SELECT CAST(j AS text) FROM ({inner}) AS q(j)"), params)
 
-AREAS_BBOX_SQL = text("""
-    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
+
+AREAS_BBOX_SQL = text(f"""
+    WITH {ENVELOPE}
     SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
         json_build_object(
             'type', 'Feature', 'id', a.code,
@@ -36,7 +44,7 @@ AREAS_BBOX_SQL = text("""
         SELECT count(*) AS open,
                count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
         FROM reports r
-        WHERE r.grid_id = a.id AND r.status NOT IN ('closed', 'voided')
+        WHERE r.grid_id = a.id AND {OPEN}
     ) c
     WHERE a.level = :level AND a.geom && env.g
 """)
@@ -54,12 +62,12 @@ COUNT_IN_VIEW_SQL = text("""
 
 # Areas above grids: open and overdue cases summed over the grids whose code starts with theirs
 # (all open cases come from the partial index ix_reports_open_grid).
-AGGREGATED_BBOX_SQL = text("""
-    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g),
+AGGREGATED_BBOX_SQL = text(f"""
+    WITH {ENVELOPE},
     shown AS (SELECT a.* FROM areas a, env WHERE a.level = :level AND a.geom && env.g),
     per_grid AS (
         SELECT r.grid_id, count(*) AS open, count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
-        FROM reports r WHERE r.status NOT IN ('closed', 'voided') AND r.grid_id IS NOT NULL
+        FROM reports r WHERE {OPEN} AND r.grid_id IS NOT NULL
         GROUP BY r.grid_id),
     per_area AS (
         SELECT left(g.code, :code_length) AS code, sum(p.open) AS open, sum(p.overdue) AS overdue
@@ -134,10 +142,6 @@ def grids_extent(session: Session, grid_ids=None) -> tuple[float, float, float, 
 # are megabytes a phone cannot draw.
 MAX_PINS = 2000
 MAX_BUBBLES = 300
-# literal, so that the partial indexes on open cases apply (ix_reports_open_grid, ix_reports_open_geom)
-OPEN = "r.status NOT IN ('closed', 'voided')"
-
-
 # The map's filters as SQL on ``reports r``: a condition only for a filter that is given, so the
 # planner sees plain predicates and picks its index ("open" is the literal OPEN, for the same reason).
 REPORT_FILTERS = (
@@ -163,13 +167,11 @@ def _report_filters(**given) -> tuple[str, dict]:
     return " AND ".join(conditions), params
 
 
-ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
-
 PINS_SQL = """
     WITH {env},
     picked AS (
         SELECT r.id, r.geom, r.status, r.channel, r.description, r.created_at, r.deadline_at,
-               c.name AS category, g.name AS grid
+               c.name AS category, g.name AS grid, {open} AND r.deadline_at < now() AS overdue
         FROM reports r CROSS JOIN env
         JOIN categories c ON c.code = r.category_code
         LEFT JOIN areas g ON g.id = r.grid_id
@@ -183,7 +185,7 @@ PINS_SQL = """
                 'id', id, 'status', status, 'channel', channel, 'category', category,
                 'grid', grid, 'description', left(description, 280),
                 'created_at', created_at, 'deadline_at', deadline_at,
-                'overdue', status NOT IN ('closed', 'voided') AND deadline_at < now()))), '[]'::json))
+                'overdue', overdue))), '[]'::json))
     FROM picked
 """
 
@@ -227,7 +229,8 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
     in_view = session.scalar(text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)),
                              {**params, "cap": MAX_PINS + 1})
     if in_view <= MAX_PINS:
-        return geojson_text(session, PINS_SQL.format(env=ENVELOPE, where=where), {**params, "limit": MAX_PINS})
+        return geojson_text(session, PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN),
+                            {**params, "limit": MAX_PINS})
     level = level_to_draw(session, bbox, most=MAX_BUBBLES)
     return geojson_text(session, BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
                         {**params, "level": level, "code_length": CODE_LENGTH[level]})
@@ -235,8 +238,8 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
 
 # Footprints only from this zoom on: below it a building is a few pixels and there are thousands.
 MIN_BUILDING_ZOOM = 16
-BUILDINGS_BBOX_SQL = text("""
-    WITH env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)
+BUILDINGS_BBOX_SQL = text(f"""
+    WITH {ENVELOPE}
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
         json_build_object('type', 'Feature', 'id', b.id,
             'geometry', ST_AsGeoJSON(b.geom, 6)::json,
@@ -257,14 +260,14 @@ def buildings_geojson(session: Session, bbox, zoom: float) -> str:
     return geojson_text(session, BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
 
 
-GRID_SUMMARY_SQL = text("""
+GRID_SUMMARY_SQL = text(f"""
     SELECT g.id, g.code, g.name, g.area_m2, cm.name AS community, st.name AS street,
         (SELECT string_agg(u.display_name, ', ' ORDER BY u.display_name) FROM user_grids ug
            JOIN users u ON u.id = ug.user_id WHERE ug.area_id = g.id AND u.role = 'grid_worker') AS workers,
         (SELECT count(*) FROM buildings b WHERE b.grid_id = g.id) AS buildings,
         (SELECT coalesce(sum(b.households), 0) FROM buildings b WHERE b.grid_id = g.id) AS households,
-        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND r.status NOT IN ('closed', 'voided')) AS open,
-        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND r.status NOT IN ('closed', 'voided')
+        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND {OPEN}) AS open,
+        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND {OPEN}
            AND r.deadline_at < now()) AS overdue,
         (SELECT max(t.ended_at) FROM patrol_tracks t WHERE ST_Intersects(t.geom, g.geom)) AS last_patrol,
         ARRAY(SELECT count(r.id) FROM generate_series(11, 0, -1) w
