@@ -111,7 +111,8 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
 
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
-    detail = session.execute(INTAKE_SQL, {
+    session.flush()   # the Core statement below does not autoflush what the caller has pending
+    detail = session.connection().execute(INTAKE_SQL, {   # Core: no ORM layer on the hot path
         "lon": wlon, "lat": wlat, "grid_m": nearest_grid_m, "building_m": nearest_building_m,
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
         "category": category or "", "description": description,
