@@ -64,9 +64,36 @@ def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Pope
     raise RuntimeError("gunicorn did not start")
 
 
-def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8) -> dict:
-    """Closed-loop load: ``concurrency`` keep-alive clients for ``seconds``; rps and latencies."""
+def cpu_seconds(server_pid: int) -> dict:
+    """CPU time so far (user + system) of the server (``server_pid`` and its workers), of
+    PostgreSQL (every process of the cluster, so run benchmarks alone) and of this process (the
+    load generator): where a request's cost goes. Linux only: read from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().split(b"\0")[0]
+        except OSError:   # gone meanwhile
+            continue
+        ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if server_pid in (int(pid), ppid):
+            out["server"] += used
+        elif command.startswith(b"postgres"):
+            out["postgres"] += used
+        elif int(pid) == os.getpid():
+            out["client"] += used
+    return out
+
+
+def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8,
+         server_pid: int | None = None) -> dict:
+    """Closed-loop load: ``concurrency`` keep-alive clients for ``seconds``; rps and latencies,
+    and with ``server_pid`` the CPU milliseconds each request cost per part (``cpu_seconds``)."""
     deadline = time.perf_counter() + seconds
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
 
     def client(n):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -87,10 +114,15 @@ def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8) -
         results = list(pool.map(client, range(concurrency)))
     elapsed = time.perf_counter() - started
     latencies = sorted(x for r in results for x in r[0])
-    return {"requests": len(latencies), "errors": sum(r[1] for r in results),
-            "rps": len(latencies) / elapsed,
-            "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    out = {"requests": len(latencies), "errors": sum(r[1] for r in results),
+           "rps": len(latencies) / elapsed,
+           "p50_ms": 1000 * statistics.median(latencies),
+           "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    if cpu_before is not None:
+        cpu_after = cpu_seconds(server_pid)
+        out["cpu_ms"] = {part: 1000 * (cpu_after[part] - cpu_before[part]) / len(latencies)
+                         for part in cpu_after}
+    return out
 
 
 def as_json(value) -> bytes:
