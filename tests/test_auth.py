@@ -1,6 +1,7 @@
 """Every page but /login and /healthz needs a login; forms carry CSRF; the API takes tokens."""
 import pytest
 
+from gis import accounts
 from tests.conftest import csrf_from
 from tests.factories import bearer
 
@@ -79,3 +80,14 @@ def test_logout_needs_csrf_and_ends_the_session(client, login, make_user):
     assert client.post("/logout").status_code == 400  # no token: refused
     assert client.post("/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
     assert client.get("/map").status_code == 302
+
+
+def test_token_lookup_sees_a_token_issued_in_the_same_session(session, make_user):
+    """The lookup is a plain statement (no ORM autoflush): a token reissued and not yet written
+    must still be the one that counts, and the old one must not."""
+    user = make_user("grid_worker")
+    old = user.token
+    new = accounts.issue_token(user)          # pending in the session, not flushed
+    assert accounts.token_identity(session, new) == (user.id, "grid_worker")
+    assert accounts.token_identity(session, old) is None
+    assert accounts.user_for_token(session, new) is user
