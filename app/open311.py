@@ -19,11 +19,10 @@ from app.database import db
 from app.params import intake_limits
 from gis import accounts
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
-from gis.models import Category, Report, utcnow
+from gis.models import ENDED_STATUSES, Category, Report, utcnow
 from gis.reports import submit_report
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-CLOSED = ("closed", "voided")
 MAX_REQUESTS = 1000
 
 
@@ -83,8 +82,8 @@ def request_json(r: Report) -> dict:
     last_note = next((e.note for e in reversed(r.events) if e.note), None)
     return {
         "service_request_id": str(r.id),
-        "status": "closed" if r.status in CLOSED else "open",
-        "status_notes": last_note if r.status in CLOSED else r.status,
+        "status": "closed" if r.status in ENDED_STATUSES else "open",
+        "status_notes": last_note if r.status in ENDED_STATUSES else r.status,
         "service_name": f"{r.category.name} {r.category.name_en}",
         "service_code": r.category_code,
         "description": r.description or None,
@@ -140,9 +139,9 @@ def list_requests(fmt):
             query = query.where(Report.category_code.in_(request.args["service_code"].split(",")))
         status = request.args.get("status")
         if status == "open":
-            query = query.where(Report.status.not_in(CLOSED))
+            query = query.where(Report.status.not_in(ENDED_STATUSES))
         elif status == "closed":
-            query = query.where(Report.status.in_(CLOSED))
+            query = query.where(Report.status.in_(ENDED_STATUSES))
         elif status:
             raise Invalid("status must be open or closed")
     page = max(request.args.get("page", 1, type=int), 1)

@@ -283,7 +283,7 @@ def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_
     """), {"id": track_id, "r_deg": radius_m * deg_per_m}))
 
 
-TRACKS_SQL = text(f"""
+TRACKS_SQL = f"""
     WITH {ENVELOPE},
     timed AS (
         SELECT p.track_id, ST_MakeLine(p.geom ORDER BY p.recorded_at) AS line,
@@ -305,7 +305,7 @@ TRACKS_SQL = text(f"""
                 'worker', u.display_name, 'from', l.t0, 'to', l.t1, 'timed', l.timed,
                 'live', t.source = 'live' AND t.ended_at IS NULL))), '[]'::json))
     FROM lines l JOIN patrol_tracks t ON t.id = l.track_id LEFT JOIN users u ON u.id = t.user_id
-""")
+"""
 
 
 def tracks_geojson(session: Session, window: Window, bbox, tolerance: float = 0.0) -> str:

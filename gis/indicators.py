@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
-from gis.models import CHANNELS
+from gis.models import CHANNELS, OPEN_CASE_SQL
 
 LEVELS = ("district", "street", "community", "grid", "department", "worker")
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"), (0, "E"))
@@ -197,7 +197,7 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
         """), params).mappings().one()
     overdue = dict(session.execute(text(f"""
         SELECT {code}, count(*) FROM reports r {joins}
-        WHERE r.status NOT IN ('closed', 'voided') AND r.deadline_at < :now {scope}
+        WHERE r.{OPEN_CASE_SQL} AND r.deadline_at < :now {scope}
         GROUP BY {code}
     """), params).all())
 
@@ -216,7 +216,7 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     units.sort(key=lambda u: (u["code"] is None, u["code"] or ""))
     overdue_total = sum(overdue.values()) if level != "worker" else session.scalar(text(f"""
         SELECT count(*) FROM reports r {_JOINS}
-        WHERE r.status NOT IN ('closed', 'voided') AND r.deadline_at < :now {scope}"""), params)
+        WHERE r.{OPEN_CASE_SQL} AND r.deadline_at < :now {scope}"""), params)
     total = {**_figures(total_row), "overdue_now": overdue_total}
     return {"level": level, "period": {"label": period.label, "from": period.start.isoformat(),
                                        "to": period.end.isoformat()},

@@ -11,24 +11,21 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
-from gis.models import CODE_LENGTH
+from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 
 
 # The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
 ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
-# An open case, spelled literally so that the partial indexes on open cases apply
-# (ix_reports_open_grid, ix_reports_open_geom).
-OPEN = "r.status NOT IN ('closed', 'voided')"
+OPEN = f"r.{OPEN_CASE_SQL}"   # on reports r
 
 
-def geojson_text(session: Session, sql, params: dict) -> str:
+def geojson_text(session: Session, sql: str, params: dict) -> str:
     """The one JSON value ``sql`` selects, as PostgreSQL wrote it: a layer of hundreds of KB is
     not parsed into Python and encoded again."""
-    inner = sql.text if hasattr(sql, "text") else sql
-    return session.scalar(text(f"SELECT CAST(j AS text) FROM ({inner}) AS q(j)"), params)
+    return session.scalar(text(f"SELECT CAST(j AS text) FROM ({sql}) AS q(j)"), params)
 
 
-AREAS_BBOX_SQL = text(f"""
+AREAS_BBOX_SQL = f"""
     WITH {ENVELOPE}
     SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
         json_build_object(
@@ -47,7 +44,7 @@ AREAS_BBOX_SQL = text(f"""
         WHERE r.grid_id = a.id AND {OPEN}
     ) c
     WHERE a.level = :level AND a.geom && env.g
-""")
+"""
 
 
 # Above this many grids in view the map shows their community (then street, then district) with
@@ -62,7 +59,7 @@ COUNT_IN_VIEW_SQL = text("""
 
 # Areas above grids: open and overdue cases summed over the grids whose code starts with theirs
 # (all open cases come from the partial index ix_reports_open_grid).
-AGGREGATED_BBOX_SQL = text(f"""
+AGGREGATED_BBOX_SQL = f"""
     WITH {ENVELOPE},
     shown AS (SELECT a.* FROM areas a, env WHERE a.level = :level AND a.geom && env.g),
     per_grid AS (
@@ -81,7 +78,7 @@ AGGREGATED_BBOX_SQL = text(f"""
                 'open', coalesce(c.open, 0), 'overdue', coalesce(c.overdue, 0)))
         ORDER BY s.code), '[]'::json))
     FROM shown s LEFT JOIN per_area c ON c.code = s.code
-""")
+"""
 
 
 def level_to_draw(session: Session, bbox, level: str = "grid", most: int | None = None) -> str:
@@ -238,7 +235,7 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
 
 # Footprints only from this zoom on: below it a building is a few pixels and there are thousands.
 MIN_BUILDING_ZOOM = 16
-BUILDINGS_BBOX_SQL = text(f"""
+BUILDINGS_BBOX_SQL = f"""
     WITH {ENVELOPE}
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
         json_build_object('type', 'Feature', 'id', b.id,
@@ -247,7 +244,7 @@ BUILDINGS_BBOX_SQL = text(f"""
                                             'floors', b.floors, 'grid', g.code))), '[]'::json))
     FROM buildings b CROSS JOIN env LEFT JOIN areas g ON g.id = b.grid_id
     WHERE b.geom && env.g
-""")
+"""
 
 
 def buildings_geojson(session: Session, bbox, zoom: float) -> str:

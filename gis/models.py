@@ -24,6 +24,10 @@ CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
 REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled",
                    "verified", "closed")
 RESPONSE_LEVELS = ("community", "street", "district")
+ENDED_STATUSES = ("closed", "voided")   # a report in neither is an open case
+# An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
+# open cases, made with this very text, apply to the queries that use it.
+OPEN_CASE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -162,11 +166,10 @@ class Report(Base):
         Index("ix_reports_status_deadline", "status", "deadline_at"),
         Index("ix_reports_created_at", "created_at"),
         # the map and the indicators count open cases per grid on every view: only open rows indexed
-        Index("ix_reports_open_grid", "grid_id", "deadline_at",
-              postgresql_where=text("status NOT IN ('closed', 'voided')")),
+        Index("ix_reports_open_grid", "grid_id", "deadline_at", postgresql_where=text(OPEN_CASE_SQL)),
         # the map's default view: open cases in a viewport, without visiting the closed 90 %
         Index("ix_reports_open_geom", "geom", postgresql_using="gist",
-              postgresql_where=text("status NOT IN ('closed', 'voided')")),
+              postgresql_where=text(OPEN_CASE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
