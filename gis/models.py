@@ -170,6 +170,9 @@ class Report(Base):
         # the map's default view: open cases in a viewport, without visiting the closed 90 %
         Index("ix_reports_open_geom", "geom", postgresql_using="gist",
               postgresql_where=text(OPEN_CASE_SQL)),
+        # the indicators' median and p90: closed cases' durations by period, read from the index alone
+        Index("ix_reports_closed", "created_at", postgresql_include=["grid_id", "department_id", "closed_at"],
+              postgresql_where=text("status = 'closed'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
