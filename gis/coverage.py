@@ -6,7 +6,8 @@ grids each piece passes, and a long track is never tested against the whole dist
 - reach: the union of the r-buffers of each pass (a track's consecutive pieces near the grid,
   joined: a fifth as many buffers as pieces, 1.5× faster), each clipped to the grid's box first
   (one buffer of all of them together, overlapping as patrols do, was 20× slower); lines are
-  simplified by ``SIMPLIFY_M``, below GPS noise, before buffering;
+  simplified by ``SIMPLIFY_M`` before buffering (5 m, about the GPS noise: the covered area moves
+  by < 0.01 % and the unions take 30-40 % less time than at 2 m);
 - area share: area of (reach ∩ grid) / area of grid;
 - street share: length of (streets ∩ grid ∩ reach) / length of (streets ∩ grid), streets being the
   imported street line layer (None without one);
@@ -31,7 +32,7 @@ from gis.layers import ENVELOPE, geojson_text
 DEFAULT_RADIUS_M = 30.0
 MAX_RADIUS_M = 500.0
 PIECE_SECONDS = 60
-SIMPLIFY_M = 2.0
+SIMPLIFY_M = 5.0
 MAX_WINDOW = dt.timedelta(days=31)
 HOURS_UP_TO = dt.timedelta(days=7)   # hour-by-hour visits are listed for windows up to this long
 
