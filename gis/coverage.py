@@ -86,7 +86,7 @@ ALL_FIXES = """
                floor(extract(epoch FROM p.recorded_at) / {piece}) AS minute,
                lead(p.recorded_at) OVER w AS t_next, lead(p.geom) OVER w AS g_next
         FROM patrol_points p
-        WHERE p.recorded_at >= :start AND p.recorded_at < :end
+        WHERE p.recorded_at >= :start AND p.recorded_at < :end AND {live}
         WINDOW w AS (PARTITION BY p.track_id, p.segment ORDER BY p.recorded_at)),"""
 
 # For some grids only (a viewport, the grids one new track passed): only the pieces that can come
@@ -104,7 +104,7 @@ NEAR_FIXES = """
     hit_minute AS (
         SELECT DISTINCT q.track_id, q.segment, floor(extract(epoch FROM q.recorded_at) / {piece}) AS minute
         FROM patrol_points q, reach_box
-        WHERE q.geom && reach_box.b AND q.recorded_at >= :start AND q.recorded_at < :end),
+        WHERE q.geom && reach_box.b AND q.recorded_at >= :start AND q.recorded_at < :end AND {live_q}),
     piece_minute AS (
         SELECT track_id, segment, minute FROM hit_minute
         UNION
@@ -125,13 +125,24 @@ NEAR_FIXES = """
             ORDER BY q.recorded_at LIMIT 1) n ON true),"""
 
 
-def _ctes(grid_filter: str) -> str:
-    """The shared pipeline: fixes → minute pieces → pieces near each grid → per-grid reach."""
-    fixes = (NEAR_FIXES if grid_filter else ALL_FIXES).format(piece=PIECE_SECONDS)
+# Finished tracks wholly inside the window whose reach is stored for this radius: read, not recomputed.
+STORED_TRACKS = """SELECT id FROM patrol_tracks
+                   WHERE reach_radius_m = :radius AND started_at >= :start AND ended_at < :end"""
+NO_TRACKS = "SELECT id FROM patrol_tracks WHERE false"
+
+
+def _ctes(grid_filter: str, *, stored: bool = True, one_track: bool = False) -> str:
+    """The shared pipeline: fixes → minute pieces → pieces near each grid → per-grid reach, with
+    the stored reach of whole tracks (``stored``) in place of their fixes. ``one_track``: only
+    the fixes of track ``:track_id`` (to store its reach)."""
+    live = "{t}.track_id = :track_id" if one_track else "{t}.track_id NOT IN (SELECT id FROM stored_track)"
+    fixes = (NEAR_FIXES if grid_filter else ALL_FIXES).format(
+        piece=PIECE_SECONDS, live=live.format(t="p"), live_q=live.format(t="q"))
     return f"""
     grid_m AS MATERIALIZED (
         SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g
         FROM areas a WHERE a.level = 'grid' {grid_filter}),
+    stored_track AS MATERIALIZED ({STORED_TRACKS if stored and not one_track else NO_TRACKS}),
     {fixes}
     piece_fix AS (
         SELECT track_id, segment, minute, t, geom FROM fix
@@ -154,20 +165,30 @@ def _ctes(grid_filter: str) -> str:
         FROM (SELECT *, minute - row_number() OVER (PARTITION BY grid_id, track_id, segment
                                                     ORDER BY minute) AS run FROM near) n
         GROUP BY grid_id, g, track_id, segment, run),
+    stored AS (
+        SELECT pr.* FROM patrol_reach pr JOIN stored_track s ON s.id = pr.track_id
+        JOIN grid_m gm ON gm.id = pr.grid_id),
     reach AS MATERIALIZED (   -- once: a nested loop would redo the unions per grid
-        SELECT grid_id, ST_Union(ST_ClipByBox2D(ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius,
-                                                          'quad_segs=4'), ST_Expand(g, :radius))) AS reach
-        FROM pass GROUP BY grid_id),
+        SELECT grid_id, ST_Union(shape) AS reach FROM (
+            SELECT grid_id, ST_ClipByBox2D(ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius, 'quad_segs=4'),
+                                           ST_Expand(g, :radius)) AS shape FROM pass
+            UNION ALL
+            SELECT grid_id, ST_Transform(reach, :srid) FROM stored) s
+        GROUP BY grid_id),
+    visit AS (   -- each minute piece near a grid: its start, its end, its seconds inside the grid
+        SELECT grid_id, t0, t1, extract(epoch FROM t1 - t0) * CASE
+                   WHEN ST_Length(line) > 0 THEN ST_Length(ST_Intersection(line, g)) / ST_Length(line)
+                   WHEN ST_Intersects(line, g) THEN 1 ELSE 0 END AS seconds
+        FROM near
+        UNION ALL
+        SELECT s.grid_id, v.t0, v.t1, v.seconds
+        FROM stored s, unnest(s.piece_starts, s.piece_ends, s.piece_seconds) AS v(t0, t1, seconds)),
     per_grid AS (
         SELECT s.grid_id, r.reach, ST_Transform(r.reach, 4326) AS reach_ll, minutes, last_visit, hours
-        FROM (SELECT grid_id,
-                     sum(extract(epoch FROM t1 - t0) * CASE
-                         WHEN ST_Length(line) > 0 THEN ST_Length(ST_Intersection(line, g)) / ST_Length(line)
-                         WHEN ST_Intersects(line, g) THEN 1 ELSE 0 END) / 60 AS minutes,
-                     max(t1) AS last_visit,
+        FROM (SELECT grid_id, sum(seconds) / 60 AS minutes, max(t1) AS last_visit,
                      array_agg(DISTINCT floor(extract(epoch FROM t0 - :start) / 3600)::int
                                ORDER BY floor(extract(epoch FROM t0 - :start) / 3600)::int) AS hours
-              FROM near GROUP BY grid_id) s JOIN reach r ON r.grid_id = s.grid_id),
+              FROM visit GROUP BY grid_id) s JOIN reach r ON r.grid_id = s.grid_id),
     street AS (
         SELECT gm.id AS grid_id, ST_Intersection(ST_Union(ST_Transform(sl.geom, :srid)), gm.g) AS line
         FROM grid_m gm JOIN street_lines sl ON ST_Intersects(sl.geom, gm.geom)
@@ -242,10 +263,12 @@ def _params(session, window: Window, grid_ids, extra) -> dict:
             "start": window.start, "end": window.end, **extra}
 
 
-def grid_coverage(session: Session, window: Window, grid_ids=None, bbox=None) -> Coverage:
-    """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``."""
+def grid_coverage(session: Session, window: Window, grid_ids=None, bbox=None, *,
+                  use_stored: bool = True) -> Coverage:
+    """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``.
+    ``use_stored=False`` recomputes every track from its fixes (the figures are the same)."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
-    rows = session.execute(text(COVERAGE_SQL.format(ctes=_ctes(grid_filter))),
+    rows = session.execute(text(COVERAGE_SQL.format(ctes=_ctes(grid_filter, stored=use_stored))),
                            _params(session, window, grid_ids, extra)).mappings().all()
     untimed = session.scalar(text("""
         SELECT count(*) FROM patrol_tracks WHERE NOT has_time AND created_at >= :start
@@ -273,6 +296,50 @@ def uncovered_streets_geojson(session: Session, window: Window, bbox=None, grid_
     grid_filter, extra = _grid_filter(grid_ids, bbox)
     return geojson_text(session, UNCOVERED_SQL.format(ctes=_ctes(grid_filter)),
                         _params(session, window, grid_ids, extra))
+
+
+STORE_REACH_SQL = """
+    WITH {ctes}
+    INSERT INTO patrol_reach (track_id, grid_id, reach, piece_starts, piece_ends, piece_seconds)
+    SELECT :track_id, r.grid_id, r.reach, v.starts, v.ends, v.seconds
+    FROM reach r JOIN (
+        SELECT grid_id, array_agg(t0 ORDER BY t0) AS starts, array_agg(t1 ORDER BY t0) AS ends,
+               array_agg(seconds ORDER BY t0) AS seconds
+        FROM visit GROUP BY grid_id) v ON v.grid_id = r.grid_id
+"""
+
+
+def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIUS_M) -> bool:
+    """Compute and keep what a finished, timed track covered in each grid it passed, so windows
+    that hold the whole track read it instead of recomputing it. False when the track is not
+    stored: no times, or fixes outside its recorded start and end (a phone's clock)."""
+    session.flush()
+    track = session.execute(text("""
+        SELECT t.started_at, t.ended_at, min(p.recorded_at) AS first, max(p.recorded_at) AS last
+        FROM patrol_tracks t JOIN patrol_points p ON p.track_id = t.id
+        WHERE t.id = :id AND t.has_time GROUP BY t.id"""), {"id": track_id}).one_or_none()
+    session.execute(text("DELETE FROM patrol_reach WHERE track_id = :id"), {"id": track_id})
+    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL WHERE id = :id"), {"id": track_id})
+    if (track is None or track.first is None or track.started_at is None or track.ended_at is None
+            or track.first < track.started_at or track.last > track.ended_at
+            or track.last - track.first >= MAX_WINDOW):
+        return False
+    grid_ids = grids_near_track(session, track_id, radius_m)
+    if grid_ids:
+        window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
+        grid_filter, extra = _grid_filter(grid_ids)
+        session.execute(text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, one_track=True))),
+                        _params(session, window, grid_ids, {**extra, "track_id": track_id}))
+    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = :r WHERE id = :id"),
+                    {"r": radius_m, "id": track_id})
+    return True
+
+
+def forget_stored_reach(session: Session) -> None:
+    """The grids changed: every track's stored reach is stale; coverage recomputes from fixes
+    until ``store_reach`` runs again (``gridwatch patrols store-reach``)."""
+    session.execute(text("DELETE FROM patrol_reach"))
+    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL WHERE reach_radius_m IS NOT NULL"))
 
 
 def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_RADIUS_M) -> list[int]:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.assignment import grids_for_footprints
+from gis.coverage import forget_stored_reach
 from gis.crs import local_metric_crs
 from gis.errors import Invalid
 from gis.geometry import check_polygon_layer, clean_polygons
@@ -314,6 +315,8 @@ def _write_areas(session, rows, level, parent_level, replace, report, user_id) -
         reassigned = _reattach_layer(session, level, saved)
     elif level == "grid":
         reassigned = reassign_to_grids(session, only_unassigned=True)
+    if level == "grid":   # patrols' stored reach was cut along the old grids
+        forget_stored_reach(session)
     report["written"] = len(rows)
     report["reassigned"] = reassigned
     batch.report = report

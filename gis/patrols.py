@@ -21,6 +21,7 @@ import gpxpy.gpx
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from gis.coverage import store_reach
 from gis.errors import Conflict, Forbidden, Invalid, NotFound
 from gis.models import PatrolPoint, PatrolTrack, User
 
@@ -228,6 +229,8 @@ def store_track(session: Session, user: User, cleaned: Cleaned, *, name: str | N
     session.flush()
     _insert_fixes(session, track.id, cleaned.segments, 0)
     session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})
+    store_reach(session, track.id)
+    session.expire(track, ["reach_radius_m"])
     return track
 
 
@@ -298,5 +301,6 @@ def end_patrol(session: Session, track: PatrolTrack) -> PatrolTrack:
         track.ended_at = last or dt.datetime.now(dt.timezone.utc)
         session.flush()
         session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})
+        store_reach(session, track.id)
         session.refresh(track)
     return track

@@ -20,10 +20,11 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.coverage import Window, grid_coverage, grids_near_track, uncovered_streets_geojson
+from gis.coverage import Window, grid_coverage, grids_near_track, store_reach, uncovered_streets_geojson
 from gis.crs import reproject, transformer
 from gis.errors import Invalid
-from gis.importer import import_streets
+from gis.importer import import_areas, import_streets
+from gis.models import PatrolReach
 from gis.patrols import import_gpx
 from tests.gpx import gpx_file
 
@@ -157,6 +158,46 @@ def test_a_few_grids_see_a_long_step_that_has_no_fix_near_them(session, field, m
     assert partial[CODE_C]["minutes"] > 0
     assert partial[CODE_C]["area_share"] == pytest.approx(60 * 200 / 40_000, rel=0.02)
     assert partial[CODE_C] == full[CODE_C]
+
+
+def test_a_stored_track_reads_its_reach_and_gives_the_same_figures(session, field, t0):
+    """A finished track's reach per grid is stored with it; a window holding the whole track
+    reads that instead of the fixes, and the figures do not move."""
+    track = field["track"]
+    assert track.reach_radius_m == 30
+    stored = session.query(PatrolReach).filter_by(track_id=track.id).all()
+    assert sorted(r.grid_id for r in stored) == [field["grids"][0].id, field["grids"][1].id]
+    a_row = next(r for r in stored if r.grid_id == field["grids"][0].id)
+    assert sum(a_row.piece_seconds) == pytest.approx(200, abs=3)    # 200 s inside A, as by hand
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    read = by_code(grid_coverage(session, window))
+    recomputed = by_code(grid_coverage(session, window, use_stored=False))
+    for code in (CODE_A, CODE_B, CODE_C):
+        for key, value in recomputed[code].items():
+            assert read[code][key] == (pytest.approx(value, abs=0.05) if isinstance(value, float) else value), key
+
+
+def test_a_track_whose_fixes_leave_its_recorded_span_is_not_stored(session, field):
+    track = field["track"]
+    track.started_at = track.started_at + dt.timedelta(minutes=5)   # e.g. a phone's clock ahead
+    assert store_reach(session, track.id) is False
+    session.refresh(track)
+    assert track.reach_radius_m is None
+    assert session.query(PatrolReach).filter_by(track_id=track.id).count() == 0
+
+
+def test_new_grids_make_the_stored_reach_stale(session, field, make_area, tmp_path, t0):
+    """Grids imported after a patrol cut its reach differently: it is recomputed from the fixes."""
+    make_area("community", "650202001001", metric(box(E0 - 300, N0 - 100, E0 + 500, N0 + 300)))
+    grid = gpd.GeoDataFrame({"code": ["650202001001004"], "name": ["D"]},
+                            geometry=[metric(box(E0 - 200, N0, E0, N0 + 200))], crs=4326)
+    grid.to_file(tmp_path / "d.geojson")
+    import_areas(session, tmp_path / "d.geojson", "grid", code_field="code")
+    session.refresh(field["track"])
+    assert field["track"].reach_radius_m is None and session.query(PatrolReach).count() == 0
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    d = by_code(grid_coverage(session, window))["650202001001004"]
+    assert d["minutes"] == pytest.approx(100 / 60, abs=0.05)   # the walk's first 100 m
 
 
 @pytest.mark.parametrize("kwargs, message", [
