@@ -375,3 +375,23 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
         click.echo(f"  split at {summary['split_at_gaps']} gap(s) longer than {gap_minutes:g} min")
     for warning in summary["warnings"]:
         click.echo(f"  warning: {warning}")
+
+
+@main.group("patrols")
+def patrols_group():
+    """Patrol tracks and their coverage."""
+
+
+@patrols_group.command("store-reach")
+def patrols_store_reach():
+    """Store the per-grid reach of finished tracks that have none: after a grid import made it
+    stale, coverage recomputes those tracks from their fixes until this runs."""
+    import time
+
+    from gis.coverage import store_missing_reach
+
+    started = time.perf_counter()
+    with session_scope() as session:
+        stored, left = store_missing_reach(session)
+    click.echo(f"stored the reach of {stored} track(s) in {time.perf_counter() - started:.1f} s"
+               + (f"; {left} left to compute live (fixes outside their recorded span)" if left else ""))

@@ -341,6 +341,17 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
     return True
 
 
+def store_missing_reach(session: Session, radius_m: float = DEFAULT_RADIUS_M) -> tuple[int, int]:
+    """Store the reach of every finished, timed track that has none (or was stored for another
+    radius). Returns (stored, left to live computation)."""
+    ids = session.scalars(text("""
+        SELECT id FROM patrol_tracks
+        WHERE has_time AND ended_at IS NOT NULL AND reach_radius_m IS DISTINCT FROM :r ORDER BY id"""),
+        {"r": radius_m}).all()
+    stored = sum(store_reach(session, track_id, radius_m) for track_id in ids)
+    return stored, len(ids) - stored
+
+
 def forget_stored_reach(session: Session) -> None:
     """The grids changed: every track's stored reach is stale; coverage recomputes from fixes
     until ``store_reach`` runs again (``gridwatch patrols store-reach``)."""

@@ -20,7 +20,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.coverage import Window, grid_coverage, grids_near_track, store_reach, uncovered_streets_geojson
+from gis.coverage import (Window, grid_coverage, grids_near_track, store_missing_reach, store_reach,
+                          uncovered_streets_geojson)
 from gis.crs import reproject, transformer
 from gis.errors import Invalid
 from gis.importer import import_areas, import_streets
@@ -198,6 +199,8 @@ def test_new_grids_make_the_stored_reach_stale(session, field, make_area, tmp_pa
     window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
     d = by_code(grid_coverage(session, window))["650202001001004"]
     assert d["minutes"] == pytest.approx(100 / 60, abs=0.05)   # the walk's first 100 m
+    assert store_missing_reach(session) == (1, 0)               # `gridwatch patrols store-reach`
+    assert by_code(grid_coverage(session, window))["650202001001004"] == d
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gis.models import PatrolPoint, PatrolTrack, StreetLine
 from tests.factories import CELL, ORIGIN, bearer
@@ -160,6 +160,9 @@ def test_cli_imports_a_track_and_says_what_was_dropped(runner, town, make_user, 
     assert "passing 2 grid(s)" in result.output
     missing = runner.invoke(["import", "tracks", str(path), "--user", "nobody"])
     assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
+    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL"))   # as after a grid import
+    rebuilt = runner.invoke(["patrols", "store-reach"])
+    assert rebuilt.exit_code == 0 and "stored the reach of 1 track(s)" in rebuilt.output, rebuilt.output
 
 
 def test_cli_imports_streets_and_refuses_polygons(runner, tmp_path, session, town):
