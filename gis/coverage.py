@@ -136,18 +136,25 @@ STORED_TRACKS = """SELECT id FROM patrol_tracks
 NO_TRACKS = "SELECT id FROM patrol_tracks WHERE false"
 
 
-def _ctes(grid_filter: str, *, stored: bool = True, one_track: bool = False) -> str:
+# What the pipeline reads: (stored tracks, the condition on the fixes of the others).
+SOURCES = {
+    "stored": (STORED_TRACKS, "{t}.track_id NOT IN (SELECT id FROM stored_track)"),
+    "fixes": (NO_TRACKS, "true"),                       # every track from its fixes
+    "one track": (NO_TRACKS, "{t}.track_id = :track_id"),   # to store that track's reach
+}
+
+
+def _ctes(grid_filter: str, source: str = "stored") -> str:
     """The shared pipeline: fixes → minute pieces → pieces near each grid → per-grid reach, with
-    the stored reach of whole tracks (``stored``) in place of their fixes. ``one_track``: only
-    the fixes of track ``:track_id`` (to store its reach)."""
-    live = "{t}.track_id = :track_id" if one_track else "{t}.track_id NOT IN (SELECT id FROM stored_track)"
+    the stored reach of whole tracks in place of their fixes (see ``SOURCES``)."""
+    stored_tracks, live = SOURCES[source]
     fixes = (NEAR_FIXES if grid_filter else ALL_FIXES).format(
         piece=PIECE_SECONDS, live=live.format(t="p"), live_q=live.format(t="q"))
     return f"""
     grid_m AS MATERIALIZED (
         SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g
         FROM areas a WHERE a.level = 'grid' {grid_filter}),
-    stored_track AS MATERIALIZED ({STORED_TRACKS if stored and not one_track else NO_TRACKS}),
+    stored_track AS MATERIALIZED ({stored_tracks}),
     {fixes}
     piece_fix AS (
         SELECT track_id, segment, minute, t, geom FROM fix
@@ -274,7 +281,8 @@ def grid_coverage(session: Session, window: Window, grid_ids=None, bbox=None, *,
     """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``.
     ``use_stored=False`` recomputes every track from its fixes (the figures are the same)."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
-    rows = session.execute(text(COVERAGE_SQL.format(ctes=_ctes(grid_filter, stored=use_stored))),
+    ctes = _ctes(grid_filter, "stored" if use_stored else "fixes")
+    rows = session.execute(text(COVERAGE_SQL.format(ctes=ctes)),
                            _params(session, window, grid_ids, extra)).mappings().all()
     untimed = session.scalar(text("""
         SELECT count(*) FROM patrol_tracks WHERE NOT has_time AND created_at >= :start
@@ -334,7 +342,7 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
     if grid_ids:
         window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
         grid_filter, extra = _grid_filter(grid_ids)
-        session.execute(text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, one_track=True))),
+        session.execute(text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, "one track"))),
                         _params(session, window, grid_ids, {**extra, "track_id": track_id}))
     session.execute(text("UPDATE patrol_tracks SET reach_radius_m = :r WHERE id = :id"),
                     {"r": radius_m, "id": track_id})
