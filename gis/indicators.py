@@ -158,6 +158,57 @@ def _figures(counts, hours) -> dict:
     return out
 
 
+def _splits(session: Session) -> list[tuple[str, str]]:
+    """(column, condition) of the per-channel and per-category-group counts."""
+    groups = session.scalars(text("SELECT code FROM categories WHERE parent_code IS NULL ORDER BY code"))
+    return [(f"ch:{c}", f"r.channel = '{c}'") for c in CHANNELS] + [
+        (f"cat:{g}", f"r.category_code LIKE '{g}%'") for g in groups if g.isalnum()]
+
+
+def _counts(session, key, units, join, where, params, splits) -> list[dict]:
+    """Counts per unit and (``total``) for every report once, whatever the level: grouped by the
+    key in one parallel pass, then summed per unit."""
+    split = "".join(f', count(*) FILTER (WHERE {cond}) AS "{name}"' for name, cond in splits)
+    sums = ", ".join(f'coalesce(sum(k."{c}"), 0)::int AS "{c}"'
+                     for c in [*COUNT_COLUMNS, *(name for name, _ in splits)])
+    rows = session.execute(text(f"""
+        WITH per_key AS (
+            SELECT r.{key} AS key, {_COUNTS} {split} FROM reports r WHERE {where} GROUP BY r.{key})
+        SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
+        FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
+        UNION ALL
+        SELECT NULL, NULL, NULL, true, {sums} FROM per_key k
+    """), params).mappings()
+    return [dict(row) for row in rows]   # plain dicts: each is read 30 times
+
+
+def _hours(session, level, key, units, where, params) -> dict:
+    """(median, p90) hours to close per (total?, unit), from the closed cases' covering index."""
+    closed = f"""(SELECT r.{key} AS key, date_part('epoch', r.closed_at - r.created_at) / 3600 AS hours
+                  FROM reports r WHERE r.status = 'closed' AND {where}) c"""
+    percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.hours)"
+    if level == "worker":   # the total counts a report in two workers' grids once
+        sql = f"""SELECT u.unit, false AS total, {percentiles} FROM {closed}
+                  JOIN ({units}) u ON u.key = c.key GROUP BY u.unit
+                  UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
+    else:
+        unit, joined = ("c.key", "") if level in _KEYED else ("u.unit", f"LEFT JOIN ({units}) u ON u.key = c.key")
+        sql = f"""SELECT {unit}, GROUPING({unit}) = 1 AS total, {percentiles} FROM {closed} {joined}
+                  GROUP BY GROUPING SETS (({unit}), ())"""
+    return {(total, unit): tuple(values) for unit, total, values in session.execute(text(sql), params)}
+
+
+def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int]:
+    """Open cases past their deadline now, per unit and in all (whenever they were reported)."""
+    overdue_now = f"r.{OPEN_CASE_SQL} AND r.deadline_at < :now {scope}"
+    per_unit = dict(session.execute(text(f"""
+        SELECT u.unit, count(*) FROM reports r {join} ({units}) u ON u.key = r.{key}
+        WHERE {overdue_now} GROUP BY u.unit"""), params).all())
+    if level != "worker":
+        return per_unit, sum(per_unit.values())
+    return per_unit, session.scalar(text(f"SELECT count(*) FROM reports r WHERE {overdue_now}"), params)
+
+
 def indicators(session: Session, level: str, period: Period, now: dt.datetime | None = None,
                within: str | None = None) -> dict:
     """Figures per unit of ``level`` and for all of them, for the reports created in ``period``.
@@ -172,46 +223,16 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     key = "department_id" if level == "department" else "grid_id"
     units = _UNIT_MAPS[level]
     join = "JOIN" if level == "worker" else "LEFT JOIN"   # a report in no worker's grid is nobody's
-    now = now or dt.datetime.now(dt.timezone.utc)
-    params = {"start": period.start, "end": period.end, "now": now, "within": within}
-    in_period = "r.created_at >= :start AND r.created_at < :end"
+    params = {"start": period.start, "end": period.end, "now": now or dt.datetime.now(dt.timezone.utc),
+              "within": within}
     scope = "AND r.grid_id IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
-    groups = list(session.scalars(text("SELECT code FROM categories WHERE parent_code IS NULL ORDER BY code")))
-    splits = [(f"ch:{c}", f"r.channel = '{c}'") for c in CHANNELS] + [
-        (f"cat:{g}", f"r.category_code LIKE '{g}%'") for g in groups if g.isalnum()]
-    split = "".join(f', count(*) FILTER (WHERE {where}) AS "{name}"' for name, where in splits)
-    sums = ", ".join(f'coalesce(sum(k."{c}"), 0)::int AS "{c}"' for c in [*COUNT_COLUMNS, *(n for n, _ in splits)])
+    where = f"r.created_at >= :start AND r.created_at < :end {scope}"
+    splits = _splits(session)
     session.execute(text("SET LOCAL work_mem = '256MB'"))   # the percentiles sort in memory
     session.execute(text("SET LOCAL jit = off"))   # compiling ~120 expressions took longer than it saved
-    rows = [dict(row) for row in session.execute(text(f"""
-        WITH per_key AS (
-            SELECT r.{key} AS key, {_COUNTS} {split}
-            FROM reports r WHERE {in_period} {scope} GROUP BY r.{key})
-        SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
-        FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
-        UNION ALL
-        SELECT NULL, NULL, NULL, true, {sums} FROM per_key k   -- every report once, whatever the level
-    """), params).mappings()]   # plain dicts: read 30 times a row
-
-    closed = f"""(SELECT r.{key} AS key, date_part('epoch', r.closed_at - r.created_at) / 3600 AS hours
-                  FROM reports r WHERE r.status = 'closed' AND {in_period} {scope}) c"""
-    percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.hours)"
-    if level == "worker":   # the total counts a report in two workers' grids once
-        hours_sql = f"""SELECT u.unit, false AS total, {percentiles} FROM {closed}
-                        JOIN ({units}) u ON u.key = c.key GROUP BY u.unit
-                        UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
-    else:
-        unit, joined = ("c.key", "") if level in _KEYED else ("u.unit", f"LEFT JOIN ({units}) u ON u.key = c.key")
-        hours_sql = f"""SELECT {unit}, GROUPING({unit}) = 1 AS total, {percentiles} FROM {closed} {joined}
-                        GROUP BY GROUPING SETS (({unit}), ())"""
-    hours = {(total, unit): tuple(values) for unit, total, values in session.execute(text(hours_sql), params)}
-
-    open_overdue = f"r.{OPEN_CASE_SQL} AND r.deadline_at < :now {scope}"
-    overdue = dict(session.execute(text(f"""
-        SELECT u.unit, count(*) FROM reports r {join} ({units}) u ON u.key = r.{key}
-        WHERE {open_overdue} GROUP BY u.unit"""), params).all())
-    overdue_total = sum(overdue.values()) if level != "worker" else session.scalar(text(
-        f"SELECT count(*) FROM reports r WHERE {open_overdue}"), params)
+    rows = _counts(session, key, units, join, where, params, splits)
+    hours = _hours(session, level, key, units, where, params)
+    overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
 
     labels = {prefix: [(name[len(prefix):], name) for name, _ in splits if name.startswith(prefix)]
               for prefix in ("ch:", "cat:")}
@@ -219,14 +240,14 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     def split_counts(row, prefix):
         return {label: row[name] for label, name in labels[prefix] if row[name]}
 
+    nameless = "unassigned" if level in ("grid", "community", "street", "district") else "none"
     result_units, total = [], None
     for row in rows:
         if row["total"]:
             total = {**_figures(row, hours.get((True, None))), "overdue_now": overdue_total}
             continue
         result_units.append({
-            "code": row["code"], "name": row["name"] or ("unassigned" if level in
-                                                         ("grid", "community", "street", "district") else "none"),
+            "code": row["code"], "name": row["name"] or nameless,
             **_figures(row, hours.get((False, row["unit"]))), "overdue_now": overdue.get(row["unit"], 0),
             "by_channel": split_counts(row, "ch:"), "by_category": split_counts(row, "cat:")})
     result_units.sort(key=lambda u: (u["code"] is None, u["code"] or ""))
