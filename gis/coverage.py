@@ -332,21 +332,19 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
         SELECT t.started_at, t.ended_at, min(p.recorded_at) AS first, max(p.recorded_at) AS last
         FROM patrol_tracks t JOIN patrol_points p ON p.track_id = t.id
         WHERE t.id = :id AND t.has_time GROUP BY t.id"""), {"id": track_id}).one_or_none()
+    storable = not (track is None or track.started_at is None or track.ended_at is None
+                    or track.first < track.started_at or track.last > track.ended_at
+                    or track.last - track.first >= MAX_WINDOW)
     session.execute(text("DELETE FROM patrol_reach WHERE track_id = :id"), {"id": track_id})
-    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL WHERE id = :id"), {"id": track_id})
-    if (track is None or track.first is None or track.started_at is None or track.ended_at is None
-            or track.first < track.started_at or track.last > track.ended_at
-            or track.last - track.first >= MAX_WINDOW):
-        return False
-    grid_ids = grids_near_track(session, track_id, radius_m)
+    grid_ids = grids_near_track(session, track_id, radius_m) if storable else []
     if grid_ids:
         window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
         grid_filter, extra = _grid_filter(grid_ids)
         session.execute(text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, "one track"))),
                         _params(session, window, grid_ids, {**extra, "track_id": track_id}))
     session.execute(text("UPDATE patrol_tracks SET reach_radius_m = :r WHERE id = :id"),
-                    {"r": radius_m, "id": track_id})
-    return True
+                    {"r": radius_m if storable else None, "id": track_id})
+    return storable
 
 
 def store_missing_reach(session: Session, radius_m: float = DEFAULT_RADIUS_M) -> tuple[int, int]:
