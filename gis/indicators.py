@@ -53,21 +53,30 @@ _UNIT_MAPS = {
                  FROM user_grids ug JOIN users u ON u.id = ug.user_id AND u.role = 'grid_worker'""",
 }
 _KEYED = ("grid", "department")   # levels whose unit is the key itself
-_COUNTS = """
-    count(*) AS reports,
-    count(*) FILTER (WHERE r.status = 'voided') AS voided,
-    count(*) FILTER (WHERE r.opened_at IS NOT NULL) AS opened,
-    count(*) FILTER (WHERE r.status <> 'voided'
-                     AND (r.closed_at IS NOT NULL OR r.deadline_at < :now)) AS due,
-    count(*) FILTER (WHERE r.status = 'closed') AS closed,
-    count(*) FILTER (WHERE r.status = 'closed'
-                     AND (r.deadline_at IS NULL OR r.closed_at <= r.deadline_at)) AS on_time,
-    count(*) FILTER (WHERE r.rework_count > 0 OR (r.dispatched_at IS NOT NULL
-                     AND r.status IN ('handled', 'verified', 'closed'))) AS handled,
-    count(*) FILTER (WHERE r.rework_count > 0) AS reworked,
-    count(*) FILTER (WHERE r.status = 'closed' AND r.resolved_locally) AS solved_locally"""
-COUNT_COLUMNS = ("reports", "voided", "opened", "due", "closed", "on_time", "handled", "reworked",
-                 "solved_locally")
+# The figures counted per unit: column → the reports it counts (on reports r, at :now).
+FIGURES = {
+    "reports": "true",
+    "voided": "r.status = 'voided'",
+    "opened": "r.opened_at IS NOT NULL",
+    "due": "r.status <> 'voided' AND (r.closed_at IS NOT NULL OR r.deadline_at < :now)",
+    "closed": "r.status = 'closed'",
+    "on_time": "r.status = 'closed' AND (r.deadline_at IS NULL OR r.closed_at <= r.deadline_at)",
+    "handled": ("r.rework_count > 0 OR (r.dispatched_at IS NOT NULL"
+                " AND r.status IN ('handled', 'verified', 'closed'))"),
+    "reworked": "r.rework_count > 0",
+    "solved_locally": "r.status = 'closed' AND r.resolved_locally",
+}
+COUNT_COLUMNS = tuple(FIGURES)
+
+
+def _count_columns(conditions) -> str:
+    """``count(*) FILTER`` columns for (column, condition) pairs: many counts in one pass."""
+    return ", ".join(f'count(*) FILTER (WHERE {cond}) AS "{name}"' for name, cond in conditions)
+
+
+def _in_area(within: str | None) -> str:
+    """Only the reports in the grids of area ``:within`` (codes nest: a grid's starts with it)."""
+    return "AND r.grid_id IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
 
 
 @dataclass(frozen=True)
@@ -168,12 +177,12 @@ def _splits(session: Session) -> list[tuple[str, str]]:
 def _counts(session, key, units, join, where, params, splits) -> list[dict]:
     """Counts per unit and (``total``) for every report once, whatever the level: grouped by the
     key in one parallel pass, then summed per unit."""
-    split = "".join(f', count(*) FILTER (WHERE {cond}) AS "{name}"' for name, cond in splits)
-    sums = ", ".join(f'coalesce(sum(k."{c}"), 0)::int AS "{c}"'
-                     for c in [*COUNT_COLUMNS, *(name for name, _ in splits)])
+    columns = [*FIGURES.items(), *splits]
+    sums = ", ".join(f'coalesce(sum(k."{name}"), 0)::int AS "{name}"' for name, _ in columns)
     rows = session.execute(text(f"""
         WITH per_key AS (
-            SELECT r.{key} AS key, {_COUNTS} {split} FROM reports r WHERE {where} GROUP BY r.{key})
+            SELECT r.{key} AS key, {_count_columns(columns)}
+            FROM reports r WHERE {where} GROUP BY r.{key})
         SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
         FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
         UNION ALL
@@ -225,7 +234,7 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     join = "JOIN" if level == "worker" else "LEFT JOIN"   # a report in no worker's grid is nobody's
     params = {"start": period.start, "end": period.end, "now": now or dt.datetime.now(dt.timezone.utc),
               "within": within}
-    scope = "AND r.grid_id IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
+    scope = _in_area(within)
     where = f"r.created_at >= :start AND r.created_at < :end {scope}"
     splits = _splits(session)
     session.execute(text("SET LOCAL work_mem = '256MB'"))   # the percentiles sort in memory
@@ -272,15 +281,12 @@ def trend(session: Session, period: Period, within: str | None = None) -> dict:
     (a binary search per report, 1.6× faster than ``date_trunc`` in the local time zone)."""
     mondays = _mondays(period)
     params = {"start": period.start, "end": period.end, "within": within, "mondays": mondays}
-    scope = "AND r.grid_id IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
+    counts = _count_columns((name, FIGURES[name]) for name in ("reports", "closed", "on_time"))
     rows = session.execute(text(f"""
         SELECT width_bucket(r.created_at, CAST(:mondays AS timestamptz[])) AS week, r.channel,
-               left(r.category_code, 2) AS grp, count(*) AS reports,
-               count(*) FILTER (WHERE r.status = 'closed') AS closed,
-               count(*) FILTER (WHERE r.status = 'closed'
-                                AND (r.deadline_at IS NULL OR r.closed_at <= r.deadline_at)) AS on_time
+               left(r.category_code, 2) AS grp, {counts}
         FROM reports r
-        WHERE r.created_at >= :start AND r.created_at < :end {scope}
+        WHERE r.created_at >= :start AND r.created_at < :end {_in_area(within)}
         GROUP BY GROUPING SETS ((1), (r.channel), (left(r.category_code, 2)))
     """), params).mappings().all()
     weeks = sorted((r for r in rows if r["week"] is not None), key=lambda r: r["week"])
