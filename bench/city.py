@@ -99,6 +99,10 @@ def make_city(session: Session, side: int, buildings: int = 30, reports: int = 1
     session.execute(REPORTS_SQL, {"cell": CELL, "per_grid": reports})
     session.commit()
     session.execute(text("ANALYZE"))
+    return city_counts(session)
+
+
+def city_counts(session: Session) -> dict:
     return dict(session.execute(text("""
         SELECT (SELECT count(*) FROM areas WHERE level = 'grid') AS grids,
                (SELECT count(*) FROM buildings) AS buildings, (SELECT count(*) FROM reports) AS reports

@@ -1,9 +1,12 @@
 """Report intake through the real HTTP stack: gunicorn (2 workers), 10,000 grids loaded.
 
+The city is bench/city.py's: 10,000 grids under their communities, streets and district, 300,000
+buildings (each report is matched to one) and 100,000 reports already in the table.
+
 Prints requests/s and p95 for POST /api/v1/reports next to GET /healthz on the same server in the
 same run. Target: intake ≥ 40 % of the healthz rate, p95 < 50 ms. Beside each, the CPU a request
 cost in gunicorn, in PostgreSQL and in the load generator: what the rate is made of on 2 cores.
-Run: make bench-intake  (or .venv/bin/python -m bench.report_intake [--seconds 10])
+Run: make bench-intake  (or .venv/bin/python -m bench.report_intake [--seconds 10] [--reuse])
 """
 from __future__ import annotations
 
@@ -11,42 +14,33 @@ import argparse
 import random
 import uuid
 
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.city import CELL, ORIGIN, city_counts, make_city
 from bench.common import as_json, load, scratch_engine, start_gunicorn
 from gis.accounts import create_user, issue_token
+from gis.models import User
 
-SIDE = 100            # 100 × 100 = 10,000 grids of 0.002° (≈ 160 m × 220 m)
-CELL = 0.002
-ORIGIN = (84.70, 44.20)
-
-GRIDS_SQL = text("""
-    INSERT INTO areas (code, level, name, geom, area_m2)
-    SELECT '650202' || lpad((i / 1000 + 1)::text, 3, '0') || lpad((i / 100 % 10 + 1)::text, 3, '0')
-                    || lpad((i % 100 + 1)::text, 3, '0'),
-           'grid', 'grid ' || i,
-           ST_Multi(ST_MakeEnvelope(:x0 + (i % :side) * :cell, :y0 + (i / :side) * :cell,
-                                    :x0 + (i % :side + 1) * :cell, :y0 + (i / :side + 1) * :cell, 4326)),
-           0
-    FROM generate_series(0, :side * :side - 1) AS i
-""")
+SIDE = 100            # 100 × 100 = 10,000 grids
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
     args = parser.parse_args()
 
-    engine = scratch_engine("bench_intake")
+    engine = scratch_engine("bench_intake", keep=args.reuse)
     with Session(engine) as session:
-        session.execute(GRIDS_SQL, {"x0": ORIGIN[0], "y0": ORIGIN[1], "cell": CELL, "side": SIDE})
-        user = create_user(session, "bench", "grid_worker", "bench-password")
+        city = city_counts(session)
+        if not city["grids"]:
+            city = make_city(session, SIDE, buildings=30, reports=10)
+        user = (session.scalar(select(User).where(User.username == "bench"))
+                or create_user(session, "bench", "grid_worker", "bench-password"))
         token = issue_token(user)
         session.commit()
-        session.execute(text("ANALYZE"))
-        grids = session.scalar(text("SELECT count(*) FROM areas"))
     url = engine.url.render_as_string(hide_password=False)
     proc, port = start_gunicorn(url)
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -69,7 +63,8 @@ def main() -> None:
         proc.wait()
         engine.dispose()
     ratio = ours["rps"] / reference["rps"]
-    print(f"report intake, {grids:,} grids, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
+    print(f"report intake, {city['grids']:,} grids, {city['buildings']:,} buildings, "
+          f"{city['reports']:,} reports, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
           f"{args.seconds:g} s each")
     print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
           f"   CPU ms per request: gunicorn / PostgreSQL / client")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.assignment import ASSIGNMENT_CTES, check_point
+from gis.assignment import ASSIGNMENT_CTES, POINT, check_point
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
@@ -63,11 +63,11 @@ INTAKE_SQL = text(f"""
             category_code, description, address, channel, reporter_id, reporter_contact,
             grid_id, assignment, assignment_distance_m, building_id, status, response_level,
             resolved_locally, rework_count, created_at, updated_at, version)
-        SELECT :client_id, pt.g, :crs, :original_lon, :original_lat, category.code, :description,
+        SELECT :client_id, {POINT}, :crs, :original_lon, :original_lat, category.code, :description,
             :address, :channel, :reporter_id, :contact, grid.id, grid.kind,
             CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
             'reported', 'community', false, 0, :now, :now, 1
-        FROM pt, grid, category
+        FROM grid, category
         ON CONFLICT (client_id) DO NOTHING
         RETURNING *),
     event AS (

@@ -2,9 +2,11 @@
 import math
 
 import pytest
+from sqlalchemy import text
 
 from gis.assignment import assign_grid, check_point, find_building
 from gis.errors import Invalid
+from gis.reports import INTAKE_SQL
 from tests.factories import CELL, ORIGIN, square
 
 
@@ -67,3 +69,18 @@ def test_building_inside_or_nearest_within_20_m(session, town, make_building):
     ten_m = 10 / (111320 * math.cos(math.radians(44.3)))
     assert find_building(session, ORIGIN[0] + CELL / 4 + ten_m, ORIGIN[1] + CELL / 8) == b.id
     assert find_building(session, ORIGIN[0] + CELL / 4 + 3 * ten_m, ORIGIN[1] + CELL / 8) is None
+
+
+def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
+    """With 10,000 grids and 300,000 buildings a scan per report is 0.2 s: the planner must be
+    able to reach the grids and buildings through their GiST indexes (covers and nearest) for
+    every step of the rules — inside, nearest grid, building under the pin, nearest building."""
+    make_building(square(0, 0, size=CELL / 4), town["grids"][0], name="1号楼")
+    session.execute(text("SET LOCAL enable_seqscan = off"))   # tiny tables: price scans out
+    params = {"lon": ORIGIN[0] + CELL / 8, "lat": ORIGIN[1] + CELL / 8, "grid_m": 50,
+              "building_m": 20, "category": "0101", "client_id": None, "crs": "wgs84",
+              "original_lon": 0, "original_lat": 0, "description": "", "address": None,
+              "channel": "app", "reporter_id": None, "contact": None, "now": None}
+    plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
+    assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
+    assert "Index Scan using idx_areas_geom" in plan and "Index Scan using idx_buildings_geom" in plan
