@@ -22,41 +22,13 @@ def area_chain(session: Session, grid_id: int | None) -> dict:
 
 
 def report_json(session: Session, report_id: int, user=None, detail=None) -> dict:
-    """The API's shape of a report, from one query (``REPORT_SQL``) unless its ``detail`` row is
-    at hand already (intake reads it in its own statement); with ``user``, the actions they may
-    take now."""
-    r = detail or session.execute(REPORT_SQL, {"id": report_id}).mappings().one()
-
-    def ref(prefix: str, *fields: str) -> dict | None:
-        return {f: r[f"{prefix}_{f}"] for f in fields} if r[f"{prefix}_id"] is not None else None
-
-    out = {
-        "id": r["id"],
-        "client_id": str(r["client_id"]) if r["client_id"] else None,
-        "status": r["status"],
-        "category": {"code": r["category_code"], "name": r["category_name"],
-                     "name_en": r["category_name_en"]},
-        "description": r["description"],
-        "address": r["address"],
-        "channel": r["channel"],
-        "lon": round(r["lon"], 7), "lat": round(r["lat"], 7),
-        "original": {"crs": r["original_crs"], "lon": r["original_lon"], "lat": r["original_lat"]},
-        "assignment": r["assignment"],
-        "assignment_distance_m": r["assignment_distance_m"],
-        **{level: ref(level, "id", "code", "name") for level in ("grid", "community", "street", "district")},
-        "building": ref("building", "id", "name"),
-        "response_level": r["response_level"],
-        "department": ref("department", "id", "code", "name"),
-        "resolved_locally": r["resolved_locally"],
-        "rework_count": r["rework_count"],
-        "deadline_at": _iso(r["deadline_at"]),
-        "traffic_light": traffic_light_for(r["status"], r["dispatched_at"], r["deadline_at"]),
-        "created_at": _iso(r["created_at"]),
-        "updated_at": _iso(r["updated_at"]),
-        "closed_at": _iso(r["closed_at"]),
-        "version": r["version"],
-        "photos": [url_for("api.photo", photo_id=p) for p in r["photo_ids"]],
-    }
+    """The API's shape of a report: the JSON PostgreSQL makes (``REPORT_SQL``; intake reads it
+    in its own statement and hands it in as ``detail``), with the traffic light now, the photos'
+    URLs and, with ``user``, the actions they may take now."""
+    row = detail or session.execute(REPORT_SQL, {"id": report_id}).one()
+    out = row.report
+    out["traffic_light"] = traffic_light_for(row.status, row.dispatched_at, row.deadline_at)
+    out["photos"] = [url_for("api.photo", photo_id=p) for p in row.photo_ids]
     if user is not None:
         out["actions"] = [a.name for a in available_actions(user, session.get(Report, report_id))]
     return out

@@ -64,12 +64,15 @@ def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Pope
     raise RuntimeError("gunicorn did not start")
 
 
+CPU_PARTS = ("server", "postgres", "client")
+
+
 def cpu_seconds(server_pid: int) -> dict:
     """CPU time so far (user + system) of the server (``server_pid`` and its workers), of
     PostgreSQL (every process of the cluster, so run benchmarks alone) and of this process (the
     load generator): where a request's cost goes. Linux only: read from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+    out = dict.fromkeys(CPU_PARTS, 0.0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -88,12 +91,32 @@ def cpu_seconds(server_pid: int) -> dict:
     return out
 
 
-def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8,
-         server_pid: int | None = None) -> dict:
-    """Closed-loop load: ``concurrency`` keep-alive clients for ``seconds``; rps and latencies,
-    and with ``server_pid`` the CPU milliseconds each request cost per part (``cpu_seconds``)."""
+def alternate(port: int, makers: dict, seconds: float = 10.0, rounds: int = 10,
+              concurrency: int = 8, server_pid: int | None = None) -> dict:
+    """Closed-loop load (``concurrency`` keep-alive clients) for each of ``makers`` ({name:
+    make_request}), ``seconds`` each, taken in turns of ``seconds / rounds``: on a machine whose
+    speed drifts, each side sees the same conditions, so their ratio holds when the rates move.
+    Per name: rps, p50/p95 and errors, and with ``server_pid`` the CPU milliseconds each request
+    cost per part (``cpu_seconds``)."""
+    runs = {name: {"latencies": [], "errors": 0, "elapsed": 0.0, "cpu": dict.fromkeys(CPU_PARTS, 0.0)}
+            for name in makers}
+    for _ in range(rounds):
+        for name, make_request in makers.items():
+            run = runs[name]
+            cpu_before = cpu_seconds(server_pid) if server_pid else None
+            latencies, errors, elapsed = _closed_loop(port, make_request, seconds / rounds, concurrency)
+            if cpu_before is not None:
+                cpu_after = cpu_seconds(server_pid)
+                for part in CPU_PARTS:
+                    run["cpu"][part] += cpu_after[part] - cpu_before[part]
+            run["latencies"] += latencies
+            run["errors"] += errors
+            run["elapsed"] += elapsed
+    return {name: _summary(run, server_pid is not None) for name, run in runs.items()}
+
+
+def _closed_loop(port: int, make_request, seconds: float, concurrency: int) -> tuple[list, int, float]:
     deadline = time.perf_counter() + seconds
-    cpu_before = cpu_seconds(server_pid) if server_pid else None
 
     def client(n):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -112,16 +135,16 @@ def load(port: int, make_request, seconds: float = 10.0, concurrency: int = 8,
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(client, range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies = sorted(x for r in results for x in r[0])
-    out = {"requests": len(latencies), "errors": sum(r[1] for r in results),
-           "rps": len(latencies) / elapsed,
+    return [x for r in results for x in r[0]], sum(r[1] for r in results), time.perf_counter() - started
+
+
+def _summary(run: dict, with_cpu: bool) -> dict:
+    latencies = sorted(run["latencies"])
+    out = {"requests": len(latencies), "errors": run["errors"], "rps": len(latencies) / run["elapsed"],
            "p50_ms": 1000 * statistics.median(latencies),
            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
-    if cpu_before is not None:
-        cpu_after = cpu_seconds(server_pid)
-        out["cpu_ms"] = {part: 1000 * (cpu_after[part] - cpu_before[part]) / len(latencies)
-                         for part in cpu_after}
+    if with_cpu:
+        out["cpu_ms"] = {part: 1000 * used / len(latencies) for part, used in run["cpu"].items()}
     return out
 
 

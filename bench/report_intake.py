@@ -4,9 +4,10 @@ The city is bench/city.py's: 10,000 grids under their communities, streets and d
 buildings (each report is matched to one) and 100,000 reports already in the table.
 
 Prints requests/s and p95 for POST /api/v1/reports next to GET /healthz on the same server in the
-same run. Target: intake ≥ 40 % of the healthz rate, p95 < 50 ms. Beside each, the CPU a request
-cost in gunicorn, in PostgreSQL and in the load generator: what the rate is made of on 2 cores.
-Run: make bench-intake  (or .venv/bin/python -m bench.report_intake [--seconds 10] [--reuse])
+same run, the two taking turns (10 × 2 s each) so that both see the machine at the same speed.
+Target: intake ≥ 40 % of the healthz rate, p95 < 50 ms. Beside each, the CPU a request cost in
+gunicorn, in PostgreSQL and in the load generator: what the rate is made of on 2 cores.
+Run: make bench-intake  (or .venv/bin/python -m bench.report_intake [--seconds 20] [--rounds 10] [--reuse])
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.city import CELL, ORIGIN, city_counts, make_city
-from bench.common import as_json, load, scratch_engine, start_gunicorn
+from bench.common import alternate, as_json, scratch_engine, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.models import User
 
@@ -27,7 +28,8 @@ SIDE = 100            # 100 × 100 = 10,000 grids
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=20, help="per endpoint")
+    parser.add_argument("--rounds", type=int, default=10, help="turns the two endpoints take")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
     args = parser.parse_args()
@@ -55,9 +57,10 @@ def main() -> None:
         return "POST", "/api/v1/reports", as_json(body), auth
 
     try:
-        load(port, healthz, 2, args.concurrency)  # warm-up
-        reference = load(port, healthz, args.seconds, args.concurrency, server_pid=proc.pid)
-        ours = load(port, intake, args.seconds, args.concurrency, server_pid=proc.pid)
+        alternate(port, {"healthz": healthz, "intake": intake}, 2, 1, args.concurrency)  # warm-up
+        measured = alternate(port, {"healthz": healthz, "intake": intake}, args.seconds, args.rounds,
+                             args.concurrency, server_pid=proc.pid)
+        reference, ours = measured["healthz"], measured["intake"]
     finally:
         proc.terminate()
         proc.wait()
@@ -65,7 +68,7 @@ def main() -> None:
     ratio = ours["rps"] / reference["rps"]
     print(f"report intake, {city['grids']:,} grids, {city['buildings']:,} buildings, "
           f"{city['reports']:,} reports, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
-          f"{args.seconds:g} s each")
+          f"{args.seconds:g} s each in {args.rounds} turns")
     print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
           f"   CPU ms per request: gunicorn / PostgreSQL / client")
     for name, r in (("GET /healthz", reference), ("POST /api/v1/reports", ours)):

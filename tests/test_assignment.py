@@ -83,4 +83,4 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
               "channel": "app", "reporter_id": None, "contact": None, "now": None}
     plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
     assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
-    assert "Index Scan using idx_areas_geom" in plan and "Index Scan using idx_buildings_geom" in plan
+    assert "idx_areas_geom" in plan and "idx_buildings_geom" in plan
