@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth import current_row
+from app.auth import bearer_digest, checks_token_itself, current_row
 from app.database import db
 from app.params import date_arg, intake_limits
 from app.schemas import area_chain, event_json, report_json
@@ -32,14 +32,16 @@ def _payload() -> dict:
 
 
 @bp.post("/reports")
+@checks_token_itself
 def create_report():
     data = _payload()
     photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    digest = bearer_digest()
     intake = submit_report(
         db(), lon=data.get("lon"), lat=data.get("lat"), crs=data.get("crs") or "wgs84",
         category=str(data.get("category") or ""), description=data.get("description") or "",
-        channel=data.get("channel") or "app", reporter_id=current_user.id,
-        client_id=data.get("client_id"), address=data.get("address"), photos=photos,
+        channel=data.get("channel") or "app", reporter_id=None if digest else current_user.id,
+        token_digest=digest, client_id=data.get("client_id"), address=data.get("address"), photos=photos,
         **intake_limits())
     # actions: GET /reports/<id> (kept off the hot path)
     body = report_json(db(), intake.report_id, detail=intake.detail)

@@ -65,11 +65,18 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 TOKEN_IDENTITY_SQL = text("SELECT id, role FROM users WHERE api_token_hash = :digest AND active")
 
 
+UNAUTHORIZED_MESSAGE = "log in, or send 'Authorization: Bearer <token>' (gridwatch users token NAME)"
+
+
 def token_identity(session: Session, token: str) -> tuple[int, str] | None:
     """(id, role) of the active user holding ``token``: what every API call needs, without
     loading the user."""
+    return digest_identity(session, token_digest(token))
+
+
+def digest_identity(session: Session, digest: str) -> tuple[int, str] | None:
     session.flush()   # a token issued in this session but not yet written counts too
-    row = session.connection().execute(TOKEN_IDENTITY_SQL, {"digest": token_digest(token)}).first()
+    row = session.connection().execute(TOKEN_IDENTITY_SQL, {"digest": digest}).first()
     return (row.id, row.role) if row else None
 
 

@@ -19,6 +19,10 @@ class NotFound(DomainError):
     status = 404
 
 
+class Unauthorized(DomainError):
+    status = 401
+
+
 class Forbidden(DomainError):
     status = 403
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from gis.assignment import ASSIGNMENT_CTES, POINT, check_point
 from gis.coords import CRS_NAMES, to_wgs84
-from gis.errors import Invalid
+from gis.accounts import UNAUTHORIZED_MESSAGE, digest_identity
+from gis.errors import Invalid, Unauthorized
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 
 MAX_PHOTOS = 3
@@ -69,27 +70,33 @@ REPORT_DETAIL = f"""
 """
 REPORT_SQL = text(REPORT_DETAIL.format(source="reports") + " WHERE r.id = :id")
 
-# Intake in one statement and one round trip: assignment, the report row (only for a known
-# sub-category; nothing on a repeated client_id), its first event, and the report's details.
-# No row back means a bad category or a retry; ``submit_report`` tells which, off the hot path.
+# Intake in one statement and one round trip: the reporter (given, or the active user holding the
+# API token whose digest is given: a phone's call needs no lookup of its own), assignment, the
+# report row (only for a known sub-category and a known token; nothing on a repeated client_id),
+# its first event, and the report's details. No row back means a bad token, a bad category or a
+# retry; ``submit_report`` tells which, off the hot path.
 INTAKE_SQL = text(f"""
     WITH {ASSIGNMENT_CTES},
     category AS (SELECT code FROM categories WHERE code = :category AND parent_code IS NOT NULL),
+    reporter AS (
+        SELECT coalesce(:reporter_id, (SELECT id FROM users
+                                       WHERE api_token_hash = :token_digest AND active)) AS id),
     report AS (
         INSERT INTO reports (client_id, geom, original_crs, original_lon, original_lat,
             category_code, description, address, channel, reporter_id, reporter_contact,
             grid_id, assignment, assignment_distance_m, building_id, status, response_level,
             resolved_locally, rework_count, created_at, updated_at, version)
         SELECT :client_id, {POINT}, :crs, :original_lon, :original_lat, category.code, :description,
-            :address, :channel, :reporter_id, :contact, grid.id, grid.kind,
+            :address, :channel, reporter.id, :contact, grid.id, grid.kind,
             CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
             'reported', 'community', false, 0, :now, :now, 1
-        FROM grid, category
+        FROM grid, category, reporter
+        WHERE reporter.id IS NOT NULL OR :token_digest IS NULL
         ON CONFLICT (client_id) DO NOTHING
         RETURNING *),
     event AS (
         INSERT INTO report_events (report_id, action, from_status, to_status, actor_id, data, at)
-        SELECT id, 'report', NULL, 'reported', :reporter_id,
+        SELECT id, 'report', NULL, 'reported', reporter_id,
                jsonb_build_object('assignment', assignment), :now
         FROM report)
     {REPORT_DETAIL.format(source="report")}
@@ -108,11 +115,13 @@ class Intake:
 
 def submit_report(session: Session, *, lon, lat, category: str, description: str = "",
                   crs: str = "wgs84", channel: str = "app", reporter_id: int | None = None,
-                  client_id: str | uuid.UUID | None = None, address: str | None = None,
+                  token_digest: str | None = None, client_id: str | uuid.UUID | None = None, address: str | None = None,
                   contact: str | None = None, photos: list[bytes] = (),
                   nearest_grid_m: float = 50, nearest_building_m: float = 20,
                   now: dt.datetime | None = None) -> Intake:
-    """Create a report (flushes, does not commit); returns the first one for a repeated client_id."""
+    """Create a report (flushes, does not commit); returns the first one for a repeated client_id.
+    The reporter is ``reporter_id``, or the active user whose API token has ``token_digest``
+    (checked by the statement itself; ``Unauthorized`` when there is none)."""
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
@@ -134,9 +143,12 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
         "category": category or "", "description": description,
         "address": (address or "").strip() or None, "channel": channel,
-        "reporter_id": reporter_id, "contact": contact,
+        "reporter_id": reporter_id, "token_digest": token_digest, "contact": contact,
         "now": now}).one_or_none()
     if detail is None:
+        if reporter_id is None and token_digest is not None \
+                and digest_identity(session, token_digest) is None:
+            raise Unauthorized(UNAUTHORIZED_MESSAGE)
         cat = session.get(Category, category) if category else None
         if cat is None or cat.parent_code is None:
             raise Invalid(f"unknown category {category!r}: choose a sub-category such as 0101")

@@ -80,7 +80,8 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
     params = {"lon": ORIGIN[0] + CELL / 8, "lat": ORIGIN[1] + CELL / 8, "grid_m": 50,
               "building_m": 20, "category": "0101", "client_id": None, "crs": "wgs84",
               "original_lon": 0, "original_lat": 0, "description": "", "address": None,
-              "channel": "app", "reporter_id": None, "contact": None, "now": None}
+              "channel": "app", "reporter_id": None, "token_digest": None, "contact": None,
+              "now": None}
     plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
     assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
     assert "idx_areas_geom" in plan and "idx_buildings_geom" in plan

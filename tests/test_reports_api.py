@@ -121,3 +121,26 @@ def test_locate_returns_the_grid_and_its_parents(client, town, make_user):
     assert far.status_code == 404 and "unassigned" in far.get_json()["error"]
     bad = client.get("/api/v1/grids/locate?lon=0&lat=0", headers=bearer(user))
     assert bad.status_code == 422
+
+
+def test_intake_checks_the_token_itself_and_writes_nothing_without_one(client, town, make_user,
+                                                                       session):
+    """Intake checks a Bearer token in its own statement (no lookup of its own): a wrong token,
+    or the token of a user who has been deactivated, is 401 and leaves no report behind."""
+    worker = make_user("grid_worker", grids=town["grids"][:1])
+    before = session.scalar(select(func.count()).select_from(Report))
+    body = {"lon": INSIDE[0], "lat": INSIDE[1], "category": "2301", "description": "x"}
+    wrong = client.post("/api/v1/reports", json=body, headers={"Authorization": "Bearer not-a-token"})
+    assert wrong.status_code == 401 and "Bearer" in wrong.get_json()["error"]
+    headers = bearer(worker)
+    worker.active = False
+    session.flush()
+    assert client.post("/api/v1/reports", json=body, headers=headers).status_code == 401
+    assert session.scalar(select(func.count()).select_from(Report)) == before
+    worker.active = True
+    session.flush()
+    created = client.post("/api/v1/reports", json=body, headers=headers)
+    assert created.status_code == 201
+    report = session.get(Report, created.get_json()["id"])
+    assert report.reporter_id == worker.id
+    assert [(e.action, e.actor_id) for e in report.events] == [("report", worker.id)]
