@@ -27,7 +27,7 @@ def report_json(session: Session, report_id: int, user=None, detail=None) -> dic
     URLs and, with ``user``, the actions they may take now."""
     row = detail or session.execute(REPORT_SQL, {"id": report_id}).one()
     out = row.report
-    out["traffic_light"] = traffic_light_for(row.status, row.dispatched_at, row.deadline_at)
+    out["traffic_light"] = traffic_light_for(out["status"], row.dispatched_at, row.deadline_at)
     out["photos"] = [url_for("api.photo", photo_id=p) for p in row.photo_ids]
     if user is not None:
         out["actions"] = [a.name for a in available_actions(user, session.get(Report, report_id))]

@@ -36,6 +36,7 @@ POINT = "(SELECT g FROM pt)"
 
 
 def _within(geom: str, metres: str) -> str:
+    """SQL: ``geom`` lies within ``metres`` of the point (box through the index, then geodesic)."""
     return (f"ST_DWithin({geom}, {POINT}, {metres} / (110000 * greatest(cos(radians(:lat)), 1e-6))) "
             f"AND ST_DWithin({geom}::geography, {POINT}::geography, {metres})")
 

@@ -35,7 +35,7 @@ def _json_of(alias: str, *fields: str) -> str:
 # One report as the API shows it, as JSON made by PostgreSQL (the grid's parents follow the fixed
 # hierarchy), read from ``{source}``: the reports table, or the row intake has just inserted (a
 # statement cannot see its own inserts in the table, only through RETURNING). Beside it, what
-# app/schemas.py adds from the clock and the web app: the traffic light's inputs and photo ids.
+# app/schemas.py needs to add the traffic light and photo URLs: the two times as times, photo ids.
 # One JSON value from the database rather than 43 columns for the web worker to describe, convert
 # and rebuild on every intake.
 REPORT_DETAIL = f"""
@@ -57,7 +57,7 @@ REPORT_DETAIL = f"""
                'resolved_locally', r.resolved_locally, 'rework_count', r.rework_count,
                'deadline_at', r.deadline_at, 'created_at', r.created_at,
                'updated_at', r.updated_at, 'closed_at', r.closed_at, 'version', r.version) AS report,
-           r.id, r.status, r.dispatched_at, r.deadline_at,
+           r.dispatched_at, r.deadline_at,
            ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id ORDER BY p.id) AS photo_ids
     FROM {{source}} r
     JOIN categories c ON c.code = r.category_code
@@ -155,12 +155,13 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
         # a retry (or a racing one) with the same client_id: answer with the first
         report_id = session.scalar(select(Report.id).where(Report.client_id == client_uuid))
         return Intake(report_id, created=False)
+    report_id = detail.report["id"]
     if jpegs:
-        session.add_all(ReportPhoto(report_id=detail.id, data=data, content_type="image/jpeg",
+        session.add_all(ReportPhoto(report_id=report_id, data=data, content_type="image/jpeg",
                                     created_at=now) for data in jpegs)
         session.flush()
-        return Intake(detail.id, created=True)   # photo ids are read with the report
-    return Intake(detail.id, created=True, detail=detail)
+        return Intake(report_id, created=True)   # photo ids are read with the report
+    return Intake(report_id, created=True, detail=detail)
 
 
 def _parse_client_id(client_id) -> uuid.UUID | None:
