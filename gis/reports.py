@@ -12,7 +12,10 @@ import io
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select, text
+from psycopg import RawCursor
+from psycopg.rows import namedtuple_row
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
 from gis.accounts import UNAUTHORIZED_MESSAGE, digest_identity
@@ -101,13 +104,26 @@ INTAKE_SQL = text(f"""
         FROM report)
     {REPORT_DETAIL.format(source="report")}
 """)
+# It goes to psycopg as PostgreSQL takes it ($1..$n, compiled once here), on the session's own
+# connection and transaction: psycopg re-parses a named-parameter statement longer than 4 kB on
+# every call, and SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
+INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
+
+
+def _fetch_one(session: Session, compiled, params: dict):
+    """The first row (attributes by column name) of a compiled ``numeric_dollar`` statement, run
+    by psycopg directly on the session's connection, inside its transaction."""
+    connection = session.connection().connection.driver_connection
+    with RawCursor(connection, row_factory=namedtuple_row) as cursor:
+        cursor.execute(compiled.string, [params[name] for name in compiled.positiontup])
+        return cursor.fetchone()
 
 
 @dataclass
 class Intake:
     report_id: int
     created: bool
-    detail: Row | None = None   # REPORT_SQL's row, when intake could read it in the same statement
+    detail: tuple | None = None   # REPORT_SQL's columns, when intake could read it in the same statement
 
     def report(self, session: Session) -> Report:
         return session.get(Report, self.report_id)
@@ -138,13 +154,13 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
     session.flush()   # the Core statement below does not autoflush what the caller has pending
-    detail = session.connection().execute(INTAKE_SQL, {   # Core: no ORM layer on the hot path
+    detail = _fetch_one(session, INTAKE_PG, {
         "lon": wlon, "lat": wlat, "grid_m": nearest_grid_m, "building_m": nearest_building_m,
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
         "category": category or "", "description": description,
         "address": (address or "").strip() or None, "channel": channel,
         "reporter_id": reporter_id, "token_digest": token_digest, "contact": contact,
-        "now": now}).one_or_none()
+        "now": now})
     if detail is None:
         if reporter_id is None and token_digest is not None \
                 and digest_identity(session, token_digest) is None:
