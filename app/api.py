@@ -35,7 +35,8 @@ def _payload() -> dict:
 @checks_token_itself
 def create_report():
     data = _payload()
-    photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    photos = [] if request.is_json else [   # photos come in multipart only: no form parsing for JSON
+        f.read() for f in request.files.getlist("photos") if f and f.filename]
     digest = bearer_digest()
     intake = submit_report(
         db(), lon=data.get("lon"), lat=data.get("lat"), crs=data.get("crs") or "wgs84",
