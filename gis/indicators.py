@@ -22,6 +22,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -218,6 +220,32 @@ def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int
     return per_unit, session.scalar(text(f"SELECT count(*) FROM reports r WHERE {overdue_now}"), params)
 
 
+def _tune(session: Session) -> None:
+    session.execute(text("SET LOCAL work_mem = '256MB'"))   # the percentiles sort in memory
+    session.execute(text("SET LOCAL jit = off"))   # compiling ~120 expressions took longer than it saved
+
+
+def _on_own_connection(engine, work):
+    with Session(engine) as other:
+        _tune(other)
+        return work(other)
+
+
+@contextmanager
+def _beside(session: Session, work):
+    """Start ``work(a session)`` on a second connection, to run while this session's statements
+    do; yields the callable that waits for its result. The percentiles sort on one core while the
+    counts' parallel scan uses the others. Each statement reads what was committed when it began,
+    on either connection, as before; a transaction that has written rows of its own keeps the work
+    (another connection could not see them), and it runs when its result is asked for."""
+    if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
+        yield lambda: work(session)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_on_own_connection, session.get_bind().engine, work)
+        yield future.result
+
+
 def indicators(session: Session, level: str, period: Period, now: dt.datetime | None = None,
                within: str | None = None) -> dict:
     """Figures per unit of ``level`` and for all of them, for the reports created in ``period``.
@@ -226,7 +254,8 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     Three statements, each cheap at city scale (1M reports, see bench/indicators.py): the counts
     grouped by what a report carries (grid or department: a parallel pass, summed per unit after);
     the median and p90, which need every closed case's duration sorted per unit (an index-only scan
-    of ``ix_reports_closed``); and today's overdue backlog (``ix_reports_open_grid``)."""
+    of ``ix_reports_closed``, on a second connection beside the counts); and today's overdue
+    backlog (``ix_reports_open_grid``)."""
     if level not in LEVELS:
         raise Invalid(f"level must be one of {', '.join(LEVELS)}")
     key = "department_id" if level == "department" else "grid_id"
@@ -237,11 +266,11 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
     scope = _in_area(within)
     where = f"r.created_at >= :start AND r.created_at < :end {scope}"
     splits = _splits(session)
-    session.execute(text("SET LOCAL work_mem = '256MB'"))   # the percentiles sort in memory
-    session.execute(text("SET LOCAL jit = off"))   # compiling ~120 expressions took longer than it saved
-    rows = _counts(session, key, units, join, where, params, splits)
-    hours = _hours(session, level, key, units, where, params)
-    overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
+    _tune(session)
+    with _beside(session, lambda s: _hours(s, level, key, units, where, params)) as hours_result:
+        rows = _counts(session, key, units, join, where, params, splits)
+        overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
+        hours = hours_result()
 
     labels = {prefix: [(name[len(prefix):], name) for name, _ in splits if name.startswith(prefix)]
               for prefix in ("ch:", "cat:")}
