@@ -236,8 +236,8 @@ def _beside(session: Session, work):
     """Start ``work(a session)`` on a second connection, to run while this session's statements
     do; yields the callable that waits for its result. The percentiles sort on one core while the
     counts' parallel scan uses the others. Each statement reads what was committed when it began,
-    on either connection, as before; a transaction that has written rows of its own keeps the work
-    (another connection could not see them), and it runs when its result is asked for."""
+    on either connection; a transaction that has written rows of its own keeps the work (another
+    connection could not see them), and it runs when its result is asked for."""
     if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
         yield lambda: work(session)
         return

@@ -153,7 +153,7 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
 
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
-    session.flush()   # the Core statement below does not autoflush what the caller has pending
+    session.flush()   # the statement below goes past SQLAlchemy: nothing pending is flushed for it
     detail = _fetch_one(session, INTAKE_PG, {
         "lon": wlon, "lat": wlat, "grid_m": nearest_grid_m, "building_m": nearest_building_m,
         "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
