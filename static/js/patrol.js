@@ -94,4 +94,5 @@
 
   if (state) follow();  // a reload in the middle of a patrol
   render();
+  bar.dataset.ready = "";  // the buttons answer from here on
 })();

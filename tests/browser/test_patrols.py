@@ -33,7 +33,7 @@ def test_start_walk_and_end_a_patrol_on_the_phone(phone):
     page.fill("#username", "worker")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("#patrol-start")
+    page.wait_for_selector("#patrol-bar[data-ready]")   # a click before the script is in is lost
     page.click("#patrol-start")
     page.wait_for_selector("#patrol-end:not(.d-none)")
     for step in range(1, 8):   # ~2 m every 0.3 s: a brisk walk
