@@ -43,7 +43,7 @@ def create_report():
         category=str(data.get("category") or ""), description=data.get("description") or "",
         channel=data.get("channel") or "app", reporter_id=None if digest else current_user.id,
         token_digest=digest, client_id=data.get("client_id"), address=data.get("address"), photos=photos,
-        **intake_limits())
+        commit_alone=True, **intake_limits())   # the report is all this request writes
     # actions: GET /reports/<id> (kept off the hot path)
     body = report_json(db(), intake.report_id, detail=intake.detail)
     status = 201 if intake.created else 200

@@ -1,7 +1,9 @@
 """One SQLAlchemy session per request; the request owns the transaction.
 
 Views and operations flush, never commit: a response below 400 commits, anything else rolls back,
-in one place. Tests hand in SESSION_FACTORY bound to a connection whose transaction they roll back.
+in one place. One exception, the hot path: a phone's report (no photos) is committed by its own
+single statement (``submit_report(commit_alone=True)``), which leaves this commit nothing to do.
+Tests hand in SESSION_FACTORY bound to a connection whose transaction they roll back.
 """
 from __future__ import annotations
 

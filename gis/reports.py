@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from psycopg import RawCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
@@ -110,13 +111,23 @@ INTAKE_SQL = text(f"""
 INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
 
 
-def _fetch_one(session: Session, compiled, params: dict):
+def _fetch_one(session: Session, compiled, params: dict, alone: bool = False):
     """The first row (attributes by column name) of a compiled ``numeric_dollar`` statement, run
-    by psycopg directly on the session's connection, inside its transaction."""
+    by psycopg directly on the session's connection, inside its transaction. ``alone``: the caller
+    writes nothing else; if nothing has run in the transaction yet, the statement runs in
+    autocommit — atomic by itself, committed before it answers, one round trip instead of three
+    (BEGIN, the statement, COMMIT) — and the session's own commit then has nothing left to do."""
     connection = session.connection().connection.driver_connection
-    with RawCursor(connection, row_factory=namedtuple_row) as cursor:
-        cursor.execute(compiled.string, [params[name] for name in compiled.positiontup])
-        return cursor.fetchone()
+    alone = alone and connection.info.transaction_status == TransactionStatus.IDLE
+    if alone:
+        connection.autocommit = True
+    try:
+        with RawCursor(connection, row_factory=namedtuple_row) as cursor:
+            cursor.execute(compiled.string, [params[name] for name in compiled.positiontup])
+            return cursor.fetchone()
+    finally:
+        if alone:
+            connection.autocommit = False
 
 
 @dataclass
@@ -134,10 +145,13 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
                   token_digest: str | None = None, client_id: str | uuid.UUID | None = None,
                   address: str | None = None, contact: str | None = None, photos: list[bytes] = (),
                   nearest_grid_m: float = 50, nearest_building_m: float = 20,
-                  now: dt.datetime | None = None) -> Intake:
-    """Create a report (flushes, does not commit); returns the first one for a repeated client_id.
+                  now: dt.datetime | None = None, commit_alone: bool = False) -> Intake:
+    """Create a report (flushed, not committed unless ``commit_alone``); returns the first one for a
+    repeated client_id.
     The reporter is ``reporter_id``, or the active user whose API token has ``token_digest``
-    (checked by the statement itself; ``Unauthorized`` when there is none)."""
+    (checked by the statement itself; ``Unauthorized`` when there is none). ``commit_alone``: the
+    caller writes nothing else in this transaction, so a report without photos may commit in its
+    own statement (a phone's pin: see ``_fetch_one``)."""
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
@@ -160,7 +174,7 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
         "category": category or "", "description": description,
         "address": (address or "").strip() or None, "channel": channel,
         "reporter_id": reporter_id, "token_digest": token_digest, "contact": contact,
-        "now": now})
+        "now": now}, alone=commit_alone and not jpegs)
     if detail is None:
         if reporter_id is None and token_digest is not None \
                 and digest_identity(session, token_digest) is None:

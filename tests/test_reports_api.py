@@ -3,7 +3,8 @@ import io
 import uuid
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from gis.models import Report, ReportEvent
 from tests.factories import CELL, ORIGIN, bearer
@@ -144,3 +145,61 @@ def test_intake_checks_the_token_itself_and_writes_nothing_without_one(client, t
     report = session.get(Report, created.get_json()["id"])
     assert report.reporter_id == worker.id
     assert [(e.action, e.actor_id) for e in report.events] == [("report", worker.id)]
+
+
+def test_a_phones_pin_commits_in_its_own_statement(engine):
+    """The other tests run inside a transaction they roll back, where intake keeps to it; here the
+    app has its own connections, as served: the pin is committed by its statement alone (seen from
+    another connection), a retry still returns it, and a bad token still writes nothing."""
+    from app import create_app
+    from gis.accounts import create_user, issue_token
+
+    with Session(engine) as s:
+        token = issue_token(create_user(s, "phone", "grid_worker", "correct-horse-battery"))
+        s.commit()
+    app = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+    try:
+        client, client_id = app.test_client(), str(uuid.uuid4())
+        body = {"lon": INSIDE[0], "lat": INSIDE[1], "category": "2301", "client_id": client_id}
+        first = client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
+        again = client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
+        wrong = client.post("/api/v1/reports", json={**body, "client_id": str(uuid.uuid4())},
+                            headers={"Authorization": "Bearer not-a-token"})
+        assert (first.status_code, again.status_code, wrong.status_code) == (201, 200, 401)
+        assert again.get_json()["id"] == first.get_json()["id"]
+        with engine.connect() as other:
+            assert other.scalar(select(func.count()).select_from(Report)) == 1
+            assert other.scalar(select(Report.client_id)) == uuid.UUID(client_id)
+            assert other.scalar(select(func.count()).select_from(ReportEvent)) == 1
+    finally:
+        app.extensions["gridwatch.engine"].dispose()
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE reports, users RESTART IDENTITY CASCADE"))
+
+
+def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engine):
+    from gis.accounts import create_user
+    from gis.reports import submit_report
+
+    with Session(engine) as s:
+        user_id = create_user(s, "phone2", "grid_worker", "correct-horse-battery").id
+        s.commit()
+
+    def count_seen_elsewhere():
+        with engine.connect() as other:
+            return other.scalar(select(func.count()).select_from(Report))
+
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(photo, "JPEG")
+    try:
+        for commit_alone, photos, seen in ((True, [], 1), (False, [], 0), (True, [photo.getvalue()], 0)):
+            with Session(engine) as s:
+                before = count_seen_elsewhere()
+                submit_report(s, lon=INSIDE[0], lat=INSIDE[1], category="2301", reporter_id=user_id,
+                              photos=photos, commit_alone=commit_alone)
+                assert count_seen_elsewhere() - before == seen
+                s.commit()
+                assert count_seen_elsewhere() - before == 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE reports, users RESTART IDENTITY CASCADE"))
