@@ -106,8 +106,8 @@ INTAKE_SQL = text(f"""
     {REPORT_DETAIL.format(source="report")}
 """)
 # It goes to psycopg as PostgreSQL takes it ($1..$n, compiled once here), on the session's own
-# connection and transaction: psycopg re-parses a named-parameter statement longer than 4 kB on
-# every call, and SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
+# connection: psycopg re-parses a named-parameter statement longer than 4 kB on every call, and
+# SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
 INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
 
 

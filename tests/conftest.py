@@ -72,6 +72,18 @@ def connection(engine):
         outer.rollback()
 
 
+@pytest.fixture
+def committed(engine):
+    """A session whose commits are real, for the few tests that need another connection to see
+    their rows (every other test's rows are rolled back); what they wrote is removed afterwards."""
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            yield s
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE areas, users, departments, reports RESTART IDENTITY CASCADE"))
+
+
 def _session_on(connection) -> Session:
     return Session(bind=connection, join_transaction_mode="create_savepoint",
                    expire_on_commit=False)

@@ -8,7 +8,6 @@ from geoalchemy2.shape import from_shape
 from openpyxl import load_workbook
 from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
 from gis.indicators import _beside, grade, indicators, parse_period, trend
@@ -176,33 +175,27 @@ def test_stats_api_and_exports(client, cases, make_user, login):
 
 
 @pytest.fixture
-def committed(engine):
-    """A grid with three cases closed after 2, 10 and 72 hours, committed for real (the other tests'
-    rows are rolled back, and a second connection could not see them); removed afterwards."""
+def closed_cases(committed):
+    """A grid with three cases closed after 2, 10 and 72 hours, committed for real."""
     outline = box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + CELL, ORIGIN[1] + CELL)
-    with Session(engine) as s:
-        parent = None
-        for level, code in (("district", "650202"), ("street", "650202001"),
-                            ("community", "650202001001"), ("grid", "650202001001001")):
-            parent = Area(level=level, code=code, name=code, parent_id=parent and parent.id,
-                          geom=from_shape(MultiPolygon([outline]), 4326), area_m2=0)
-            s.add(parent)
-            s.flush()
-        for hours in (2, 10, 72):
-            s.add(Report(geom=from_shape(Point(*ORIGIN), 4326), original_lon=ORIGIN[0],
-                         original_lat=ORIGIN[1], category_code="0101", description="", channel="app",
-                         grid_id=parent.id, status="closed", created_at=at(11, 2),
-                         updated_at=at(11, 2), closed_at=at(11, 2) + dt.timedelta(hours=hours)))
-        s.commit()
-        try:
-            yield s
-        finally:
-            s.rollback()
-            s.execute(text("TRUNCATE areas, reports RESTART IDENTITY CASCADE"))
-            s.commit()
+    parent = None
+    for level, code in (("district", "650202"), ("street", "650202001"),
+                        ("community", "650202001001"), ("grid", "650202001001001")):
+        parent = Area(level=level, code=code, name=code, parent_id=parent and parent.id,
+                      geom=from_shape(MultiPolygon([outline]), 4326), area_m2=0)
+        committed.add(parent)
+        committed.flush()
+    for hours in (2, 10, 72):
+        committed.add(Report(geom=from_shape(Point(*ORIGIN), 4326), original_lon=ORIGIN[0],
+                             original_lat=ORIGIN[1], category_code="0101", description="",
+                             channel="app", grid_id=parent.id, status="closed", created_at=at(11, 2),
+                             updated_at=at(11, 2), closed_at=at(11, 2) + dt.timedelta(hours=hours)))
+    committed.commit()
+    return committed
 
 
-def test_percentiles_beside_the_counts_give_the_same_figures(committed):
+def test_percentiles_beside_the_counts_give_the_same_figures(closed_cases):
+    committed = closed_cases
     beside = indicators(committed, "grid", NOV, now=NOW)
     committed.rollback()
     committed.add(Department(code="DX", name="x"))   # a write of its own: one connection only
@@ -212,15 +205,14 @@ def test_percentiles_beside_the_counts_give_the_same_figures(committed):
     assert (beside["total"]["median_hours"], beside["total"]["p90_hours"]) == (10.0, 59.6)
 
 
-def test_work_goes_to_a_second_connection_only_when_this_one_has_written_nothing(engine, session,
+def test_work_goes_to_a_second_connection_only_when_this_one_has_written_nothing(committed, session,
                                                                                 make_department):
     def backend(s):
         return s.scalar(text("SELECT pg_backend_pid()")), s.scalar(text("SHOW work_mem"))
 
-    with Session(engine) as fresh:
-        with _beside(fresh, backend) as result:
-            here = fresh.scalar(text("SELECT pg_backend_pid()"))
-        assert result()[0] != here and result()[1] == "256MB"
+    with _beside(committed, backend) as result:
+        here = committed.scalar(text("SELECT pg_backend_pid()"))
+    assert result()[0] != here and result()[1] == "256MB"
     make_department("DY")   # the test's transaction has written: the work must see that row
     with _beside(session, lambda s: s.scalar(text("SELECT count(*) FROM departments"))) as result:
         assert result() == 1

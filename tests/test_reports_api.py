@@ -3,8 +3,7 @@ import io
 import uuid
 
 from PIL import Image
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from gis.models import Report, ReportEvent
 from tests.factories import CELL, ORIGIN, bearer
@@ -147,16 +146,15 @@ def test_intake_checks_the_token_itself_and_writes_nothing_without_one(client, t
     assert [(e.action, e.actor_id) for e in report.events] == [("report", worker.id)]
 
 
-def test_a_phones_pin_commits_in_its_own_statement(engine):
+def test_a_phones_pin_commits_in_its_own_statement(engine, committed):
     """The other tests run inside a transaction they roll back, where intake keeps to it; here the
     app has its own connections, as served: the pin is committed by its statement alone (seen from
     another connection), a retry still returns it, and a bad token still writes nothing."""
     from app import create_app
     from gis.accounts import create_user, issue_token
 
-    with Session(engine) as s:
-        token = issue_token(create_user(s, "phone", "grid_worker", "correct-horse-battery"))
-        s.commit()
+    token = issue_token(create_user(committed, "phone", "grid_worker", "correct-horse-battery"))
+    committed.commit()
     app = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
     try:
         client, client_id = app.test_client(), str(uuid.uuid4())
@@ -173,17 +171,14 @@ def test_a_phones_pin_commits_in_its_own_statement(engine):
             assert other.scalar(select(func.count()).select_from(ReportEvent)) == 1
     finally:
         app.extensions["gridwatch.engine"].dispose()
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE reports, users RESTART IDENTITY CASCADE"))
 
 
-def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engine):
+def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engine, committed):
     from gis.accounts import create_user
     from gis.reports import submit_report
 
-    with Session(engine) as s:
-        user_id = create_user(s, "phone2", "grid_worker", "correct-horse-battery").id
-        s.commit()
+    user_id = create_user(committed, "phone", "grid_worker", "correct-horse-battery").id
+    committed.commit()
 
     def count_seen_elsewhere():
         with engine.connect() as other:
@@ -191,15 +186,10 @@ def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engin
 
     photo = io.BytesIO()
     Image.new("RGB", (40, 30), "red").save(photo, "JPEG")
-    try:
-        for commit_alone, photos, seen in ((True, [], 1), (False, [], 0), (True, [photo.getvalue()], 0)):
-            with Session(engine) as s:
-                before = count_seen_elsewhere()
-                submit_report(s, lon=INSIDE[0], lat=INSIDE[1], category="2301", reporter_id=user_id,
-                              photos=photos, commit_alone=commit_alone)
-                assert count_seen_elsewhere() - before == seen
-                s.commit()
-                assert count_seen_elsewhere() - before == 1
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE reports, users RESTART IDENTITY CASCADE"))
+    for commit_alone, photos, seen in ((True, [], 1), (False, [], 0), (True, [photo.getvalue()], 0)):
+        before = count_seen_elsewhere()
+        submit_report(committed, lon=INSIDE[0], lat=INSIDE[1], category="2301", reporter_id=user_id,
+                      photos=photos, commit_alone=commit_alone)
+        assert count_seen_elsewhere() - before == seen
+        committed.commit()
+        assert count_seen_elsewhere() - before == 1
