@@ -117,8 +117,7 @@ def _require_login():
     view = current_app.view_functions.get(request.endpoint)
     if request.endpoint in PUBLIC_ENDPOINTS or getattr(view, "gridwatch_public", False):
         return None
-    token = _bearer_token(request)
-    if token and getattr(view, "gridwatch_checks_token", False):
+    if getattr(view, "gridwatch_checks_token", False) and (token := _bearer_token(request)):
         g.bearer_digest = accounts.token_digest(token)
         return None
     if not current_user.is_authenticated:

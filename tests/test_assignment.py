@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from gis.assignment import assign_grid, check_point, find_building
 from gis.errors import Invalid
-from gis.reports import INTAKE_SQL
+from gis.reports import INTAKE_PG, INTAKE_SQL
 from tests.factories import CELL, ORIGIN, square
 
 
@@ -77,11 +77,9 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
     every step of the rules — inside, nearest grid, building under the pin, nearest building."""
     make_building(square(0, 0, size=CELL / 4), town["grids"][0], name="1号楼")
     session.execute(text("SET LOCAL enable_seqscan = off"))   # tiny tables: price scans out
-    params = {"lon": ORIGIN[0] + CELL / 8, "lat": ORIGIN[1] + CELL / 8, "grid_m": 50,
-              "building_m": 20, "category": "0101", "client_id": None, "crs": "wgs84",
-              "original_lon": 0, "original_lat": 0, "description": "", "address": None,
-              "channel": "app", "reporter_id": None, "token_digest": None, "contact": None,
-              "now": None}
+    params = {**dict.fromkeys(INTAKE_PG.positiontup),   # every parameter intake sends, then:
+              "lon": ORIGIN[0] + CELL / 8, "lat": ORIGIN[1] + CELL / 8, "grid_m": 50,
+              "building_m": 20, "category": "0101", "crs": "wgs84", "channel": "app"}
     plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
     assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
     assert "idx_areas_geom" in plan and "idx_buildings_geom" in plan
