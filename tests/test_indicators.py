@@ -101,6 +101,12 @@ def test_total_and_higher_levels_add_up(session, cases):
     assert street[cases["street"].code]["reports"] == 6 and street[None]["reports"] == 1
 
 
+def test_a_period_with_no_closed_case_has_no_median(session, cases):
+    result = indicators(session, "grid", parse_period("2026-11-28", "Asia/Shanghai"), now=NOW)
+    assert result["total"]["reports"] == 1 and result["total"]["closed"] == 0
+    assert (result["total"]["median_hours"], result["total"]["p90_hours"]) == (None, None)
+
+
 def test_departments_and_workers(session, cases):
     departments = by_code(indicators(session, "department", NOV, now=NOW))
     assert departments["D1"]["reports"] == 2 and departments["D1"]["on_time_rate"] == 0.5
