@@ -99,6 +99,7 @@ def make_city(session: Session, side: int, buildings: int = 30, reports: int = 1
     session.execute(REPORTS_SQL, {"cell": CELL, "per_grid": reports})
     session.commit()
     session.execute(text("ANALYZE"))
+    session.commit()   # statistics ANALYZE writes in a transaction never committed are lost
     return city_counts(session)
 
 

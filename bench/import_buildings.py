@@ -50,6 +50,7 @@ def main() -> None:
         session.execute(GRIDS_SQL, {"x0": ORIGIN[0], "y0": ORIGIN[1], "cell": CELL, "side": SIDE})
         session.commit()
         session.execute(text("ANALYZE areas"))
+        session.commit()
     workdir = Path(tempfile.mkdtemp(prefix="gridwatch-bench-"))
     try:
         shp = workdir / "buildings.shp"
