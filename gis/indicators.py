@@ -241,7 +241,9 @@ def _hours(session, level, key, units, where, params) -> dict:
                   JOIN ({units}) u ON u.key = c.key GROUP BY u.unit
                   UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
     else:
-        unit, joined = ("c.key", "") if level in _KEYED else ("u.unit", f"LEFT JOIN ({units}) u ON u.key = c.key")
+        # OFFSET 0 keeps the key → unit map whole: flattened, the planner joined each closed case
+        # to its grid and then again to the grid's community (0.62 s against 0.54 s)
+        unit, joined = ("c.key", "") if level in _KEYED else ("u.unit", f"LEFT JOIN ({units} OFFSET 0) u ON u.key = c.key")
         sql = f"""SELECT {unit}, GROUPING({unit}) = 1 AS total, {percentiles} FROM {closed} {joined}
                   GROUP BY GROUPING SETS (({unit}), ())"""
     # with no closed case at all, the total's row still comes, its percentiles NULL
