@@ -58,7 +58,9 @@ _UNIT_MAPS = {
                  FROM user_grids ug JOIN users u ON u.id = ug.user_id AND u.role = 'grid_worker'""",
 }
 _KEYED = ("grid", "department")   # levels whose unit is the key itself
-# The figures counted per unit: column → the reports it counts (on reports r, at :now).
+# The figures counted per unit: column → the reports it counts (on reports r, at :now). For ended
+# cases the triggers keeping final_case_counts hold a copy of these conditions (its migration):
+# a change here needs a migration replacing them; tests/test_final_case_counts.py compares both.
 FIGURES = {
     "reports": "true",
     "voided": "r.status = 'voided'",

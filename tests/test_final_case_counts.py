@@ -8,9 +8,9 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select, text
 
-from gis.indicators import LEVELS, indicators, parse_period, whole_months
 from gis.categories import TREE
-from gis.models import COUNTED_GROUPS, FINAL_COUNTS, Report, final_case_counts
+from gis.indicators import FIGURES, LEVELS, indicators, parse_period, whole_months
+from gis.models import CHANNELS, COUNTED_GROUPS, FINAL_COUNTS, Report, final_case_counts
 from gis.workflow import act
 from tests.factories import CELL, ORIGIN
 
@@ -127,6 +127,7 @@ def test_a_closed_case_must_say_when(session, town):
         session.flush()
 
 
-def test_every_category_group_has_its_column():
+def test_every_figure_and_category_group_has_its_column():
+    assert set(FIGURES) | {f"ch:{c}" for c in CHANNELS} <= set(FINAL_COUNTS)
     groups = {code for entries in TREE.values() for code, *_ in entries if len(code) == 2}
     assert groups == set(COUNTED_GROUPS), "a new category group needs a final_case_counts column (a migration)"
