@@ -42,7 +42,8 @@ NAMES = ", ".join(f'"{name}"' for name, _ in COUNTS)
 
 def add(source: str, delta: int) -> str:
     """The statement adding (delta 1) or taking back (-1) the ended cases among ``source``'s rows,
-    summed per key and local month."""
+    summed per key and local month; rows locked in one order, so two transactions closing cases
+    of the same grid and department never each hold the row the other waits for."""
     return f"""
     INSERT INTO final_case_counts AS t (keyed_by, key, month, {NAMES})
     SELECT k.keyed_by, k.key, date_trunc('month', r.created_at, 'Asia/Shanghai'),
@@ -50,6 +51,7 @@ def add(source: str, delta: int) -> str:
     FROM {source} r, LATERAL (VALUES ('grid_id', r.grid_id), ('department_id', r.department_id)) k (keyed_by, key)
     WHERE r.status IN ('closed', 'voided')
     GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
     ON CONFLICT (keyed_by, key, month) DO UPDATE SET
         {", ".join(f'"{name}" = t."{name}" + excluded."{name}"' for name, _ in COUNTS)}"""
 
