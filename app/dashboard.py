@@ -27,7 +27,7 @@ def _result(with_trend: bool = False) -> dict:
     period = period_arg()
     result = indicators(db(), level, period, within=within)
     if with_trend:
-        result["trend"] = trend(db(), period, within)
+        result["trend"] = trend(db(), period, within, totals=result["total"])
     return result
 
 

@@ -131,6 +131,13 @@ def test_trend_per_week_channel_and_category(session, cases):
     assert result["by_category"][0] == {"code": "01", "name": result["by_category"][0]["name"], "reports": 6}
 
 
+def test_trend_takes_channel_and_group_counts_from_the_indicators_total(session, cases):
+    for within in (None, cases["grids"][0].code):
+        total = indicators(session, "community", NOV, now=NOW, within=within)["total"]
+        assert total["by_channel"] and total["by_category"]
+        assert trend(session, NOV, within, totals=total) == trend(session, NOV, within)
+
+
 @pytest.mark.parametrize("value, start, end", [
     ("2026", "2026-01-01", "2027-01-01"), ("2026-Q4", "2026-10-01", "2027-01-01"),
     ("2026-q1", "2026-01-01", "2026-04-01"), ("2026-02", "2026-02-01", "2026-03-01"),
