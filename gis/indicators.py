@@ -84,9 +84,10 @@ def _count_columns(conditions) -> str:
     return ", ".join(f'(count(*) FILTER (WHERE {cond}))::int AS "{name}"' for name, cond in conditions)
 
 
-def _in_area(within: str | None) -> str:
-    """Only the reports in the grids of area ``:within`` (codes nest: a grid's starts with it)."""
-    return "AND r.grid_id IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
+def _in_area(within: str | None, grid: str = "r.grid_id") -> str:
+    """Only the rows whose ``grid`` is a grid of area ``:within`` (codes nest: a grid's starts
+    with it)."""
+    return f"AND {grid} IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if within else ""
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def _sums(columns, alias: str) -> str:
     return ", ".join(f'coalesce(sum({alias}."{name}"), 0)::int AS "{name}"' for name, _ in columns)
 
 
-def _per_key(key, columns, where, scope, months) -> str:
+def _per_key(key, columns, where, within, months) -> str:
     """Counts per key (grid or department) of the period's reports. Over ``months``, the ended
     cases come from final_case_counts and only the open ones from reports (through the partial
     index on open cases); the rest of the period, and everything when ``months`` is None, from
@@ -207,24 +208,24 @@ def _per_key(key, columns, where, scope, months) -> str:
     counted = f"SELECT r.{key} AS key, {_count_columns(columns)} FROM reports r WHERE {where}"
     if not months:
         return f"{counted} GROUP BY r.{key}"
-    keys = "AND f.key IN (SELECT id FROM areas WHERE code LIKE :within || '%')" if scope else ""
     return f"""
         SELECT c.key, {_sums(columns, "c")} FROM (
             {counted} AND (r.created_at < :months_from OR r.created_at >= :months_to OR r.{OPEN_CASE_SQL})
             GROUP BY r.{key}
             UNION ALL
             SELECT f.key, {", ".join(f'f."{name}"' for name, _ in columns)} FROM final_case_counts f
-            WHERE f.keyed_by = '{key}' AND f.month >= :months_from AND f.month < :months_to {keys}
+            WHERE f.keyed_by = '{key}' AND f.month >= :months_from AND f.month < :months_to
+                  {_in_area(within, "f.key")}
         ) c GROUP BY c.key"""
 
 
-def _counts(session, key, units, join, where, scope, params, splits, months) -> list[dict]:
+def _counts(session, key, units, join, where, params, splits, months) -> list[dict]:
     """Counts per unit and (``total``) for every report once, whatever the level: grouped by the
     key (a parallel pass), then summed per unit."""
     columns = [*FIGURES.items(), *splits]
     sums = _sums(columns, "k")
     rows = session.execute(text(f"""
-        WITH per_key AS ({_per_key(key, columns, where, scope, months)})
+        WITH per_key AS ({_per_key(key, columns, where, params["within"], months)})
         SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
         FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
         UNION ALL
@@ -317,7 +318,7 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
         name in FINAL_COUNTS for name, _ in splits) else None
     _tune(session)
     with _beside(session, lambda s: _hours(s, level, key, units, where, params)) as hours_result:
-        rows = _counts(session, key, units, join, where, scope, params, splits, months)
+        rows = _counts(session, key, units, join, where, params, splits, months)
         overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
         hours = hours_result()
 
@@ -370,7 +371,7 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
     mondays = _mondays(period)
     params = {"start": period.start, "end": period.end, "within": within, "mondays": mondays}
     figures = ("reports", "closed", "on_time")
-    counted = totals is not None and {"by_channel", "by_category"} <= totals.keys()
+    counted = totals is not None
     keys = ("week",) if counted else ("week", "channel", "grp")
     rows = session.execute(text(f"""
         WITH fine AS (
