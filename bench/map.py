@@ -9,9 +9,9 @@ Cities from ``bench/city.py``: 10,000 grids, 300,000 buildings, 1,000,000 report
   files (Leaflet, Bootstrap…, cached by the browser after the first visit);
 - the viewport endpoints over 200 random viewports (1280 × 800 px, zoom 13-18, anywhere in the
   city): p50 and p95 of the grid layer and of the pins, asked for as the page asks (open cases);
-  a zoom-13 view of the big city holds ~1,000 grids where the small city has 100 in all, so the
-  same is measured again over 200 views that lie wholly inside both cities (zoom 16.5-18): the
-  growth there is the growth with city size alone.
+  a zoom-13 view of the big city holds ~5,000 grids where the small city has 100 in all (the map
+  then draws communities, with figures kept per community), and the same is measured again over
+  200 views that lie wholly inside both cities (zoom 16.5-18): the growth with city size alone.
 Targets: first render < 2 s, < 1.5 MB, p95 < 100 ms, each growing < 2× from 100 to 10,000 grids.
 Run: make bench-map  (or .venv/bin/python -m bench.map [--reuse])
 """

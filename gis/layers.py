@@ -15,70 +15,84 @@ from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 
 
 # The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
-ENVELOPE = "env AS (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
+ENVELOPE = "env AS NOT MATERIALIZED (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
 OPEN = f"r.{OPEN_CASE_SQL}"   # on reports r
+
+
+# For this transaction: a plan made for each viewport, and no JIT compilation.
+MAP_QUERY_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                          "set_config('jit', 'off', true)")
 
 
 def geojson_text(session: Session, sql: str, params: dict) -> str:
     """The one JSON value ``sql`` selects, as PostgreSQL wrote it: a layer of hundreds of KB is
-    not parsed into Python and encoded again."""
+    not parsed into Python and encoded again.
+
+    Planned for its own viewport each time: psycopg prepares a statement run five times, and
+    PostgreSQL's generic plan for it, blind to the envelope, took one area to be in view and
+    joined 10,000 grids' figures to each of the forty there were (4-6× slower). Not compiled:
+    a community view's estimate crossed jit_above_cost and JIT spent 10-15 ms on a 6 ms query."""
+    session.execute(MAP_QUERY_SETTINGS)
     return session.scalar(text(f"SELECT CAST(j AS text) FROM ({sql}) AS q(j)"), params)
 
 
-AREAS_BBOX_SQL = f"""
-    WITH {ENVELOPE}
-    SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
-        json_build_object(
-            'type', 'Feature', 'id', a.code,
-            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, :tolerance), 6)::json,
-            'properties', json_build_object(
-                'code', a.code, 'name', a.name, 'level', a.level, 'area_m2', round(a.area_m2),
-                'open', c.open, 'overdue', c.overdue, 'households', h.households))
-        ORDER BY a.code), '[]'::json))
-    FROM areas a CROSS JOIN env
-    CROSS JOIN LATERAL (SELECT sum(b.households) AS households FROM buildings b WHERE b.grid_id = a.id) h
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS open,
-               count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
-        FROM reports r
-        WHERE r.grid_id = a.id AND {OPEN}
-    ) c
-    WHERE a.level = :level AND a.geom && env.g
+# Overdue now among an area's open cases, from its area_figures row f: the deadlines are sorted,
+# so the number before now() is a binary search (width_bucket counts those <= its operand).
+OVERDUE = "width_bucket(now() - interval '1 microsecond', f.deadlines)"
+
+# The areas of :level in view with their figures (open and overdue cases, households): a grid's and
+# a community's are their area_figures row; a street's or district's the sum over its communities,
+# whose 12-digit codes start with its code (a range on uq_areas_code: codes are digits only).
+FIGURES = f"""
+    figures AS (
+        SELECT a.code, a.name, a.level, a.geom, a.area_m2, coalesce(f.open, 0) AS open,
+               coalesce({OVERDUE}, 0) AS overdue, nullif(f.households, 0) AS households
+        FROM areas a CROSS JOIN env LEFT JOIN area_figures f ON f.area_id = a.id
+        WHERE a.level = :level AND a.geom && env.g)"""
+SUMMED_FIGURES = f"""
+    figures AS (
+        SELECT s.code, s.name, s.level, s.geom, s.area_m2, coalesce(sum(f.open), 0) AS open,
+               coalesce(sum({OVERDUE}), 0) AS overdue, nullif(sum(f.households), 0) AS households
+        FROM areas s CROSS JOIN env
+        LEFT JOIN areas c ON c.level = 'community' AND c.code BETWEEN s.code || :lowest AND s.code || :highest
+        LEFT JOIN area_figures f ON f.area_id = c.id
+        WHERE s.level = :level AND s.geom && env.g
+        GROUP BY s.id)"""
+
+
+def _figures(level: str) -> tuple[str, dict]:
+    """The ``figures`` CTE for areas of ``level`` in view, and its parameters."""
+    if level in ("grid", "community"):
+        return FIGURES, {"level": level}
+    below = CODE_LENGTH["community"] - CODE_LENGTH[level]
+    return SUMMED_FIGURES, {"level": level, "lowest": "0" * below, "highest": "9" * below}
+
+
+# Each feature written by PostGIS from its row (ST_AsGeoJSON of a record: properties are the other
+# columns) with the code put first as its id, the collection joined as text: a fifth faster than
+# building each one with json_build_object.
+AREAS_BBOX_SQL = """
+    WITH {env}, {figures}
+    SELECT '{{"type": "FeatureCollection", "level": ' || to_json(CAST(:shown AS text)) || ', "features": ['
+           || coalesce(string_agg('{{"id": ' || to_json(code) || ', ' || substr(ST_AsGeoJSON(f.*, 'geom', 6), 2),
+                                  ', ' ORDER BY code), '')
+           || ']}}'
+    FROM (SELECT code, name, level, round(area_m2) AS area_m2, open, overdue, households,
+                 ST_SimplifyPreserveTopology(geom, :tolerance) AS geom FROM figures) f
 """
 
 
 # Above this many grids in view the map shows their community (then street, then district) with
 # the cases summed: a whole city of 10,000 grids would be megabytes of GeoJSON nobody can read.
-MAX_GRIDS_DRAWN = 1000
+MAX_GRIDS_DRAWN = 300
 COARSER = {"grid": "community", "community": "street", "street": "district"}
 
-COUNT_IN_VIEW_SQL = text("""
-    SELECT count(*) FROM areas
-    WHERE level = :level AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+# Whether more than :most areas are in view: counting stops there (a zoom-13 view holds 5,000 grids).
+MORE_IN_VIEW_SQL = text("""
+    SELECT count(*) > :most FROM (
+        SELECT FROM areas WHERE level = :level AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
+        LIMIT :most + 1) s
 """)
-
-# Areas above grids: open and overdue cases summed over the grids whose code starts with theirs
-# (all open cases come from the partial index ix_reports_open_grid).
-AGGREGATED_BBOX_SQL = f"""
-    WITH {ENVELOPE},
-    shown AS (SELECT a.* FROM areas a, env WHERE a.level = :level AND a.geom && env.g),
-    per_grid AS (
-        SELECT r.grid_id, count(*) AS open, count(*) FILTER (WHERE r.deadline_at < now()) AS overdue
-        FROM reports r WHERE {OPEN} AND r.grid_id IS NOT NULL
-        GROUP BY r.grid_id),
-    per_area AS (
-        SELECT left(g.code, :code_length) AS code, sum(p.open) AS open, sum(p.overdue) AS overdue
-        FROM per_grid p JOIN areas g ON g.id = p.grid_id GROUP BY 1)
-    SELECT json_build_object('type', 'FeatureCollection', 'level', CAST(:level AS text), 'features', coalesce(json_agg(
-        json_build_object(
-            'type', 'Feature', 'id', s.code,
-            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.geom, :tolerance), 6)::json,
-            'properties', json_build_object(
-                'code', s.code, 'name', s.name, 'level', s.level, 'area_m2', round(s.area_m2),
-                'open', coalesce(c.open, 0), 'overdue', coalesce(c.overdue, 0)))
-        ORDER BY s.code), '[]'::json))
-    FROM shown s LEFT JOIN per_area c ON c.code = s.code
-"""
 
 
 def level_to_draw(session: Session, bbox, level: str = "grid", most: int | None = None) -> str:
@@ -86,8 +100,8 @@ def level_to_draw(session: Session, bbox, level: str = "grid", most: int | None 
     in view."""
     minx, miny, maxx, maxy = bbox
     most = MAX_GRIDS_DRAWN if most is None else most
-    while level in COARSER and session.scalar(COUNT_IN_VIEW_SQL, dict(
-            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level)) > most:
+    while level in COARSER and session.scalar(MORE_IN_VIEW_SQL, dict(
+            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level, most=most)):
         level = COARSER[level]
     return level
 
@@ -108,16 +122,15 @@ def tolerance_for_zoom(zoom: float) -> float:
 
 
 def areas_geojson(session: Session, level: str, bbox, zoom: float, auto: bool = False) -> str:
-    """Areas of ``level`` in the viewport with their open and overdue cases; with ``auto``, of the
-    level ``level_to_draw`` picks (the collection says which, as ``level``)."""
+    """Areas of ``level`` in the viewport with their open and overdue cases and households; with
+    ``auto``, of the level ``level_to_draw`` picks (the collection says which, as ``level``)."""
     if auto:
         level = level_to_draw(session, bbox, level)
     minx, miny, maxx, maxy = bbox
-    params = dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level,
-                  tolerance=tolerance_for_zoom(zoom))
-    if level == "grid":   # counted per grid in view (a lateral on the open-case index)
-        return geojson_text(session, AREAS_BBOX_SQL, params)
-    return geojson_text(session, AGGREGATED_BBOX_SQL, {**params, "code_length": CODE_LENGTH[level]})
+    figures, params = _figures(level)
+    return geojson_text(session, AREAS_BBOX_SQL.format(env=ENVELOPE, figures=figures), {
+        **params, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "shown": level,
+        "tolerance": tolerance_for_zoom(zoom)})
 
 
 EXTENT_SQL = text("""
@@ -137,7 +150,7 @@ def grids_extent(session: Session, grid_ids=None) -> tuple[float, float, float, 
 # viewport gets one bubble per area with its count, grids or coarser so that at most MAX_BUBBLES
 # come (the map merges those that would overlap on screen): a city's 60,000 open cases as pins
 # are megabytes a phone cannot draw.
-MAX_PINS = 2000
+MAX_PINS = 1000
 MAX_BUBBLES = 300
 # The map's filters as SQL on ``reports r``: a condition only for a filter that is given, so the
 # planner sees plain predicates and picks its index ("open" is the literal OPEN, for the same reason).
@@ -190,6 +203,16 @@ CAPPED_COUNT_SQL = "WITH {env} SELECT count(*) FROM (SELECT 1 FROM reports r, en
 
 # One bubble per area of ``level`` (grids' codes start with their parents'), at a point inside
 # it; the reports no grid holds get one bubble of their own where they are.
+BUBBLES_COLLECTION = """
+    SELECT json_build_object('type', 'FeatureCollection', 'aggregated', CAST(:level AS text),
+        'features', coalesce(json_agg(json_build_object('type', 'Feature', 'id', coalesce(code, 'unassigned'),
+            'geometry', ST_AsGeoJSON(at, 6)::json,
+            'properties', json_build_object('code', code, 'name', name, 'level', CAST(:level AS text),
+                                            'count', n, 'overdue', overdue))
+            ORDER BY code), '[]'::json))
+    FROM bubbles
+"""
+# The reports the filters match, in view, counted per area.
 BUBBLES_SQL = """
     WITH {env},
     per_grid AS (
@@ -205,14 +228,18 @@ BUBBLES_SQL = """
         FROM per_area p JOIN areas a ON a.code = p.code AND a.level = :level
         UNION ALL
         SELECT NULL, NULL, n, overdue, at FROM per_grid WHERE grid_id IS NULL)
-    SELECT json_build_object('type', 'FeatureCollection', 'aggregated', CAST(:level AS text),
-        'features', coalesce(json_agg(json_build_object('type', 'Feature', 'id', coalesce(code, 'unassigned'),
-            'geometry', ST_AsGeoJSON(at, 6)::json,
-            'properties', json_build_object('code', code, 'name', name, 'level', CAST(:level AS text),
-                                            'count', n, 'overdue', overdue))
-            ORDER BY code), '[]'::json))
-    FROM bubbles
-"""
+""" + BUBBLES_COLLECTION
+# The map's default (open cases, no other filter): each area in view with all its open cases, from
+# area_figures, so a view costs its areas and not the tens of thousands of cases they hold.
+OPEN_BUBBLES_SQL = """
+    WITH {env}, {figures},
+    bubbles AS (
+        SELECT code, name, open AS n, overdue, ST_PointOnSurface(geom) AS at FROM figures WHERE open > 0
+        UNION ALL
+        SELECT NULL, NULL, count(*), count(*) FILTER (WHERE r.deadline_at < now()), ST_Centroid(ST_Collect(r.geom))
+        FROM reports r, env WHERE r.geom && env.g AND {open} AND r.grid_id IS NULL
+        HAVING count(*) > 0)
+""" + BUBBLES_COLLECTION
 
 
 def reports_geojson(session: Session, bbox, status=None, category=None, channel=None,
@@ -229,6 +256,10 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
         return geojson_text(session, PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN),
                             {**params, "limit": MAX_PINS})
     level = level_to_draw(session, bbox, most=MAX_BUBBLES)
+    if status == "open" and not (category or channel or date_from or date_to or area):
+        figures, figure_params = _figures(level)
+        return geojson_text(session, OPEN_BUBBLES_SQL.format(env=ENVELOPE, figures=figures, open=OPEN),
+                            {**params, **figure_params, "level": level})
     return geojson_text(session, BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
                         {**params, "level": level, "code_length": CODE_LENGTH[level]})
 

@@ -172,6 +172,9 @@ class Report(Base):
         # the map's default view: open cases in a viewport, without visiting the closed 90 %
         Index("ix_reports_open_geom", "geom", postgresql_using="gist",
               postgresql_where=text(OPEN_CASE_SQL)),
+        # the map's bubbles count open cases per area from area_figures, and these (few) apart
+        Index("ix_reports_open_unassigned_geom", "geom", postgresql_using="gist",
+              postgresql_where=text(f"{OPEN_CASE_SQL} AND grid_id IS NULL")),
         # the indicators' median and p90: closed cases' durations by period, read from the index alone
         Index("ix_reports_closed", "created_at", postgresql_include=["grid_id", "department_id", "closed_at"],
               postgresql_where=text("status = 'closed'")),
@@ -241,6 +244,20 @@ final_case_counts = Table(
     CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
     UniqueConstraint("keyed_by", "key", "month", name="uq_final_case_counts_key_month",
                      postgresql_nulls_not_distinct=True),
+)
+
+
+# What the map shows of each grid and community on every view, one row an area: buildings,
+# households, open cases and their deadlines (sorted, none NULL; "overdue now" is how many lie
+# before now()); a community's are the sums of its grids'. Kept by triggers on ``buildings``,
+# ``reports`` and ``areas`` (migration d7e8f9a0b1c2); an area without a row has none of these.
+area_figures = Table(
+    "area_figures", Base.metadata,
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
+    Column("buildings", Integer, nullable=False, server_default="0"),
+    Column("households", Integer, nullable=False, server_default="0"),
+    Column("open", Integer, nullable=False, server_default="0"),
+    Column("deadlines", ARRAY(DateTime(timezone=True)), nullable=False, server_default="{}"),
 )
 
 
