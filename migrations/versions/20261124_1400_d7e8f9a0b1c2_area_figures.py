@@ -38,6 +38,8 @@ BOTH_AREAS = """
 def open_cases_changed(*sources: tuple[str, int]) -> str:
     """The statement adding (sign 1) or taking back (-1) the open cases among each source's rows,
     per area: their number, and their deadlines as a multiset (one taken back per one removed)."""
+    if sources == (("new_rows", 1),):
+        return OPEN_CASES_INSERTED
     changes = " UNION ALL ".join(
         f"SELECT grid_id, {sign} AS sign, deadline_at FROM {source} WHERE {OPEN} AND grid_id IS NOT NULL"
         for source, sign in sources)
@@ -52,13 +54,33 @@ def open_cases_changed(*sources: tuple[str, int]) -> str:
         {BOTH_AREAS}
         GROUP BY k.area_id)
     INSERT INTO area_figures AS t (area_id, open, deadlines)
-    SELECT area_id, open, area_figures_deadlines('{{}}', added, removed) FROM per_area
+    SELECT area_id, open, added FROM per_area
     WHERE open <> 0 OR added <> removed   -- not an open case edited without a new deadline
     ORDER BY area_id
     ON CONFLICT (area_id) DO UPDATE SET
         open = t.open + excluded.open,
-        deadlines = (SELECT area_figures_deadlines(t.deadlines, p.added, p.removed)
-                     FROM per_area p WHERE p.area_id = excluded.area_id)"""
+        -- the merge only when deadlines come or go (not for a phone's new pin, which has none)
+        deadlines = coalesce((SELECT area_figures_deadlines(t.deadlines, p.added, p.removed) FROM per_area p
+                              WHERE p.area_id = excluded.area_id
+                                AND (cardinality(p.added) > 0 OR cardinality(p.removed) > 0)),
+                             t.deadlines)"""
+
+
+# The same for an insert, the phones' path (one new pin a statement): nothing taken back, so no
+# CTE read twice, and no merge unless the cases come with deadlines.
+OPEN_CASES_INSERTED = f"""
+    INSERT INTO area_figures AS t (area_id, open, deadlines)
+    SELECT k.area_id, count(*)::int,
+           coalesce(array_agg(c.deadline_at ORDER BY c.deadline_at) FILTER (WHERE c.deadline_at IS NOT NULL), '{{}}')
+    FROM new_rows c JOIN areas g ON g.id = c.grid_id
+    CROSS JOIN LATERAL (VALUES (g.id), (g.parent_id)) k (area_id)
+    WHERE c.{OPEN} AND k.area_id IS NOT NULL
+    GROUP BY k.area_id
+    ORDER BY k.area_id
+    ON CONFLICT (area_id) DO UPDATE SET
+        open = t.open + excluded.open,
+        deadlines = CASE WHEN cardinality(excluded.deadlines) = 0 THEN t.deadlines
+                         ELSE area_figures_deadlines(t.deadlines, excluded.deadlines, '{{}}') END"""
 
 
 def buildings_changed(*sources: tuple[str, int]) -> str:
