@@ -73,7 +73,7 @@ def _figures(level: str) -> tuple[str, dict]:
 # building each one with json_build_object.
 AREAS_BBOX_SQL = """
     WITH {env}, {figures}
-    SELECT '{{"type": "FeatureCollection", "level": ' || to_json(CAST(:shown AS text)) || ', "features": ['
+    SELECT '{{"type": "FeatureCollection", "level": ' || to_json(CAST(:level AS text)) || ', "features": ['
            || coalesce(string_agg('{{"id": ' || to_json(code) || ', ' || substr(ST_AsGeoJSON(f.*, 'geom', 6), 2),
                                   ', ' ORDER BY code), '')
            || ']}}'
@@ -129,7 +129,7 @@ def areas_geojson(session: Session, level: str, bbox, zoom: float, auto: bool = 
     minx, miny, maxx, maxy = bbox
     figures, params = _figures(level)
     return geojson_text(session, AREAS_BBOX_SQL.format(env=ENVELOPE, figures=figures), {
-        **params, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "shown": level,
+        **params, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy,
         "tolerance": tolerance_for_zoom(zoom)})
 
 
