@@ -259,7 +259,7 @@ def reports_geojson(session: Session, bbox, status=None, category=None, channel=
     if status == "open" and not (category or channel or date_from or date_to or area):
         figures, figure_params = _figures(level)
         return geojson_text(session, OPEN_BUBBLES_SQL.format(env=ENVELOPE, figures=figures, open=OPEN),
-                            {**params, **figure_params, "level": level})
+                            {**params, **figure_params})
     return geojson_text(session, BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
                         {**params, "level": level, "code_length": CODE_LENGTH[level]})
 
@@ -292,11 +292,8 @@ GRID_SUMMARY_SQL = text(f"""
     SELECT g.id, g.code, g.name, g.area_m2, cm.name AS community, st.name AS street,
         (SELECT string_agg(u.display_name, ', ' ORDER BY u.display_name) FROM user_grids ug
            JOIN users u ON u.id = ug.user_id WHERE ug.area_id = g.id AND u.role = 'grid_worker') AS workers,
-        (SELECT count(*) FROM buildings b WHERE b.grid_id = g.id) AS buildings,
-        (SELECT coalesce(sum(b.households), 0) FROM buildings b WHERE b.grid_id = g.id) AS households,
-        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND {OPEN}) AS open,
-        (SELECT count(*) FROM reports r WHERE r.grid_id = g.id AND {OPEN}
-           AND r.deadline_at < now()) AS overdue,
+        coalesce(f.buildings, 0) AS buildings, coalesce(f.households, 0) AS households,
+        coalesce(f.open, 0) AS open, coalesce({OVERDUE}, 0) AS overdue,
         (SELECT max(t.ended_at) FROM patrol_tracks t WHERE ST_Intersects(t.geom, g.geom)) AS last_patrol,
         ARRAY(SELECT count(r.id) FROM generate_series(11, 0, -1) w
               LEFT JOIN reports r ON r.grid_id = g.id
@@ -304,6 +301,7 @@ GRID_SUMMARY_SQL = text(f"""
                AND r.created_at < date_trunc('week', now()) - (w - 1) * interval '1 week'
               GROUP BY w ORDER BY w DESC) AS weekly
     FROM areas g
+    LEFT JOIN area_figures f ON f.area_id = g.id
     LEFT JOIN areas cm ON cm.id = g.parent_id
     LEFT JOIN areas st ON st.id = cm.parent_id
     WHERE g.code = :code AND g.level = 'grid'
