@@ -1,4 +1,5 @@
 """GridWatch web application: ``create_app`` builds it, nothing happens at import time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, health.bp, pages.bp, api.bp, imports.bp, open311.bp, patrols.bp,
-                      dashboard.bp):
+    for blueprint in (auth.bp, health.bp, pages.bp, api.bp, imports.bp, open311.bp, patrols.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
     auth.csrf.exempt(api.bp)

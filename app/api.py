@@ -1,4 +1,5 @@
 """The JSON API (/api/v1): token or session auth; errors come back as {"error": ...}."""
+
 from __future__ import annotations
 
 
@@ -35,15 +36,30 @@ def _payload() -> dict:
 @checks_token_itself
 def create_report():
     data = _payload()
-    photos = [] if request.is_json else [   # photos come in multipart only: no form parsing for JSON
-        f.read() for f in request.files.getlist("photos") if f and f.filename]
+    photos = (
+        []
+        if request.is_json
+        else [  # photos come in multipart only: no form parsing for JSON
+            f.read() for f in request.files.getlist("photos") if f and f.filename
+        ]
+    )
     digest = bearer_digest()
     intake = submit_report(
-        db(), lon=data.get("lon"), lat=data.get("lat"), crs=data.get("crs") or "wgs84",
-        category=str(data.get("category") or ""), description=data.get("description") or "",
-        channel=data.get("channel") or "app", reporter_id=None if digest else current_user.id,
-        token_digest=digest, client_id=data.get("client_id"), address=data.get("address"), photos=photos,
-        commit_alone=True, **intake_limits())   # the report is all this request writes
+        db(),
+        lon=data.get("lon"),
+        lat=data.get("lat"),
+        crs=data.get("crs") or "wgs84",
+        category=str(data.get("category") or ""),
+        description=data.get("description") or "",
+        channel=data.get("channel") or "app",
+        reporter_id=None if digest else current_user.id,
+        token_digest=digest,
+        client_id=data.get("client_id"),
+        address=data.get("address"),
+        photos=photos,
+        commit_alone=True,
+        **intake_limits(),
+    )  # the report is all this request writes
     # actions: GET /reports/<id> (kept off the hot path)
     body = report_json(db(), intake.report_id, detail=intake.detail)
     status = 201 if intake.created else 200
@@ -62,9 +78,16 @@ def report_action(report_id: int):
     report = get_report(db(), report_id)
     department_id = _department_id(data.get("department"))
     hours = data.get("hours")
-    act(db(), report, current_row(), str(data.get("action") or ""), version=data.get("version"),
-        note=data.get("note"), department_id=department_id,
-        hours=float(hours) if hours not in (None, "") else None)
+    act(
+        db(),
+        report,
+        current_row(),
+        str(data.get("action") or ""),
+        version=data.get("version"),
+        note=data.get("note"),
+        department_id=department_id,
+        hours=float(hours) if hours not in (None, "") else None,
+    )
     return _detail(report)
 
 
@@ -97,11 +120,21 @@ def locate_grid():
     wlon, wlat = to_wgs84(lon, lat, crs)
     assignment = assign_grid(db(), wlon, wlat, current_app.config["NEAREST_GRID_M"])
     if assignment.grid_id is None:
-        raise NotFound(f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within "
-                       f"{current_app.config['NEAREST_GRID_M']:.0f} m: a report here goes to the "
-                       "unassigned queue", assignment="unassigned")
-    return jsonify({"lon": wlon, "lat": wlat, "assignment": assignment.kind,
-                    "distance_m": assignment.distance_m, **area_chain(db(), assignment.grid_id)})
+        raise NotFound(
+            f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within "
+            f"{current_app.config['NEAREST_GRID_M']:.0f} m: a report here goes to the "
+            "unassigned queue",
+            assignment="unassigned",
+        )
+    return jsonify(
+        {
+            "lon": wlon,
+            "lat": wlat,
+            "assignment": assignment.kind,
+            "distance_m": assignment.distance_m,
+            **area_chain(db(), assignment.grid_id),
+        }
+    )
 
 
 @bp.post("/photos/location")
@@ -121,17 +154,22 @@ def photo(photo_id: int):
     row = db().get(ReportPhoto, photo_id)
     if row is None:
         raise NotFound(f"no photo {photo_id}")
-    return Response(row.data, mimetype=row.content_type,
-                    headers={"Cache-Control": "private, max-age=86400"})
+    return Response(row.data, mimetype=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.get("/layers/reports.geojson")
 def reports_layer():
     bbox = parse_bbox(request.args.get("bbox"))
-    body = reports_geojson(db(), bbox, status=request.args.get("status"),
-                           category=request.args.get("category"), channel=request.args.get("channel"),
-                           date_from=date_arg("from"), date_to=date_arg("to"),
-                           area=request.args.get("area"))
+    body = reports_geojson(
+        db(),
+        bbox,
+        status=request.args.get("status"),
+        category=request.args.get("category"),
+        channel=request.args.get("channel"),
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
+        area=request.args.get("area"),
+    )
     return Response(body, mimetype="application/geo+json")
 
 
@@ -148,11 +186,15 @@ def areas_layer(level: str):
         raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
     bbox = parse_bbox(request.args.get("bbox"))
     zoom = request.args.get("zoom", 14, type=float)
-    auto = request.args.get("auto") == "1"   # coarser areas when too many grids are in view
-    headers = ({"Content-Disposition": f"attachment; filename=gridwatch-{level}.geojson"}
-               if request.args.get("download") == "1" else {})
-    return Response(areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json",
-                    headers=headers)
+    auto = request.args.get("auto") == "1"  # coarser areas when too many grids are in view
+    headers = (
+        {"Content-Disposition": f"attachment; filename=gridwatch-{level}.geojson"}
+        if request.args.get("download") == "1"
+        else {}
+    )
+    return Response(
+        areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json", headers=headers
+    )
 
 
 @bp.get("/grids/<code>")

@@ -2,6 +2,7 @@
 
 Every route needs a login except those marked ``public``. Roles are checked by ``roles_required``.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -76,7 +77,9 @@ def roles_required(*roles):
             if current_user.role not in roles and current_user.role != "admin":
                 abort(403, f"this needs the role {' or '.join(roles)}")
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorate
 
 

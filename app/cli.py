@@ -2,6 +2,7 @@
 
 Commands open their own session and commit once at the end: a failure writes nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,11 +21,15 @@ from gis.errors import DomainError
 
 def _create_app():
     from app import create_app
+
     return create_app()
 
 
-main = FlaskGroup(name="gridwatch", create_app=_create_app,
-                  help="GridWatch grid management. `make run` and `make test` use these commands.")
+main = FlaskGroup(
+    name="gridwatch",
+    create_app=_create_app,
+    help="GridWatch grid management. `make run` and `make test` use these commands.",
+)
 
 
 @contextlib.contextmanager
@@ -47,8 +52,9 @@ def db():
 
 def _embedded() -> EmbeddedPostgres:
     if os.environ.get("DATABASE_URL"):
-        raise click.ClickException("DATABASE_URL is set: GridWatch uses that server and manages "
-                                   "no embedded cluster")
+        raise click.ClickException(
+            "DATABASE_URL is set: GridWatch uses that server and manages no embedded cluster"
+        )
     return EmbeddedPostgres()
 
 
@@ -116,8 +122,10 @@ def demo(if_empty, seed):
                 return
             raise click.ClickException("the database already has areas: the demo needs an empty one")
         summary = load_demo(session, seed=seed)
-    click.echo(f"demo city: {summary.areas} areas, {summary.buildings} buildings, "
-               f"{summary.reports} reports, {summary.streets} streets, {summary.patrols} patrols")
+    click.echo(
+        f"demo city: {summary.areas} areas, {summary.buildings} buildings, "
+        f"{summary.reports} reports, {summary.streets} streets, {summary.patrols} patrols"
+    )
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, role in summary.logins:
         click.echo(f"  {username:<12} {role}")
@@ -131,8 +139,11 @@ def users():
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(
-    ["admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"]),
+)
 @click.option("--grid", "grids", multiple=True, help="Grid code this user works (repeatable).")
 @click.option("--department", help="Department code, for the department role.")
 @click.option("--display-name")
@@ -192,8 +203,12 @@ def users_list():
 @click.option("--port", default=lambda: int(os.environ.get("PORT", 5000)), show_default="$PORT or 5000")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--workers", default=2, show_default=True)
-@click.option("--threads", default=4, show_default=True,
-              help="per worker: a request waiting on the database (a commit) lets another run")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    help="per worker: a request waiting on the database (a commit) lets another run",
+)
 def serve(port, host, workers, threads):
     """Serve with gunicorn (what `make run` does)."""
     click.echo(f"GridWatch on http://{host}:{port}/")
@@ -204,8 +219,18 @@ def serve(port, host, workers, threads):
 def gunicorn_command(bind: str, workers: int = 2, threads: int = 4) -> list[str]:
     """How GridWatch is served (``serve`` and the benchmarks): threaded workers, since most of a
     request is spent waiting for PostgreSQL (intake: 276 → 425 req/s with 4 threads)."""
-    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-            "--bind", bind, "app:create_app()"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        bind,
+        "app:create_app()",
+    ]
 
 
 # -- imports --------------------------------------------------------------------------------------
@@ -215,14 +240,16 @@ def import_group():
 
 
 def _common_import_options(f):
-    for option in reversed([
-        click.option("--crs", help="Coordinate system when the file has no .prj (e.g. EPSG:4547)."),
-        click.option("--encoding", help="Text encoding of the .dbf (default: detected)."),
-        click.option("--layer", help="Layer of a GeoPackage with several."),
-        click.option("--replace", is_flag=True, help="Swap the whole layer in one transaction."),
-        click.option("--dry-run", is_flag=True, help="Validate and print the report; write nothing."),
-        click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--crs", help="Coordinate system when the file has no .prj (e.g. EPSG:4547)."),
+            click.option("--encoding", help="Text encoding of the .dbf (default: detected)."),
+            click.option("--layer", help="Layer of a GeoPackage with several."),
+            click.option("--replace", is_flag=True, help="Swap the whole layer in one transaction."),
+            click.option("--dry-run", is_flag=True, help="Validate and print the report; write nothing."),
+            click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON."),
+        ]
+    ):
         f = option(f)
     return f
 
@@ -246,8 +273,9 @@ def _run_import(run, dry_run: bool, as_json: bool):
             session.commit()
     except ImportRefused as exc:
         session.rollback()
-        click.echo(json.dumps(exc.report, ensure_ascii=False, indent=1) if as_json
-                   else _report_text(exc.report))
+        click.echo(
+            json.dumps(exc.report, ensure_ascii=False, indent=1) if as_json else _report_text(exc.report)
+        )
         raise click.ClickException(exc.message + " — nothing was written") from None
     except DomainError as exc:
         session.rollback()
@@ -262,45 +290,75 @@ def _run_import(run, dry_run: bool, as_json: bool):
 
 
 def _report_text(report: dict) -> str:
-    lines = [f"{report['file']} (layer {report['layer']}): {report['features_read']} features, "
-             f"{report['crs']}{' (assumed)' if report['crs_assumed'] else ''}"
-             + (f", text {report['encoding']} ({report['encoding_source']})" if report.get("encoding") else "")]
+    lines = [
+        f"{report['file']} (layer {report['layer']}): {report['features_read']} features, "
+        f"{report['crs']}{' (assumed)' if report['crs_assumed'] else ''}"
+        + (f", text {report['encoding']} ({report['encoding_source']})" if report.get("encoding") else "")
+    ]
     lines += [f"  warning: {w}" for w in report["warnings"]]
-    lines += [f"  repaired row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['problem']}"
-              for r in report["repaired"]]
-    lines += [f"  rejected row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['reason']}"
-              for r in report["rejected"]]
+    lines += [
+        f"  repaired row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['problem']}"
+        for r in report["repaired"]
+    ]
+    lines += [
+        f"  rejected row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['reason']}"
+        for r in report["rejected"]
+    ]
     topo = report.get("topology") or {}
     lines += [f"  overlap {o['a']} × {o['b']}: {o['area_m2']} m²" for o in topo.get("overlaps", [])]
-    lines += [f"  gap in {g['parent']}: {g['area_m2']} m² in {g['parts']} part(s)" for g in topo.get("gaps", [])]
-    lines += [f"  {o['code']} sticks out of {o['parent']} by {o['area_m2']} m²"
-              for o in topo.get("outside_parent", [])]
+    lines += [
+        f"  gap in {g['parent']}: {g['area_m2']} m² in {g['parts']} part(s)" for g in topo.get("gaps", [])
+    ]
+    lines += [
+        f"  {o['code']} sticks out of {o['parent']} by {o['area_m2']} m²"
+        for o in topo.get("outside_parent", [])
+    ]
     lines += [f"  error: {e}" for e in report["errors"]]
     if report.get("reassigned"):
         lines.append(f"  re-assigned: {report['reassigned']}")
     if "assigned_to_grid" in report:
-        lines.append(f"  {report['assigned_to_grid']} buildings in a grid, "
-                     f"{report['outside_every_grid']} outside every grid")
+        lines.append(
+            f"  {report['assigned_to_grid']} buildings in a grid, "
+            f"{report['outside_every_grid']} outside every grid"
+        )
     return "\n".join(lines)
 
 
 @import_group.command("grids")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--level", type=click.Choice(["district", "street", "community", "grid"]), default="grid",
-              show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["district", "street", "community", "grid"]),
+    default="grid",
+    show_default=True,
+)
 @click.option("--code-field")
 @click.option("--name-field")
 @click.option("--parent-field", help="Field holding the parent's code (else: largest overlap).")
 @_common_import_options
-def import_grids(path, level, code_field, name_field, parent_field, crs, encoding, layer, replace,
-                 dry_run, as_json):
+def import_grids(
+    path, level, code_field, name_field, parent_field, crs, encoding, layer, replace, dry_run, as_json
+):
     """Import an area layer (grids by default) with validation and a topology report."""
     from gis.importer import import_areas
 
-    _run_import(lambda session, progress: import_areas(
-        session, path, level, code_field=code_field, name_field=name_field,
-        parent_field=parent_field, crs=crs, encoding=encoding, layer=layer, replace=replace,
-        progress=progress), dry_run, as_json)
+    _run_import(
+        lambda session, progress: import_areas(
+            session,
+            path,
+            level,
+            code_field=code_field,
+            name_field=name_field,
+            parent_field=parent_field,
+            crs=crs,
+            encoding=encoding,
+            layer=layer,
+            replace=replace,
+            progress=progress,
+        ),
+        dry_run,
+        as_json,
+    )
 
 
 @import_group.command("buildings")
@@ -309,15 +367,28 @@ def import_grids(path, level, code_field, name_field, parent_field, crs, encodin
 @click.option("--households-field")
 @click.option("--floors-field")
 @_common_import_options
-def import_buildings_command(path, name_field, households_field, floors_field, crs, encoding, layer,
-                             replace, dry_run, as_json):
+def import_buildings_command(
+    path, name_field, households_field, floors_field, crs, encoding, layer, replace, dry_run, as_json
+):
     """Import building footprints; each goes to the grid holding most of it."""
     from gis.importer import import_buildings
 
-    _run_import(lambda session, progress: import_buildings(
-        session, path, name_field=name_field, households_field=households_field,
-        floors_field=floors_field, crs=crs, encoding=encoding, layer=layer, replace=replace,
-        progress=progress), dry_run, as_json)
+    _run_import(
+        lambda session, progress: import_buildings(
+            session,
+            path,
+            name_field=name_field,
+            households_field=households_field,
+            floors_field=floors_field,
+            crs=crs,
+            encoding=encoding,
+            layer=layer,
+            replace=replace,
+            progress=progress,
+        ),
+        dry_run,
+        as_json,
+    )
 
 
 @import_group.command("streets")
@@ -328,21 +399,47 @@ def import_streets_command(path, name_field, crs, encoding, layer, replace, dry_
     """Import street centre lines: patrol coverage measures the share of them walked."""
     from gis.importer import import_streets
 
-    _run_import(lambda session, progress: import_streets(
-        session, path, name_field=name_field, crs=crs, encoding=encoding, layer=layer,
-        replace=replace, progress=progress), dry_run, as_json)
+    _run_import(
+        lambda session, progress: import_streets(
+            session,
+            path,
+            name_field=name_field,
+            crs=crs,
+            encoding=encoding,
+            layer=layer,
+            replace=replace,
+            progress=progress,
+        ),
+        dry_run,
+        as_json,
+    )
 
 
 @import_group.command("tracks")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--user", "username", required=True, help="Who walked it (a username).")
 @click.option("--name", help="Name of the patrol (default: the GPX's own name).")
-@click.option("--max-accuracy", type=float, default=50, show_default=True,
-              help="Drop fixes less accurate than this many metres (GPX HDOP × 5 m).")
-@click.option("--max-speed", type=float, default=15, show_default=True,
-              help="Drop fixes implying a faster speed, in m/s (GPS jumps).")
-@click.option("--gap-minutes", type=float, default=5, show_default=True,
-              help="Split the track where fixes are further apart in time.")
+@click.option(
+    "--max-accuracy",
+    type=float,
+    default=50,
+    show_default=True,
+    help="Drop fixes less accurate than this many metres (GPX HDOP × 5 m).",
+)
+@click.option(
+    "--max-speed",
+    type=float,
+    default=15,
+    show_default=True,
+    help="Drop fixes implying a faster speed, in m/s (GPS jumps).",
+)
+@click.option(
+    "--gap-minutes",
+    type=float,
+    default=5,
+    show_default=True,
+    help="Split the track where fixes are further apart in time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the cleaning report as JSON.")
 def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as_json):
     """Import a patrol track from a GPX file (1.0 or 1.1), cleaned; prints what was dropped."""
@@ -367,8 +464,10 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
         return
-    click.echo(f"track {summary['track']}: {summary['fixes_kept']} of {summary['fixes_read']} fixes kept "
-               f"in {summary['segments']} segment(s), passing {grids} grid(s)")
+    click.echo(
+        f"track {summary['track']}: {summary['fixes_kept']} of {summary['fixes_read']} fixes kept "
+        f"in {summary['segments']} segment(s), passing {grids} grid(s)"
+    )
     for reason, info in summary["dropped"].items():
         click.echo(f"  dropped {info['count']}: {info['why']}")
     if summary["split_at_gaps"]:
@@ -393,5 +492,7 @@ def patrols_store_reach():
     started = time.perf_counter()
     with session_scope() as session:
         stored, left = store_missing_reach(session)
-    click.echo(f"stored the reach of {stored} track(s) in {time.perf_counter() - started:.1f} s"
-               + (f"; {left} left to compute live (fixes outside their recorded span)" if left else ""))
+    click.echo(
+        f"stored the reach of {stored} track(s) in {time.perf_counter() - started:.1f} s"
+        + (f"; {left} left to compute live (fixes outside their recorded span)" if left else "")
+    )

@@ -1,4 +1,5 @@
 """Configuration from the environment, with defaults that work on a fresh clone."""
+
 from __future__ import annotations
 
 import os

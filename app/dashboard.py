@@ -3,6 +3,7 @@
 The figures come from ``gis.indicators``; this module only reads the query string and picks the
 format. Supervisors and dispatchers (and admins) see the whole district.
 """
+
 from __future__ import annotations
 
 import csv
@@ -55,8 +56,11 @@ def export_csv():
     out = io.StringIO()
     csv.writer(out).writerows(table_rows(result))
     # with a BOM, Excel opens the Chinese names right
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename={_filename(result, 'csv')}"})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={_filename(result, 'csv')}"},
+    )
 
 
 @bp.get("/dashboard/export.xlsx")
@@ -71,11 +75,13 @@ def export_xlsx():
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "C2"
-    for column in ("I", "J", "K", "L"):       # the rates
+    for column in ("I", "J", "K", "L"):  # the rates
         for cell in sheet[column][1:]:
             cell.number_format = "0.0%"
     out = io.BytesIO()
     book.save(out)
-    return Response(out.getvalue(), headers={
-        "Content-Disposition": f"attachment; filename={_filename(result, 'xlsx')}"},
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(
+        out.getvalue(),
+        headers={"Content-Disposition": f"attachment; filename={_filename(result, 'xlsx')}"},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

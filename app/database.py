@@ -5,6 +5,7 @@ in one place. One exception, the hot path: a phone's report (no photos) is commi
 single statement (``submit_report(commit_alone=True)``), which leaves this commit nothing to do.
 Tests hand in SESSION_FACTORY bound to a connection whose transaction they roll back.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
         # pool, and the phone's retry (same client_id) gets a fresh connection.
         engine = create_engine(app.config["DATABASE_URL"], pool_size=5, pool_recycle=3600)
         factory = sessionmaker(engine, expire_on_commit=False)
-        app.extensions["gridwatch.engine"] = engine   # for whoever stops the app to dispose of
+        app.extensions["gridwatch.engine"] = engine  # for whoever stops the app to dispose of
     app.extensions["gridwatch.sessions"] = factory
     app.after_request(_commit_on_success)
     app.teardown_appcontext(_close)

@@ -1,4 +1,5 @@
 """Domain errors to HTTP, in one place: JSON for the APIs, a page for people."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request

@@ -1,4 +1,5 @@
 """/healthz: is the database there, and with which PostGIS (for load balancers and people)."""
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -13,8 +14,11 @@ bp = Blueprint("health", __name__)
 @public
 def healthz():
     try:
-        row = db().execute(text("SELECT current_setting('server_version') AS pg, "
-                                "postgis_lib_version() AS postgis")).one()
+        row = (
+            db()
+            .execute(text("SELECT current_setting('server_version') AS pg, postgis_lib_version() AS postgis"))
+            .one()
+        )
     except (OperationalError, ProgrammingError) as exc:
         db().rollback()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"

@@ -4,6 +4,7 @@ The upload is checked first (dry run: the validation report and a preview map), 
 with the chosen field mapping. Both go through gis.importer, like the CLI, in the request's
 transaction: a refused or failed import writes nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,28 +72,47 @@ def create():
     workdir = Path(tempfile.mkdtemp(prefix="import-", dir=uploads))
     try:
         path = _save_upload(workdir)
-        common = dict(crs=_option("crs"), encoding=_option("encoding"), layer=_option("layer"),
-                      replace=request.form.get("replace") in ("1", "true", "on"),
-                      user_id=current_row().id)
+        common = dict(
+            crs=_option("crs"),
+            encoding=_option("encoding"),
+            layer=_option("layer"),
+            replace=request.form.get("replace") in ("1", "true", "on"),
+            user_id=current_row().id,
+        )
         try:
             if kind == "grids":
-                result = import_areas(db(), path, request.form.get("level", "grid"),
-                                      code_field=_option("code_field"), name_field=_option("name_field"),
-                                      parent_field=_option("parent_field"), **common)
+                result = import_areas(
+                    db(),
+                    path,
+                    request.form.get("level", "grid"),
+                    code_field=_option("code_field"),
+                    name_field=_option("name_field"),
+                    parent_field=_option("parent_field"),
+                    **common,
+                )
             elif kind == "streets":
                 result = import_streets(db(), path, name_field=_option("name_field"), **common)
             else:
-                result = import_buildings(db(), path, name_field=_option("name_field"),
-                                          households_field=_option("households_field"),
-                                          floors_field=_option("floors_field"), **common)
+                result = import_buildings(
+                    db(),
+                    path,
+                    name_field=_option("name_field"),
+                    households_field=_option("households_field"),
+                    floors_field=_option("floors_field"),
+                    **common,
+                )
         except ImportRefused as exc:
             exc.report["file"] = _original_name()
             return jsonify({"error": exc.message, "report": exc.report, "written": False}), 422
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.report["file"] = _original_name()
-    body = {"report": result.report, "written": not dry_run, "batch_id": None if dry_run else result.batch_id,
-            "preview": json.loads(result.preview) if result.preview else None}
+    body = {
+        "report": result.report,
+        "written": not dry_run,
+        "batch_id": None if dry_run else result.batch_id,
+        "preview": json.loads(result.preview) if result.preview else None,
+    }
     if dry_run:
         db().rollback()  # a check writes nothing
         return jsonify(body), 200

@@ -2,6 +2,7 @@
 intranet): ``use_local_assets`` swaps folium's CDN links for the copies `make assets` put in
 static/vendor, and refuses any asset it does not know.
 """
+
 from __future__ import annotations
 
 import folium
@@ -42,8 +43,9 @@ def use_local_assets(element) -> None:
         local = []
         for name, _url in links:
             if name not in LOCAL_ASSETS:
-                raise LookupError(f"folium asset {name!r} has no local copy: add it to package.json "
-                                  "and LOCAL_ASSETS")
+                raise LookupError(
+                    f"folium asset {name!r} has no local copy: add it to package.json and LOCAL_ASSETS"
+                )
             if LOCAL_ASSETS[name]:
                 local.append((name, LOCAL_ASSETS[name]))
         setattr(element, attr, local)
@@ -54,18 +56,23 @@ def use_local_assets(element) -> None:
 class GridWatchLayers(JSCSSMixin, MacroElement):
     """Calls ``GridWatch.<function>(map, options)`` from static/js/gridmap.js: the layers that load
     by viewport (grids, pins, tracks), legends and panels."""
+
     _template = Template("""
         {% macro script(this, kwargs) %}
         GridWatch.{{ this.function }}({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}
     """)
-    default_js = [("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
-                  ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"]),
-                  ("leaflet-heat.js", LOCAL_ASSETS["leaflet-heat.js"]),
-                  ("gcoord", LOCAL_ASSETS["gcoord"])]
-    default_css = [("gridwatch_css", LOCAL_ASSETS["gridwatch_css"]),
-                   ("markerclustercss", LOCAL_ASSETS["markerclustercss"]),
-                   ("markerclusterdefaultcss", LOCAL_ASSETS["markerclusterdefaultcss"])]
+    default_js = [
+        ("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
+        ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"]),
+        ("leaflet-heat.js", LOCAL_ASSETS["leaflet-heat.js"]),
+        ("gcoord", LOCAL_ASSETS["gcoord"]),
+    ]
+    default_css = [
+        ("gridwatch_css", LOCAL_ASSETS["gridwatch_css"]),
+        ("markerclustercss", LOCAL_ASSETS["markerclustercss"]),
+        ("markerclusterdefaultcss", LOCAL_ASSETS["markerclusterdefaultcss"]),
+    ]
 
     def __init__(self, function: str, **options):
         super().__init__()
@@ -77,11 +84,16 @@ class GridWatchLayers(JSCSSMixin, MacroElement):
 def base_map(bounds=None) -> folium.Map:
     """An empty map on the configured basemap (or none), fitted to ``bounds``."""
     config = current_app.config
-    fmap = folium.Map(tiles=None, control_scale=True, zoom_start=13, prefer_canvas=False,
-                      location=[44.33, 84.9])
+    fmap = folium.Map(
+        tiles=None, control_scale=True, zoom_start=13, prefer_canvas=False, location=[44.33, 84.9]
+    )
     if config["BASEMAP_URL"]:
-        folium.TileLayer(config["BASEMAP_URL"], attr=config["BASEMAP_ATTRIBUTION"] or "basemap",
-                         name="Basemap", max_zoom=19).add_to(fmap)
+        folium.TileLayer(
+            config["BASEMAP_URL"],
+            attr=config["BASEMAP_ATTRIBUTION"] or "basemap",
+            name="Basemap",
+            max_zoom=19,
+        ).add_to(fmap)
     if bounds:
         minx, miny, maxx, maxy = bounds
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -90,14 +102,17 @@ def base_map(bounds=None) -> folium.Map:
 
 def supervisor_map(bounds) -> folium.Map:
     fmap = base_map(bounds)
-    GridWatchLayers("supervisorMap", gridsUrl=url_for("api.areas_layer", level="grid", auto=1),
-                    reportsUrl=url_for("api.reports_layer"),
-                    buildingsUrl=url_for("api.buildings_layer"),
-                    gridUrl=url_for("api.grid_detail", code="CODE"),
-                    caseUrl=url_for("pages.case", report_id=0),
-                    tracksUrl=url_for("patrols.tracks_layer"),
-                    coverageUrl=url_for("patrols.coverage"),
-                    basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
+    GridWatchLayers(
+        "supervisorMap",
+        gridsUrl=url_for("api.areas_layer", level="grid", auto=1),
+        reportsUrl=url_for("api.reports_layer"),
+        buildingsUrl=url_for("api.buildings_layer"),
+        gridUrl=url_for("api.grid_detail", code="CODE"),
+        caseUrl=url_for("pages.case", report_id=0),
+        tracksUrl=url_for("patrols.tracks_layer"),
+        coverageUrl=url_for("patrols.coverage"),
+        basemapCrs=current_app.config["BASEMAP_CRS"],
+    ).add_to(fmap)
     return fmap
 
 
@@ -105,9 +120,15 @@ def coverage_map(bounds, shares: dict, params: dict) -> folium.Map:
     """Grids coloured by ``shares`` (code → [area share, street share, minutes]), the window's
     tracks and the streets nobody walked."""
     fmap = base_map(bounds)
-    GridWatchLayers("coverageMap", gridsUrl=url_for("api.areas_layer", level="grid"),
-                    tracksUrl=url_for("patrols.tracks_layer"), gapsUrl=url_for("patrols.gaps"),
-                    shares=shares, params=params, basemapCrs=current_app.config["BASEMAP_CRS"]).add_to(fmap)
+    GridWatchLayers(
+        "coverageMap",
+        gridsUrl=url_for("api.areas_layer", level="grid"),
+        tracksUrl=url_for("patrols.tracks_layer"),
+        gapsUrl=url_for("patrols.gaps"),
+        shares=shares,
+        params=params,
+        basemapCrs=current_app.config["BASEMAP_CRS"],
+    ).add_to(fmap)
     return fmap
 
 
@@ -116,5 +137,4 @@ def render_parts(fmap: folium.Map) -> dict[str, str]:
     use_local_assets(fmap)
     figure = fmap.get_root()
     figure.render()
-    return {"header": figure.header.render(), "html": figure.html.render(),
-            "script": figure.script.render()}
+    return {"header": figure.header.render(), "html": figure.html.render(), "script": figure.script.render()}

@@ -3,6 +3,7 @@
 JSON and XML (the spec requires XML). Reading is public, as in the spec; POST needs ``api_key``
 (a GridWatch API token). Errors are ``[{"code": ..., "description": ...}]`` (see app/errors.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,9 @@ def _respond(items: list[dict], root: str, item: str, fmt: str, status: int = 20
         for entry in items:
             node = ET.SubElement(top, item)
             for key, value in entry.items():
-                ET.SubElement(node, key).text = "" if value is None else (
-                    str(value).lower() if isinstance(value, bool) else str(value))
+                ET.SubElement(node, key).text = (
+                    "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+                )
         body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
         return Response(body, status=status, mimetype="text/xml")
     if fmt != "json":
@@ -42,11 +44,16 @@ def _respond(items: list[dict], root: str, item: str, fmt: str, status: int = 20
 
 
 def _service(c: Category, groups: dict) -> dict:
-    return {"service_code": c.code, "service_name": f"{c.name} {c.name_en}",
-            "description": f"{groups[c.parent_code].name_en}: {c.name_en}"
-                           + (f" (handled within {c.time_limit_hours:g} h)" if c.time_limit_hours else ""),
-            "metadata": False, "type": "realtime", "keywords": c.kind,
-            "group": groups[c.parent_code].name_en}
+    return {
+        "service_code": c.code,
+        "service_name": f"{c.name} {c.name_en}",
+        "description": f"{groups[c.parent_code].name_en}: {c.name_en}"
+        + (f" (handled within {c.time_limit_hours:g} h)" if c.time_limit_hours else ""),
+        "metadata": False,
+        "type": "realtime",
+        "keywords": c.kind,
+        "group": groups[c.parent_code].name_en,
+    }
 
 
 @bp.get("/services.<fmt>")
@@ -65,8 +72,10 @@ def service_definition(code, fmt):
     if category is None or category.parent_code is None:
         raise NotFound(f"no service {code}")
     if fmt == "xml":
-        body = (f'<?xml version="1.0" encoding="utf-8"?><service_definition><service_code>{code}'
-                "</service_code><attributes/></service_definition>")
+        body = (
+            f'<?xml version="1.0" encoding="utf-8"?><service_definition><service_code>{code}'
+            "</service_code><attributes/></service_definition>"
+        )
         return Response(body, mimetype="text/xml")
     if fmt != "json":
         raise NotFound(f"format {fmt!r}: use .json or .xml")
@@ -102,8 +111,9 @@ def request_json(r: Report) -> dict:
 
 
 def _query_reports():
-    return select(Report).options(joinedload(Report.category), joinedload(Report.department),
-                                  selectinload(Report.events))
+    return select(Report).options(
+        joinedload(Report.category), joinedload(Report.department), selectinload(Report.events)
+    )
 
 
 def _date_arg(name):
@@ -146,8 +156,14 @@ def list_requests(fmt):
             raise Invalid("status must be open or closed")
     page = max(request.args.get("page", 1, type=int), 1)
     size = min(max(request.args.get("page_size", MAX_REQUESTS, type=int), 1), MAX_REQUESTS)
-    rows = db().scalars(query.order_by(Report.created_at.desc(), Report.id.desc())
-                        .limit(size).offset((page - 1) * size)).unique().all()
+    rows = (
+        db()
+        .scalars(
+            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(size).offset((page - 1) * size)
+        )
+        .unique()
+        .all()
+    )
     return _respond([request_json(r) for r in rows], "service_requests", "request", fmt)
 
 
@@ -170,22 +186,45 @@ def create_request(fmt):
     if not form.get("service_code"):
         raise DomainError("service_code is required")
     if not (form.get("lat") and form.get("long")):
-        raise DomainError("this jurisdiction needs lat and long (address-only requests are not "
-                          "geocoded)")
-    contact = " ".join(v for v in (form.get("first_name"), form.get("last_name"), form.get("email"),
-                                   form.get("phone")) if v) or None
+        raise DomainError("this jurisdiction needs lat and long (address-only requests are not geocoded)")
+    contact = (
+        " ".join(
+            v
+            for v in (form.get("first_name"), form.get("last_name"), form.get("email"), form.get("phone"))
+            if v
+        )
+        or None
+    )
     category = db().get(Category, form["service_code"])
     if category is None or category.parent_code is None:
         raise NotFound(f"no service {form['service_code']}")
     token = uuid.uuid4()  # the client's handle on its request (tokens/<token>.json)
     report_id = submit_report(
-        db(), lon=form.get("long"), lat=form.get("lat"), category=form["service_code"],
-        description=form.get("description", ""), channel="public", reporter_id=user.id if user else None,
-        address=form.get("address_string"), contact=contact, client_id=token,
-        **intake_limits()).report_id
-    return _respond([{"service_request_id": str(report_id), "token": str(token),
-                      "service_notice": None, "account_id": None}],
-                    "service_requests", "request", fmt)
+        db(),
+        lon=form.get("long"),
+        lat=form.get("lat"),
+        category=form["service_code"],
+        description=form.get("description", ""),
+        channel="public",
+        reporter_id=user.id if user else None,
+        address=form.get("address_string"),
+        contact=contact,
+        client_id=token,
+        **intake_limits(),
+    ).report_id
+    return _respond(
+        [
+            {
+                "service_request_id": str(report_id),
+                "token": str(token),
+                "service_notice": None,
+                "account_id": None,
+            }
+        ],
+        "service_requests",
+        "request",
+        fmt,
+    )
 
 
 @bp.get("/tokens/<token>.<fmt>")
@@ -198,5 +237,6 @@ def token_lookup(token, fmt):
     report_id = db().scalar(select(Report.id).where(Report.client_id == key))
     if report_id is None:
         raise NotFound(f"no request for token {token}")
-    return _respond([{"service_request_id": str(report_id), "token": token}],
-                    "service_requests", "request", fmt)
+    return _respond(
+        [{"service_request_id": str(report_id), "token": token}], "service_requests", "request", fmt
+    )

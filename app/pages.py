@@ -1,4 +1,5 @@
 """Pages for people: the supervisors' map, the case list and case page, the worker's report page."""
+
 from __future__ import annotations
 
 import json
@@ -31,27 +32,44 @@ def home():
 @bp.get("/map")
 def map():
     parts = render_parts(supervisor_map(grids_extent(db())))
-    groups = db().scalars(select(Category).where(Category.parent_code.is_(None)).order_by(Category.sort)).all()
+    groups = (
+        db().scalars(select(Category).where(Category.parent_code.is_(None)).order_by(Category.sort)).all()
+    )
     # streets, each followed by its communities (codes sort that way)
-    areas = db().scalars(select(Area).where(Area.level.in_(("street", "community"))).order_by(Area.code)).all()
-    return render_template("map.html", map=parts, statuses=REPORT_STATUSES, groups=groups,
-                           channels=CHANNELS, areas=areas)
+    areas = (
+        db().scalars(select(Area).where(Area.level.in_(("street", "community"))).order_by(Area.code)).all()
+    )
+    return render_template(
+        "map.html", map=parts, statuses=REPORT_STATUSES, groups=groups, channels=CHANNELS, areas=areas
+    )
 
 
 @bp.get("/cases")
 def cases():
-    f = CaseFilter(status=request.args.get("status") or None,
-                   category=request.args.get("category") or None,
-                   grid=request.args.get("grid") or None,
-                   overdue=request.args.get("overdue") == "1",
-                   unassigned=request.args.get("unassigned") == "1",
-                   date_from=date_arg("from"), date_to=date_arg("to"))
+    f = CaseFilter(
+        status=request.args.get("status") or None,
+        category=request.args.get("category") or None,
+        grid=request.args.get("grid") or None,
+        overdue=request.args.get("overdue") == "1",
+        unassigned=request.args.get("unassigned") == "1",
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
+    )
     page = max(request.args.get("page", 1, type=int), 1)
     size = 50
     rows, total = find_cases(db(), current_row(), f, page, size)
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
-    return render_template("cases.html", rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
-                           f=f, statuses=REPORT_STATUSES, categories=categories, light=traffic_light)
+    return render_template(
+        "cases.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        f=f,
+        statuses=REPORT_STATUSES,
+        categories=categories,
+        light=traffic_light,
+    )
 
 
 def _visible_report(report_id: int) -> Report:
@@ -67,9 +85,15 @@ def case(report_id: int):
     report = _visible_report(report_id)
     point = to_shape(report.geom)
     departments = db().scalars(select(Department).order_by(Department.code)).all()
-    return render_template("case.html", report=report, chain=area_chain(db(), report.grid_id),
-                           point={"lon": point.x, "lat": point.y}, light=traffic_light(report),
-                           actions=available_actions(current_row(), report), departments=departments)
+    return render_template(
+        "case.html",
+        report=report,
+        chain=area_chain(db(), report.grid_id),
+        point={"lon": point.x, "lat": point.y},
+        light=traffic_light(report),
+        actions=available_actions(current_row(), report),
+        departments=departments,
+    )
 
 
 @bp.post("/cases/<int:report_id>/actions")
@@ -78,8 +102,16 @@ def case_action(report_id: int):
     form = request.form
     try:
         hours = float(form["hours"]) if form.get("hours") else None
-        act(db(), report, current_row(), form.get("action", ""), version=form.get("version", type=int),
-            note=form.get("note"), department_id=form.get("department", type=int), hours=hours)
+        act(
+            db(),
+            report,
+            current_row(),
+            form.get("action", ""),
+            version=form.get("version", type=int),
+            note=form.get("note"),
+            department_id=form.get("department", type=int),
+            hours=hours,
+        )
         flash(f"Done: {form.get('action')}.", "success")
     except DomainError as exc:
         db().rollback()
@@ -93,11 +125,22 @@ def case_action(report_id: int):
 def report():
     """The grid worker's phone page: drop a pin, pick a category, send."""
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
-    tree = [{"code": c.code, "name": c.name, "name_en": c.name_en,
-             "children": [{"code": k.code, "name": k.name, "name_en": k.name_en}
-                          for k in categories if k.parent_code == c.code]}
-            for c in categories if c.parent_code is None]
+    tree = [
+        {
+            "code": c.code,
+            "name": c.name,
+            "name_en": c.name_en,
+            "children": [
+                {"code": k.code, "name": k.name, "name_en": k.name_en}
+                for k in categories
+                if k.parent_code == c.code
+            ],
+        }
+        for c in categories
+        if c.parent_code is None
+    ]
     # where the map starts when the phone has no GPS fix: the worker's grids, else all grids
     extent = grids_extent(db(), [g.id for g in current_row().grids])
-    return render_template("report.html", categories_json=json.dumps(tree, ensure_ascii=False),
-                           extent_json=json.dumps(extent))
+    return render_template(
+        "report.html", categories_json=json.dumps(tree, ensure_ascii=False), extent_json=json.dumps(extent)
+    )

@@ -1,4 +1,5 @@
 """Query-string arguments that pages and the API read the same way."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,10 @@ def date_arg(name: str) -> dt.date | None:
 
 def intake_limits() -> dict:
     """The configured assignment distances, for every way a report comes in (API, Open311)."""
-    return {"nearest_grid_m": current_app.config["NEAREST_GRID_M"],
-            "nearest_building_m": current_app.config["NEAREST_BUILDING_M"]}
+    return {
+        "nearest_grid_m": current_app.config["NEAREST_GRID_M"],
+        "nearest_building_m": current_app.config["NEAREST_BUILDING_M"],
+    }
 
 
 def datetime_arg(name: str) -> dt.datetime | None:
@@ -52,5 +55,9 @@ def coverage_window() -> Window:
 def period_arg():
     """The indicators' period: ``period`` (2026, 2026-Q4, 2026-11, 2026-W47, a day, last30) or
     ``from``/``to`` dates, in the configured TIMEZONE."""
-    return parse_period(request.args.get("period"), current_app.config["TIMEZONE"],
-                        date_from=date_arg("from"), date_to=date_arg("to"))
+    return parse_period(
+        request.args.get("period"),
+        current_app.config["TIMEZONE"],
+        date_from=date_arg("from"),
+        date_to=date_arg("to"),
+    )

@@ -1,4 +1,5 @@
 """Patrols on the web: live patrols from the phone, GPX uploads, coverage (API and /coverage page)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,22 +17,34 @@ from gis.errors import Forbidden, Invalid, NotFound
 from gis.layers import grids_extent, parse_bbox, tolerance_for_zoom
 from gis.models import PatrolTrack, User
 from gis.patrols import (
-    CleaningRules, Fix, add_pings, end_patrol, import_gpx, live_track, start_patrol, track_span,
+    CleaningRules,
+    Fix,
+    add_pings,
+    end_patrol,
+    import_gpx,
+    live_track,
+    start_patrol,
+    track_span,
 )
 
 bp = Blueprint("patrols", __name__)
-OVERSEERS = ("admin", "supervisor")   # may load tracks for others and read anyone's patrol
-MAX_PINGS = 2000                       # one request's worth: a phone that was offline ~5 h at 10 s
+OVERSEERS = ("admin", "supervisor")  # may load tracks for others and read anyone's patrol
+MAX_PINGS = 2000  # one request's worth: a phone that was offline ~5 h at 10 s
 
 
 def track_json(track: PatrolTrack) -> dict:
-    return {"id": track.id, "name": track.name, "source": track.source, "has_time": track.has_time,
-            "user_id": track.user_id,
-            "started_at": track.started_at.isoformat() if track.started_at else None,
-            "ended_at": track.ended_at.isoformat() if track.ended_at else None,
-            "cleaning": track.cleaning,
-            "points_url": url_for("patrols.pings", track_id=track.id),
-            "end_url": url_for("patrols.end", track_id=track.id)}
+    return {
+        "id": track.id,
+        "name": track.name,
+        "source": track.source,
+        "has_time": track.has_time,
+        "user_id": track.user_id,
+        "started_at": track.started_at.isoformat() if track.started_at else None,
+        "ended_at": track.ended_at.isoformat() if track.ended_at else None,
+        "cleaning": track.cleaning,
+        "points_url": url_for("patrols.pings", track_id=track.id),
+        "end_url": url_for("patrols.end", track_id=track.id),
+    }
 
 
 def _touched_coverage(track: PatrolTrack) -> dict:
@@ -96,8 +109,14 @@ def pings(track_id: int):
     if len(items) > MAX_PINGS:
         raise Invalid(f"at most {MAX_PINGS} points a request: send the rest in the next one")
     cleaned = add_pings(db(), track, [_ping(i) for i in items])
-    return jsonify({"track": track.id, "accepted": cleaned.kept,
-                    "dropped": cleaned.summary()["dropped"], "new_segment": not cleaned.continues_previous})
+    return jsonify(
+        {
+            "track": track.id,
+            "accepted": cleaned.kept,
+            "dropped": cleaned.summary()["dropped"],
+            "new_segment": not cleaned.continues_previous,
+        }
+    )
 
 
 @bp.post("/api/v1/patrols/<int:track_id>/end")
@@ -120,9 +139,11 @@ def upload_gpx():
         if user is None:
             raise NotFound(f"no user {request.form['user']!r}")
     try:
-        rules = CleaningRules(float(request.form.get("max_accuracy") or 50),
-                              float(request.form.get("max_speed") or 15),
-                              dt.timedelta(minutes=float(request.form.get("gap_minutes") or 5)))
+        rules = CleaningRules(
+            float(request.form.get("max_accuracy") or 50),
+            float(request.form.get("max_speed") or 15),
+            dt.timedelta(minutes=float(request.form.get("gap_minutes") or 5)),
+        )
     except ValueError:
         raise Invalid("max_accuracy, max_speed and gap_minutes must be numbers") from None
     track = import_gpx(db(), upload.read(), user, name=request.form.get("name") or None, rules=rules)
@@ -138,16 +159,16 @@ def coverage():
 @bp.get("/api/v1/coverage/gaps.geojson")
 def gaps():
     bbox = parse_bbox(request.args.get("bbox"))
-    return Response(uncovered_streets_geojson(db(), coverage_window(), bbox=bbox),
-                    mimetype="application/geo+json")
+    return Response(
+        uncovered_streets_geojson(db(), coverage_window(), bbox=bbox), mimetype="application/geo+json"
+    )
 
 
 @bp.get("/api/v1/layers/tracks.geojson")
 def tracks_layer():
     bbox = parse_bbox(request.args.get("bbox"))
     tolerance = tolerance_for_zoom(request.args.get("zoom", 16, type=float))
-    return Response(tracks_geojson(db(), coverage_window(), bbox, tolerance),
-                    mimetype="application/geo+json")
+    return Response(tracks_geojson(db(), coverage_window(), bbox, tolerance), mimetype="application/geo+json")
 
 
 @bp.get("/coverage")
@@ -159,8 +180,10 @@ def page():
     unvisited = sorted((g for g in grids if not g["minutes"]), key=lambda g: g["code"])
     hours = window.hours if window.hours and window.hours <= 48 else None
     per_hour = [sum(1 for g in grids if h not in (g["hours_visited"] or ())) for h in range(hours or 0)]
-    gappy = sorted((g for g in grids if hours and len(g["hours_visited"] or ()) < hours),
-                   key=lambda g: (len(g["hours_visited"] or ()), g["code"]))
+    gappy = sorted(
+        (g for g in grids if hours and len(g["hours_visited"] or ()) < hours),
+        key=lambda g: (len(g["hours_visited"] or ()), g["code"]),
+    )
     page_no = max(request.args.get("page", 1, type=int), 1)
     size = 50
     shares = {g["code"]: [g["area_share"], g["street_share"], g["minutes"]] for g in grids}
@@ -168,11 +191,21 @@ def page():
     local = ZoneInfo(current_app.config["TIMEZONE"])
     parts = render_parts(coverage_map(grids_extent(db()), shares, params))
     return render_template(
-        "coverage.html", map=parts, result=result, window=window, unvisited=unvisited,
-        hours=hours, per_hour=per_hour, hour_labels=[(window.start + dt.timedelta(hours=h)).astimezone(local) for h in range(hours or 0)],
-        gappy=gappy[(page_no - 1) * size: page_no * size], page=page_no,
-        pages=max(1, -(-len(gappy) // size)), users=_users_for_upload(), hour_tz=local,
-        query={k: v for k, v in request.args.items() if k != "page"})
+        "coverage.html",
+        map=parts,
+        result=result,
+        window=window,
+        unvisited=unvisited,
+        hours=hours,
+        per_hour=per_hour,
+        hour_labels=[(window.start + dt.timedelta(hours=h)).astimezone(local) for h in range(hours or 0)],
+        gappy=gappy[(page_no - 1) * size : page_no * size],
+        page=page_no,
+        pages=max(1, -(-len(gappy) // size)),
+        users=_users_for_upload(),
+        hour_tz=local,
+        query={k: v for k, v in request.args.items() if k != "page"},
+    )
 
 
 def _users_for_upload():

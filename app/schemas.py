@@ -1,4 +1,5 @@
 """Reports and areas as JSON for the API (one shape, used by pages' scripts too)."""
+
 from __future__ import annotations
 
 from flask import url_for
@@ -35,6 +36,13 @@ def report_json(session: Session, report_id: int, user=None, detail=None) -> dic
 
 
 def event_json(event) -> dict:
-    return {"id": event.id, "action": event.action, "from": event.from_status,
-            "to": event.to_status, "at": _iso(event.at), "note": event.note, "data": event.data,
-            "actor": event.actor.display_name if event.actor else None}
+    return {
+        "id": event.id,
+        "action": event.action,
+        "from": event.from_status,
+        "to": event.to_status,
+        "at": _iso(event.at),
+        "note": event.note,
+        "data": event.data,
+        "actor": event.actor.display_name if event.actor else None,
+    }

@@ -6,6 +6,7 @@ are blocks of 10 × 10 grids, streets are bands of 10 grid rows. Each grid has `
 footprints and ``reports`` reports spread over the last year: about 90 % closed (most on time),
 2 % voided, the rest open at every step of the loop, some overdue.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 ORIGIN = (84.70, 44.20)
 CELL = 0.002
-BLOCK = 10            # grids per community side
+BLOCK = 10  # grids per community side
 
 AREAS_SQL = text("""
     WITH g AS (
@@ -92,22 +93,27 @@ REPORTS_SQL = text("""
 def make_city(session: Session, side: int, buildings: int = 30, reports: int = 100) -> dict:
     """Fill an empty, migrated database; returns the counts."""
     session.execute(text("SELECT setseed(0.42)"))
-    session.execute(AREAS_SQL, {"side": side, "block": BLOCK, "cell": CELL,
-                                "x0": ORIGIN[0], "y0": ORIGIN[1]})
+    session.execute(AREAS_SQL, {"side": side, "block": BLOCK, "cell": CELL, "x0": ORIGIN[0], "y0": ORIGIN[1]})
     session.execute(PARENTS_SQL)
     session.execute(BUILDINGS_SQL, {"cell": CELL, "per_grid": buildings})
     session.execute(REPORTS_SQL, {"cell": CELL, "per_grid": reports})
     session.commit()
     session.execute(text("ANALYZE"))
-    session.commit()   # statistics ANALYZE writes in a transaction never committed are lost
+    session.commit()  # statistics ANALYZE writes in a transaction never committed are lost
     return city_counts(session)
 
 
 def city_counts(session: Session) -> dict:
-    return dict(session.execute(text("""
+    return dict(
+        session.execute(
+            text("""
         SELECT (SELECT count(*) FROM areas WHERE level = 'grid') AS grids,
                (SELECT count(*) FROM buildings) AS buildings, (SELECT count(*) FROM reports) AS reports
-    """)).mappings().one())
+    """)
+        )
+        .mappings()
+        .one()
+    )
 
 
 def extent(side: int) -> tuple[float, float, float, float]:

@@ -1,4 +1,5 @@
 """Shared bench plumbing: a scratch database on the same server, a gunicorn to hit, a load loop."""
+
 from __future__ import annotations
 
 import http.client
@@ -52,8 +53,12 @@ def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Pope
     """GridWatch served as ``gridwatch serve`` serves it, on a free port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(gunicorn_command(f"127.0.0.1:{port}", workers), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        gunicorn_command(f"127.0.0.1:{port}", workers),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
@@ -79,7 +84,7 @@ def cpu_seconds(server_pid: int) -> dict:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read().split(b"\0")[0]
-        except OSError:   # gone meanwhile
+        except OSError:  # gone meanwhile
             continue
         ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
         if server_pid in (int(pid), ppid):
@@ -91,15 +96,23 @@ def cpu_seconds(server_pid: int) -> dict:
     return out
 
 
-def alternate(port: int, makers: dict, seconds: float = 10.0, rounds: int = 10,
-              concurrency: int = 8, server_pid: int | None = None) -> dict:
+def alternate(
+    port: int,
+    makers: dict,
+    seconds: float = 10.0,
+    rounds: int = 10,
+    concurrency: int = 8,
+    server_pid: int | None = None,
+) -> dict:
     """Closed-loop load (``concurrency`` keep-alive clients) for each of ``makers`` ({name:
     make_request}), ``seconds`` each, taken in turns of ``seconds / rounds``: on a machine whose
     speed drifts, each side sees the same conditions, so their ratio holds when the rates move.
     Per name: rps, p50/p95 and errors, and with ``server_pid`` the CPU milliseconds each request
     cost per part (``cpu_seconds``)."""
-    runs = {name: {"latencies": [], "errors": 0, "elapsed": 0.0, "cpu": dict.fromkeys(CPU_PARTS, 0.0)}
-            for name in makers}
+    runs = {
+        name: {"latencies": [], "errors": 0, "elapsed": 0.0, "cpu": dict.fromkeys(CPU_PARTS, 0.0)}
+        for name in makers
+    }
     for _ in range(rounds):
         for name, make_request in makers.items():
             run = runs[name]
@@ -140,9 +153,13 @@ def _closed_loop(port: int, make_request, seconds: float, concurrency: int) -> t
 
 def _summary(run: dict, with_cpu: bool) -> dict:
     latencies = sorted(run["latencies"])
-    out = {"requests": len(latencies), "errors": run["errors"], "rps": len(latencies) / run["elapsed"],
-           "p50_ms": 1000 * statistics.median(latencies),
-           "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+    out = {
+        "requests": len(latencies),
+        "errors": run["errors"],
+        "rps": len(latencies) / run["elapsed"],
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    }
     if with_cpu:
         out["cpu_ms"] = {part: 1000 * used / len(latencies) for part, used in run["cpu"].items()}
     return out

@@ -5,6 +5,7 @@ figures found by judging every report instead of reading the ended cases of whol
 final_case_counts (``rolled_up=False``). Target: < 1 s per level.
 Run: make bench-indicators  (or .venv/bin/python -m bench.indicators [--side 100] [--reuse])
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,15 @@ def main() -> None:
             print(f"generated {counts} in {time.perf_counter() - t:.0f} s")
         reports = session.scalar(text("SELECT count(*) FROM reports"))
         period = parse_period("last365")
-        floor = best_of(2, lambda: session.execute(text("""
+        floor = best_of(
+            2,
+            lambda: session.execute(
+                text("""
             SELECT count(*), sum(extract(epoch FROM closed_at - created_at)) FROM reports
-            WHERE created_at >= :s AND created_at < :e"""), {"s": period.start, "e": period.end}).one())
+            WHERE created_at >= :s AND created_at < :e"""),
+                {"s": period.start, "e": period.end},
+            ).one(),
+        )
         print(f"{reports:,} reports; one plain pass over the year's reports: {floor:.2f} s")
         print(f"{'indicators per':<16}{'seconds':>9}{'× floor':>9}{'judging every report':>22}")
         worst = 0.0
@@ -55,12 +62,15 @@ def main() -> None:
         seconds = best_of(2, lambda: trend(session, period))
         print(f"{'weekly trend':<16}{seconds:>9.2f}{seconds / floor:>9.1f}")
 
-        def dashboard():   # what GET /api/v1/stats?level=grid&trend=1 computes
+        def dashboard():  # what GET /api/v1/stats?level=grid&trend=1 computes
             result = indicators(session, "grid", period)
             trend(session, period, totals=result["total"])
             session.rollback()
+
         seconds = best_of(2, dashboard)
-        print(f"{'dashboard':<16}{seconds:>9.2f}{seconds / floor:>9.1f}   (grid level, then the trend given its total)")
+        print(
+            f"{'dashboard':<16}{seconds:>9.2f}{seconds / floor:>9.1f}   (grid level, then the trend given its total)"
+        )
         print(f"slowest level {worst:.2f} s; target < 1 s: {'MET' if worst < 1 else 'NOT MET'}")
 
 

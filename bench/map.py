@@ -15,6 +15,7 @@ Cities from ``bench/city.py``: 10,000 grids, 300,000 buildings, 1,000,000 report
 Targets: first render < 2 s, < 1.5 MB, p95 < 100 ms, each growing < 2× from 100 to 10,000 grids.
 Run: make bench-map  (or .venv/bin/python -m bench.map [--reuse])
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +86,9 @@ def first_render(browser, base: str, state: dict) -> tuple[float, dict]:
     fresh = browser.new_context(viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]}, storage_state=state)
     page = fresh.new_page()
     page.goto(f"{base}/map", wait_until="commit")
-    page.wait_for_function("() => document.querySelector('.folium-map')?.dataset.gridsLoaded",
-                           timeout=60_000, polling="raf")
+    page.wait_for_function(
+        "() => document.querySelector('.folium-map')?.dataset.gridsLoaded", timeout=60_000, polling="raf"
+    )
     drawn_ms = page.evaluate("() => performance.now()")
     page.wait_for_load_state("networkidle")
     sizes = page.evaluate(BYTES_JS)
@@ -97,14 +99,15 @@ def first_render(browser, base: str, state: dict) -> tuple[float, dict]:
     return drawn_ms, sizes
 
 
-def viewport_bbox(rng: random.Random, side: int, zooms=(13, 18),
-                  inside: bool = False) -> tuple[float, tuple[float, float, float, float]]:
+def viewport_bbox(
+    rng: random.Random, side: int, zooms=(13, 18), inside: bool = False
+) -> tuple[float, tuple[float, float, float, float]]:
     """A random VIEWPORT-sized view of the city: (zoom, bbox); its centre anywhere in the city,
     or, ``inside``, placed so the whole view lies within it."""
     zoom = rng.uniform(*zooms)
     minx, miny, maxx, maxy = extent(side)
     lat0 = (miny + maxy) / 2
-    deg_per_px = 360 / (256 * 2 ** zoom)
+    deg_per_px = 360 / (256 * 2**zoom)
     half_w = VIEWPORT[0] / 2 * deg_per_px
     half_h = VIEWPORT[1] / 2 * deg_per_px * math.cos(math.radians(lat0))
     margin_x, margin_y = (half_w, half_h) if inside else (0, 0)
@@ -124,8 +127,10 @@ def viewports(port: int, token: str, side: int, count: int = 200, **how) -> dict
         box = ",".join(f"{v:.6f}" for v in bbox)
         grids = urlencode({"bbox": box, "zoom": f"{zoom:.0f}", "auto": 1})
         pins = urlencode({"bbox": box, "status": "open"})
-        for name, path in (("grids", f"/api/v1/layers/grid.geojson?{grids}"),
-                           ("pins", f"/api/v1/layers/reports.geojson?{pins}")):
+        for name, path in (
+            ("grids", f"/api/v1/layers/grid.geojson?{grids}"),
+            ("pins", f"/api/v1/layers/reports.geojson?{pins}"),
+        ):
             t = time.perf_counter()
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
@@ -146,7 +151,7 @@ def measure(browser, side: int, reuse: bool) -> dict:
     try:
         base = f"http://127.0.0.1:{port}"
         state = log_in(browser, base)
-        first_render(browser, base, state)   # warm the server (imports, connections), not the browser
+        first_render(browser, base, state)  # warm the server (imports, connections), not the browser
         runs = [first_render(browser, base, state) for _ in range(3)]
         times = viewports(port, token, side)
         # views of equal content in both cities: wholly inside the small one (zoom 16.5 and up)
@@ -156,11 +161,20 @@ def measure(browser, side: int, reuse: bool) -> dict:
         proc.wait()
     render_ms = statistics.median(ms for ms, _ in runs)
     sizes = runs[0][1]
-    return {"grids": side * side, "render_ms": render_ms, "html": sizes["html"], "data": sizes["data"],
-            "assets": sizes["assets"], "first_view": sizes["html"] + sizes["data"],
-            "grids_p50": statistics.median(times["grids"]), "grids_p95": p95(times["grids"]),
-            "pins_p50": statistics.median(times["pins"]), "pins_p95": p95(times["pins"]),
-            "grids_p95_inside": p95(same["grids"]), "pins_p95_inside": p95(same["pins"])}
+    return {
+        "grids": side * side,
+        "render_ms": render_ms,
+        "html": sizes["html"],
+        "data": sizes["data"],
+        "assets": sizes["assets"],
+        "first_view": sizes["html"] + sizes["data"],
+        "grids_p50": statistics.median(times["grids"]),
+        "grids_p95": p95(times["grids"]),
+        "pins_p50": statistics.median(times["pins"]),
+        "pins_p95": p95(times["pins"]),
+        "grids_p95_inside": p95(same["grids"]),
+        "pins_p95_inside": p95(same["pins"]),
+    }
 
 
 def main() -> None:
@@ -174,16 +188,18 @@ def main() -> None:
         finally:
             browser.close()
 
-    rows = [("first render (ms)", "render_ms", 2000, "{:,.0f}"),
-            ("HTML + data (KB)", "first_view", 1.5 * MB, "{:,.0f}"),
-            ("  of which data (KB)", "data", None, "{:,.0f}"),
-            ("static files (KB)", "assets", None, "{:,.0f}"),
-            ("grid layer p50 (ms)", "grids_p50", None, "{:,.1f}"),
-            ("grid layer p95 (ms)", "grids_p95", 100, "{:,.1f}"),
-            ("pins p50 (ms)", "pins_p50", None, "{:,.1f}"),
-            ("pins p95 (ms)", "pins_p95", 100, "{:,.1f}"),
-            ("grid layer p95, z16.5+ (ms)", "grids_p95_inside", 100, "{:,.1f}"),
-            ("pins p95, z16.5+ (ms)", "pins_p95_inside", 100, "{:,.1f}")]
+    rows = [
+        ("first render (ms)", "render_ms", 2000, "{:,.0f}"),
+        ("HTML + data (KB)", "first_view", 1.5 * MB, "{:,.0f}"),
+        ("  of which data (KB)", "data", None, "{:,.0f}"),
+        ("static files (KB)", "assets", None, "{:,.0f}"),
+        ("grid layer p50 (ms)", "grids_p50", None, "{:,.1f}"),
+        ("grid layer p95 (ms)", "grids_p95", 100, "{:,.1f}"),
+        ("pins p50 (ms)", "pins_p50", None, "{:,.1f}"),
+        ("pins p95 (ms)", "pins_p95", 100, "{:,.1f}"),
+        ("grid layer p95, z16.5+ (ms)", "grids_p95_inside", 100, "{:,.1f}"),
+        ("pins p95, z16.5+ (ms)", "pins_p95_inside", 100, "{:,.1f}"),
+    ]
     print(f"/map, {small['grids']:,} grids vs {big['grids']:,} grids (1,000,000 reports), same run")
     print(f"{'':<30}{small['grids']:>10,}{big['grids']:>10,}{'growth':>9}   target")
     met = True

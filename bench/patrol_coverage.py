@@ -12,6 +12,7 @@ and the coverage of the grids it passed.
 Targets: faster than the reference and under 10 s; the incremental update under 1 s.
 Run: make bench-coverage  (or .venv/bin/python -m bench.patrol_coverage [--walkers N])
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,30 +51,56 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
     cols, rows = cols.ravel(), rows.ravel()
     boxes = shapely.box(X0 + cols * CELL, Y0 + rows * CELL, X0 + (cols + 1) * CELL, Y0 + (rows + 1) * CELL)
     grids = gpd.GeoSeries(boxes, crs=UTM).to_crs(4326)
-    copy_rows(session, "areas", {"level": "text", "code": "text", "name": "text", "area_m2": "float8",
-                                 "geom": "geometry"},
-              (("grid", f"650202{1 + i // 100:03d}{1 + (i // 10) % 10:03d}{i % 10 + 1:03d}", f"网格{i + 1}",
-                CELL * CELL, wkb) for i, wkb in enumerate(_ewkb(shapely.multipolygons(
-                    [[g] for g in grids.values])))))
+    copy_rows(
+        session,
+        "areas",
+        {"level": "text", "code": "text", "name": "text", "area_m2": "float8", "geom": "geometry"},
+        (
+            (
+                "grid",
+                f"650202{1 + i // 100:03d}{1 + (i // 10) % 10:03d}{i % 10 + 1:03d}",
+                f"网格{i + 1}",
+                CELL * CELL,
+                wkb,
+            )
+            for i, wkb in enumerate(_ewkb(shapely.multipolygons([[g] for g in grids.values])))
+        ),
+    )
     width, height = NX * CELL, NY * CELL
-    verticals = [shapely.linestrings([(X0 + x, Y0), (X0 + x, Y0 + height)])
-                 for x in np.arange(0, width + 1, STREET_STEP)]
-    horizontals = [shapely.linestrings([(X0, Y0 + y), (X0 + width, Y0 + y)])
-                   for y in np.arange(0, height + 1, STREET_STEP)]
+    verticals = [
+        shapely.linestrings([(X0 + x, Y0), (X0 + x, Y0 + height)])
+        for x in np.arange(0, width + 1, STREET_STEP)
+    ]
+    horizontals = [
+        shapely.linestrings([(X0, Y0 + y), (X0 + width, Y0 + y)])
+        for y in np.arange(0, height + 1, STREET_STEP)
+    ]
     streets = gpd.GeoSeries(verticals + horizontals, crs=UTM).segmentize(50).to_crs(4326)
-    copy_rows(session, "street_lines", {"name": "text", "geom": "geometry"},
-              ((f"路{i}", wkb) for i, wkb in enumerate(_ewkb(shapely.multilinestrings(
-                  [[g] for g in streets.values])))))
+    copy_rows(
+        session,
+        "street_lines",
+        {"name": "text", "geom": "geometry"},
+        (
+            (f"路{i}", wkb)
+            for i, wkb in enumerate(_ewkb(shapely.multilinestrings([[g] for g in streets.values])))
+        ),
+    )
     # 12 buildings a grid, set back 15-50 m from the streets (between the 125 m lattice lines)
     n = NX * NY * 12
     bx = X0 + rng.integers(0, NX * 2, n) * STREET_STEP + rng.uniform(25, 100, n)
     by = Y0 + rng.integers(0, NY * 2, n) * STREET_STEP + rng.uniform(25, 100, n)
     footprints = gpd.GeoSeries(shapely.box(bx - 10, by - 6, bx + 10, by + 6), crs=UTM).to_crs(4326)
-    copy_rows(session, "buildings", {"geom": "geometry"}, ((wkb,) for wkb in _ewkb(shapely.multipolygons(
-        [[g] for g in footprints.values]))))
-    session.execute(text("""
+    copy_rows(
+        session,
+        "buildings",
+        {"geom": "geometry"},
+        ((wkb,) for wkb in _ewkb(shapely.multipolygons([[g] for g in footprints.values]))),
+    )
+    session.execute(
+        text("""
         UPDATE buildings b SET grid_id = a.id FROM areas a
-        WHERE a.level = 'grid' AND ST_Covers(a.geom, ST_Centroid(b.geom))"""))
+        WHERE a.level = 'grid' AND ST_Covers(a.geom, ST_Centroid(b.geom))""")
+    )
 
 
 def walk(rng: np.random.Generator, fixes: int) -> np.ndarray:
@@ -88,14 +115,17 @@ def walk(rng: np.random.Generator, fixes: int) -> np.ndarray:
         out[i] = (x, y)
         travelled += step
         x, y = x + dx * step, y + dy * step
-        if travelled >= STREET_STEP:            # at (about) a crossing: snap and maybe turn
+        if travelled >= STREET_STEP:  # at (about) a crossing: snap and maybe turn
             travelled = 0.0
             x = X0 + round((x - X0) / STREET_STEP) * STREET_STEP
             y = Y0 + round((y - Y0) / STREET_STEP) * STREET_STEP
-            options = [(ax, ay) for ax, ay in [(1, 0), (-1, 0), (0, 1), (0, -1)]
-                       if (ax, ay) != (-dx, -dy)
-                       and X0 <= x + ax * STREET_STEP <= X0 + NX * CELL
-                       and Y0 <= y + ay * STREET_STEP <= Y0 + NY * CELL]
+            options = [
+                (ax, ay)
+                for ax, ay in [(1, 0), (-1, 0), (0, 1), (0, -1)]
+                if (ax, ay) != (-dx, -dy)
+                and X0 <= x + ax * STREET_STEP <= X0 + NX * CELL
+                and Y0 <= y + ay * STREET_STEP <= Y0 + NY * CELL
+            ]
             dx, dy = options[rng.integers(len(options))]
     return out + rng.normal(0, 3, out.shape)
 
@@ -106,19 +136,36 @@ def make_patrols(session: Session, rng: np.random.Generator, walkers: int, user_
     rows = []
     for w in range(walkers):
         start = DAY + dt.timedelta(minutes=int(rng.integers(0, 16 * 60)))
-        track_id = session.execute(text(
-            "INSERT INTO patrol_tracks (user_id, name, source, has_time, started_at, ended_at, cleaning) "
-            "VALUES (:u, :n, 'gpx', true, :s, :e, '{}') RETURNING id"),
-            {"u": user_id, "n": f"patrol {w}", "s": start,
-             "e": start + dt.timedelta(seconds=EVERY_S * (fixes - 1))}).scalar_one()
+        track_id = session.execute(
+            text(
+                "INSERT INTO patrol_tracks (user_id, name, source, has_time, started_at, ended_at, cleaning) "
+                "VALUES (:u, :n, 'gpx', true, :s, :e, '{}') RETURNING id"
+            ),
+            {
+                "u": user_id,
+                "n": f"patrol {w}",
+                "s": start,
+                "e": start + dt.timedelta(seconds=EVERY_S * (fixes - 1)),
+            },
+        ).scalar_one()
         xy = walk(rng, fixes)
         lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
         wkb = _ewkb(shapely.points(lon, lat))
         times = [start + dt.timedelta(seconds=EVERY_S * i) for i in range(fixes)]
         rows.extend(zip([track_id] * fixes, [0] * fixes, times, [6.0] * fixes, wkb))
         total += fixes
-    copy_rows(session, "patrol_points", {"track_id": "int4", "segment": "int4", "recorded_at": "timestamptz",
-                                         "accuracy_m": "float8", "geom": "geometry"}, rows)
+    copy_rows(
+        session,
+        "patrol_points",
+        {
+            "track_id": "int4",
+            "segment": "int4",
+            "recorded_at": "timestamptz",
+            "accuracy_m": "float8",
+            "geom": "geometry",
+        },
+        rows,
+    )
     for (track_id,) in session.execute(text("SELECT id FROM patrol_tracks")).all():
         session.execute(TRACK_GEOMETRY_SQL, {"id": track_id})
     return total
@@ -127,29 +174,48 @@ def make_patrols(session: Session, rng: np.random.Generator, walkers: int, user_
 def geopandas_reference(engine, window: Window) -> pd.DataFrame:
     """The same figures the obvious way: load, project, one line a track segment, buffer, join."""
     con = engine.connect()
-    pts = gpd.read_postgis(text("""
+    pts = gpd.read_postgis(
+        text("""
         SELECT track_id, segment, recorded_at, geom FROM patrol_points
         WHERE recorded_at >= :s AND recorded_at < :e ORDER BY track_id, segment, recorded_at"""),
-        con, params={"s": window.start, "e": window.end}, geom_col="geom").to_crs(UTM)
-    grids = gpd.read_postgis("SELECT id, code, geom FROM areas WHERE level = 'grid'", con,
-                             geom_col="geom").to_crs(UTM).set_index("id")
+        con,
+        params={"s": window.start, "e": window.end},
+        geom_col="geom",
+    ).to_crs(UTM)
+    grids = (
+        gpd.read_postgis("SELECT id, code, geom FROM areas WHERE level = 'grid'", con, geom_col="geom")
+        .to_crs(UTM)
+        .set_index("id")
+    )
     streets = gpd.read_postgis("SELECT geom FROM street_lines", con, geom_col="geom").to_crs(UTM)
     buildings = gpd.read_postgis("SELECT id, grid_id, geom FROM buildings", con, geom_col="geom").to_crs(UTM)
     con.close()
 
-    lines = [shapely.linestrings(shapely.get_coordinates(g.geometry.values)) if len(g) > 1 else g.geometry.iloc[0]
-             for _key, g in pts.groupby(["track_id", "segment"])]
+    lines = [
+        shapely.linestrings(shapely.get_coordinates(g.geometry.values)) if len(g) > 1 else g.geometry.iloc[0]
+        for _key, g in pts.groupby(["track_id", "segment"])
+    ]
     reach = gpd.GeoDataFrame(geometry=gpd.GeoSeries(lines, crs=UTM).buffer(RADIUS))
     pairs = gpd.sjoin(grids, reach, predicate="intersects")
     street_in = gpd.overlay(streets, grids.reset_index()[["id", "geom"]], how="intersection")
     out = []
     for grid_id, group in pairs.groupby(level=0):
         cell = grids.geometry[grid_id]
-        covered = shapely.intersection(shapely.union_all(reach.geometry.values[group["index_right"].values]), cell)
+        covered = shapely.intersection(
+            shapely.union_all(reach.geometry.values[group["index_right"].values]), cell
+        )
         mine = street_in[street_in["id"] == grid_id].geometry
-        out.append({"id": grid_id, "area_share": covered.area / cell.area,
-                    "street_share": (shapely.intersection(shapely.union_all(mine.values), covered).length
-                                     / mine.length.sum()) if len(mine) else None})
+        out.append(
+            {
+                "id": grid_id,
+                "area_share": covered.area / cell.area,
+                "street_share": (
+                    shapely.intersection(shapely.union_all(mine.values), covered).length / mine.length.sum()
+                )
+                if len(mine)
+                else None,
+            }
+        )
     figures = pd.DataFrame(out).set_index("id")
     inside = gpd.sjoin(pts, grids, predicate="within")
     figures["minutes"] = inside.groupby("id").size() * EVERY_S / 60
@@ -164,8 +230,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--walkers", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep the data of the last run")
-    parser.add_argument("--incremental-only", action="store_true",
-                        help="skip the whole day and its reference: only the one-new-track update")
+    parser.add_argument(
+        "--incremental-only",
+        action="store_true",
+        help="skip the whole day and its reference: only the one-new-track update",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(11)
     engine = scratch_engine("bench_coverage", keep=args.reuse)
@@ -179,8 +248,13 @@ def main() -> None:
             user_id = session.scalar(text("SELECT id FROM users"))
             fixes = session.scalar(text("SELECT count(*) FROM patrol_points"))
         else:
-            user = User(username="patroller", display_name="patroller", role="grid_worker",
-                        password_hash="-", active=True)
+            user = User(
+                username="patroller",
+                display_name="patroller",
+                role="grid_worker",
+                password_hash="-",
+                active=True,
+            )
             session.add(user)
             session.flush()
             make_district(session, rng)
@@ -190,8 +264,10 @@ def main() -> None:
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
-    print(f"generated {NX * NY:,} grids, {fixes:,} fixes from {args.walkers} patrollers "
-          f"in {time.perf_counter() - t:.0f} s")
+    print(
+        f"generated {NX * NY:,} grids, {fixes:,} fixes from {args.walkers} patrollers "
+        f"in {time.perf_counter() - t:.0f} s"
+    )
 
     window = Window(DAY, DAY + dt.timedelta(days=1), RADIUS)
     if not args.incremental_only:
@@ -208,8 +284,10 @@ def store_every_reach(engine) -> None:
         stored, _left = store_missing_reach(session)
         seconds = time.perf_counter() - t
         session.commit()
-    print(f"each track's reach stored as at upload: {stored} tracks in {seconds:.1f} s "
-          f"({seconds / stored * 1000:.0f} ms a track, paid once when it is stored)")
+    print(
+        f"each track's reach stored as at upload: {stored} tracks in {seconds:.1f} s "
+        f"({seconds / stored * 1000:.0f} ms a track, paid once when it is stored)"
+    )
 
 
 def whole_day(engine, window: Window, fixes: int) -> None:
@@ -222,8 +300,9 @@ def whole_day(engine, window: Window, fixes: int) -> None:
         t = time.perf_counter()
         from_fixes = grid_coverage(session, window, use_stored=False)
         recomputed = time.perf_counter() - t
-    drift = max(abs(a[k] - b[k]) for a, b in zip(result.grids, from_fixes.grids)
-                for k in ("area_share", "minutes"))
+    drift = max(
+        abs(a[k] - b[k]) for a, b in zip(result.grids, from_fixes.grids) for k in ("area_share", "minutes")
+    )
     ours = min(timings)
     t = time.perf_counter()
     reference = geopandas_reference(engine, window)
@@ -232,16 +311,21 @@ def whole_day(engine, window: Window, fixes: int) -> None:
     visited = [g for g in result.grids if g["minutes"] > 0]
     mean_ours = np.mean([g["area_share"] for g in result.grids])
     mean_ref = reference["area_share"].reindex(range(1, NX * NY + 1)).fillna(0).mean()
-    print(f"grids visited: {len(visited)} of {len(result.grids)}; mean area share {mean_ours:.3f} "
-          f"(GeoPandas {mean_ref:.3f}); minutes {sum(g['minutes'] for g in result.grids):,.0f} "
-          f"(GeoPandas {reference['minutes'].sum():,.0f})")
-    print(f"a day's coverage, {fixes:,} fixes, 1,000 grids: GridWatch {ours:.2f} s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in timings)}) vs GeoPandas {theirs:.2f} s "
-          f"→ {theirs / ours:.1f}× faster; target < 10 s and faster than the reference: "
-          f"{'MET' if ours < 10 and ours < theirs else 'NOT MET'}")
-    print(f"the same day recomputed from the fixes alone (no stored reach): {recomputed:.2f} s; "
-          f"largest difference in area share or minutes: {drift:.4f}")
-
+    print(
+        f"grids visited: {len(visited)} of {len(result.grids)}; mean area share {mean_ours:.3f} "
+        f"(GeoPandas {mean_ref:.3f}); minutes {sum(g['minutes'] for g in result.grids):,.0f} "
+        f"(GeoPandas {reference['minutes'].sum():,.0f})"
+    )
+    print(
+        f"a day's coverage, {fixes:,} fixes, 1,000 grids: GridWatch {ours:.2f} s "
+        f"(runs: {', '.join(f'{x:.2f}' for x in timings)}) vs GeoPandas {theirs:.2f} s "
+        f"→ {theirs / ours:.1f}× faster; target < 10 s and faster than the reference: "
+        f"{'MET' if ours < 10 and ours < theirs else 'NOT MET'}"
+    )
+    print(
+        f"the same day recomputed from the fixes alone (no stored reach): {recomputed:.2f} s; "
+        f"largest difference in area share or minutes: {drift:.4f}"
+    )
 
 
 def incremental(engine, window: Window, rng, user_id: int) -> None:
@@ -250,8 +334,10 @@ def incremental(engine, window: Window, rng, user_id: int) -> None:
         xy = walk(rng, 360)
         lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
         start = DAY + dt.timedelta(hours=20)
-        new = [Fix(float(a), float(b), start + dt.timedelta(seconds=EVERY_S * i), 6.0)
-               for i, (a, b) in enumerate(zip(lon, lat))]
+        new = [
+            Fix(float(a), float(b), start + dt.timedelta(seconds=EVERY_S * i), 6.0)
+            for i, (a, b) in enumerate(zip(lon, lat))
+        ]
         user = session.get(User, user_id)
         t = time.perf_counter()
         track = store_track(session, user, clean([new]), name="late patrol")
@@ -261,9 +347,11 @@ def incremental(engine, window: Window, rng, user_id: int) -> None:
         partial = grid_coverage(session, window, grid_ids=touched)
         update = time.perf_counter() - t
         session.commit()
-    print(f"one new 1-hour track (360 fixes): stored in {stored * 1000:.0f} ms; coverage of the "
-          f"{len(partial.grids)} grids it passed in {update * 1000:.0f} ms; target < 1 s: "
-          f"{'MET' if update < 1 else 'NOT MET'}")
+    print(
+        f"one new 1-hour track (360 fixes): stored in {stored * 1000:.0f} ms; coverage of the "
+        f"{len(partial.grids)} grids it passed in {update * 1000:.0f} ms; target < 1 s: "
+        f"{'MET' if update < 1 else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Target: intake ≥ 40 % of the healthz rate, p95 < 50 ms. Beside each, the CPU a
 gunicorn, in PostgreSQL and in the load generator: what the rate is made of on 2 cores.
 Run: make bench-intake  (or .venv/bin/python -m bench.report_intake [--seconds 20] [--rounds 10] [--reuse])
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ from bench.common import alternate, as_json, scratch_engine, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.models import Category, User
 
-SIDE = 100            # 100 × 100 = 10,000 grids
+SIDE = 100  # 100 × 100 = 10,000 grids
 
 
 def main() -> None:
@@ -52,37 +53,57 @@ def main() -> None:
     def healthz(_n, _i):
         return "GET", "/healthz", None, {}
 
-    def intake(n, _i):   # client n is grid worker n's phone
-        body = {"lon": ORIGIN[0] + rng.uniform(0, SIDE * CELL), "lat": ORIGIN[1] + rng.uniform(0, SIDE * CELL),
-                "category": rng.choice(categories), "description": "bench", "client_id": str(uuid.uuid4())}
+    def intake(n, _i):  # client n is grid worker n's phone
+        body = {
+            "lon": ORIGIN[0] + rng.uniform(0, SIDE * CELL),
+            "lat": ORIGIN[1] + rng.uniform(0, SIDE * CELL),
+            "category": rng.choice(categories),
+            "description": "bench",
+            "client_id": str(uuid.uuid4()),
+        }
         return "POST", "/api/v1/reports", as_json(body), auths[n]
 
     try:
         alternate(port, {"healthz": healthz, "intake": intake}, 2, 1, args.concurrency)  # warm-up
-        measured = alternate(port, {"healthz": healthz, "intake": intake}, args.seconds, args.rounds,
-                             args.concurrency, server_pid=proc.pid)
+        measured = alternate(
+            port,
+            {"healthz": healthz, "intake": intake},
+            args.seconds,
+            args.rounds,
+            args.concurrency,
+            server_pid=proc.pid,
+        )
         reference, ours = measured["healthz"], measured["intake"]
     finally:
         proc.terminate()
         proc.wait()
         engine.dispose()
     ratio = ours["rps"] / reference["rps"]
-    print(f"report intake, {city['grids']:,} grids, {city['buildings']:,} buildings, "
-          f"{city['reports']:,} reports, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
-          f"{args.seconds:g} s each in {args.rounds} turns")
-    print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
-          f"   CPU ms per request: gunicorn / PostgreSQL / client")
+    print(
+        f"report intake, {city['grids']:,} grids, {city['buildings']:,} buildings, "
+        f"{city['reports']:,} reports, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
+        f"{args.seconds:g} s each in {args.rounds} turns"
+    )
+    print(
+        f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
+        f"   CPU ms per request: gunicorn / PostgreSQL / client"
+    )
     for name, r in (("GET /healthz", reference), ("POST /api/v1/reports", ours)):
         cpu = r["cpu_ms"]
-        print(f"{name:<24}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['errors']:>8}"
-              f"   {cpu['server']:.2f} / {cpu['postgres']:.2f} / {cpu['client']:.2f}")
-    print(f"intake / healthz = {ratio:.0%} (target ≥ 40 %); intake p95 = {ours['p95_ms']:.1f} ms "
-          f"(target < 50 ms) → {'MET' if ratio >= 0.4 and ours['p95_ms'] < 50 else 'NOT MET'}")
+        print(
+            f"{name:<24}{r['rps']:>9.0f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['errors']:>8}"
+            f"   {cpu['server']:.2f} / {cpu['postgres']:.2f} / {cpu['client']:.2f}"
+        )
+    print(
+        f"intake / healthz = {ratio:.0%} (target ≥ 40 %); intake p95 = {ours['p95_ms']:.1f} ms "
+        f"(target < 50 ms) → {'MET' if ratio >= 0.4 and ours['p95_ms'] < 50 else 'NOT MET'}"
+    )
 
 
 def _worker(session: Session, username: str) -> User:
-    return (session.scalar(select(User).where(User.username == username))
-            or create_user(session, username, "grid_worker", "bench-password"))
+    return session.scalar(select(User).where(User.username == username)) or create_user(
+        session, username, "grid_worker", "bench-password"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Users, roles, grid assignments and API tokens (hashed; the token itself is shown once)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,17 +20,27 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, username: str, role: str, password: str,
-                display_name: str | None = None, grid_codes: tuple[str, ...] = (),
-                department_code: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    display_name: str | None = None,
+    grid_codes: tuple[str, ...] = (),
+    department_code: str | None = None,
+) -> User:
     if role not in ROLES:
         raise Invalid(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     if session.scalar(select(User.id).where(User.username == username)):
         raise Invalid(f"a user named {username!r} already exists")
     if len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
-    user = User(username=username, role=role, display_name=display_name or username,
-                password_hash=generate_password_hash(password, PASSWORD_HASH_METHOD))
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name or username,
+        password_hash=generate_password_hash(password, PASSWORD_HASH_METHOD),
+    )
     for code in grid_codes:
         grid = session.scalar(select(Area).where(Area.code == code))
         if grid is None:
@@ -75,7 +86,7 @@ def token_identity(session: Session, token: str) -> tuple[int, str] | None:
 
 
 def digest_identity(session: Session, digest: str) -> tuple[int, str] | None:
-    session.flush()   # a token issued in this session but not yet written counts too
+    session.flush()  # a token issued in this session but not yet written counts too
     row = session.connection().execute(TOKEN_IDENTITY_SQL, {"digest": digest}).first()
     return (row.id, row.role) if row else None
 

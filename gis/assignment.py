@@ -9,6 +9,7 @@ Rules, in order:
 3. Farther away: no grid, flagged ``unassigned``, for the supervisors' queue.
 Distances are geodesic metres (geography); candidates are found through the GiST indexes.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,10 @@ POINT = "(SELECT g FROM pt)"
 
 def _within(geom: str, metres: str) -> str:
     """SQL: ``geom`` lies within ``metres`` of the point (box through the index, then geodesic)."""
-    return (f"ST_DWithin({geom}, {POINT}, {metres} / (110000 * greatest(cos(radians(:lat)), 1e-6))) "
-            f"AND ST_DWithin({geom}::geography, {POINT}::geography, {metres})")
+    return (
+        f"ST_DWithin({geom}, {POINT}, {metres} / (110000 * greatest(cos(radians(:lat)), 1e-6))) "
+        f"AND ST_DWithin({geom}::geography, {POINT}::geography, {metres})"
+    )
 
 
 ASSIGNMENT_CTES = f"""
@@ -78,7 +81,7 @@ HIERARCHY_SQL = text("""
 @dataclass(frozen=True)
 class Assignment:
     grid_id: int | None
-    kind: str                 # inside / nearest / unassigned
+    kind: str  # inside / nearest / unassigned
     distance_m: float | None  # for nearest
 
 
@@ -91,29 +94,35 @@ def check_point(lon, lat) -> tuple[float, float]:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise Invalid("lon and lat must be finite numbers, not NaN or infinity")
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise Invalid(f"({lon}, {lat}) is not a position on Earth: lon must be within ±180 and "
-                      "lat within ±90 — are they swapped?")
+        raise Invalid(
+            f"({lon}, {lat}) is not a position on Earth: lon must be within ±180 and "
+            "lat within ±90 — are they swapped?"
+        )
     if lon == 0 and lat == 0:
-        raise Invalid("(0, 0) is the position a phone sends when it has no GPS fix; "
-                      "wait for a fix or place the pin by hand")
+        raise Invalid(
+            "(0, 0) is the position a phone sends when it has no GPS fix; "
+            "wait for a fix or place the pin by hand"
+        )
     return lon, lat
 
 
 def assign_grid(session: Session, lon: float, lat: float, max_distance_m: float = 50) -> Assignment:
-    row = session.execute(ASSIGN_SQL, {"lon": lon, "lat": lat, "grid_m": max_distance_m,
-                                       "building_m": 0}).one()
+    row = session.execute(
+        ASSIGN_SQL, {"lon": lon, "lat": lat, "grid_m": max_distance_m, "building_m": 0}
+    ).one()
     return Assignment(row.id, row.kind, row.distance_m)
 
 
 def find_building(session: Session, lon: float, lat: float, max_distance_m: float = 20) -> int | None:
-    return session.scalar(BUILDING_SQL, {"lon": lon, "lat": lat, "building_m": max_distance_m,
-                                         "grid_m": 0})
+    return session.scalar(BUILDING_SQL, {"lon": lon, "lat": lat, "building_m": max_distance_m, "grid_m": 0})
 
 
 def hierarchy(session: Session, area_id: int) -> dict[str, dict]:
     """The area and its parents, keyed by level: {'grid': {...}, 'community': {...}, …}."""
-    return {r.level: {"id": r.id, "code": r.code, "name": r.name}
-            for r in session.execute(HIERARCHY_SQL, {"id": area_id})}
+    return {
+        r.level: {"id": r.id, "code": r.code, "name": r.name}
+        for r in session.execute(HIERARCHY_SQL, {"id": area_id})
+    }
 
 
 GRIDS_IN_BOX_SQL = text("""
@@ -128,7 +137,7 @@ def grids_for_footprints(session: Session, footprints: np.ndarray) -> np.ndarray
     to the lowest code — the rule ``gis.importer`` applies in SQL after a grid layer changes.
     Here with Shapely's STRtree over the grids in the footprints' box, for a bulk import: 100,000
     footprints in well under a second, then one COPY with the answer (no second write)."""
-    footprints = np.asarray(footprints)   # plain shapely array (not a GeoSeries: 5× slower here)
+    footprints = np.asarray(footprints)  # plain shapely array (not a GeoSeries: 5× slower here)
     result = np.full(len(footprints), None, dtype=object)
     if len(footprints) == 0:
         return result
@@ -142,9 +151,10 @@ def grids_for_footprints(session: Session, footprints: np.ndarray) -> np.ndarray
     f, g = shapely.STRtree(grids).query(footprints, predicate="intersects")
     score = np.full(len(f), np.inf)
     partial = ~_on_both_cores(shapely.covers, grids[g], footprints[f])
-    score[partial] = _on_both_cores(lambda a, b: shapely.area(shapely.intersection(a, b)),
-                                    grids[g[partial]], footprints[f[partial]])
-    order = np.lexsort((code_rank[g], -score, f))          # by footprint, best first
+    score[partial] = _on_both_cores(
+        lambda a, b: shapely.area(shapely.intersection(a, b)), grids[g[partial]], footprints[f[partial]]
+    )
+    order = np.lexsort((code_rank[g], -score, f))  # by footprint, best first
     best = order[np.r_[True, f[order][1:] != f[order][:-1]]]
     result[f[best]] = ids[g[best]].tolist()
     return result
@@ -156,5 +166,7 @@ def _on_both_cores(fn, a: np.ndarray, b: np.ndarray, parts: int = 2) -> np.ndarr
         return fn(a, b)
     bounds = np.linspace(0, len(a), parts + 1).astype(int)
     with ThreadPoolExecutor(parts) as pool:
-        pieces = pool.map(lambda i: fn(a[bounds[i]:bounds[i + 1]], b[bounds[i]:bounds[i + 1]]), range(parts))
+        pieces = pool.map(
+            lambda i: fn(a[bounds[i] : bounds[i + 1]], b[bounds[i] : bounds[i + 1]]), range(parts)
+        )
         return np.concatenate(list(pieces))

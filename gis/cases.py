@@ -1,4 +1,5 @@
 """Finding cases: the filtered, paged list supervisors, dispatchers and workers work from."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,9 +15,9 @@ from gis.workflow import OPEN_STATUSES
 
 @dataclass
 class CaseFilter:
-    status: str | None = None       # a status, or 'open'
-    category: str | None = None     # a code or a group prefix ('23')
-    grid: str | None = None         # an area code of any level: its grids' cases
+    status: str | None = None  # a status, or 'open'
+    category: str | None = None  # a code or a group prefix ('23')
+    grid: str | None = None  # an area code of any level: its grids' cases
     overdue: bool = False
     unassigned: bool = False
     date_from: dt.date | None = None
@@ -32,8 +33,14 @@ def visible_to(user: User):
     return None
 
 
-def find_cases(session: Session, user: User, f: CaseFilter, page: int = 1, page_size: int = 50,
-               now: dt.datetime | None = None) -> tuple[list[Report], int]:
+def find_cases(
+    session: Session,
+    user: User,
+    f: CaseFilter,
+    page: int = 1,
+    page_size: int = 50,
+    now: dt.datetime | None = None,
+) -> tuple[list[Report], int]:
     conditions = []
     scope = visible_to(user)
     if scope is not None:
@@ -47,8 +54,9 @@ def find_cases(session: Session, user: User, f: CaseFilter, page: int = 1, page_
     if f.category:
         conditions.append(Report.category_code.startswith(f.category))
     if f.grid:
-        conditions.append(Report.grid_id.in_(
-            select(Area.id).where(Area.level == "grid", Area.code.startswith(f.grid))))
+        conditions.append(
+            Report.grid_id.in_(select(Area.id).where(Area.level == "grid", Area.code.startswith(f.grid)))
+        )
     if f.overdue:
         conditions.append(Report.status.in_(OPEN_STATUSES))
         conditions.append(Report.deadline_at < (now or func.now()))
@@ -60,8 +68,11 @@ def find_cases(session: Session, user: User, f: CaseFilter, page: int = 1, page_
         conditions.append(Report.created_at < f.date_to + dt.timedelta(days=1))
     total = session.scalar(select(func.count()).select_from(Report).where(*conditions))
     rows = session.scalars(
-        select(Report).where(*conditions)
+        select(Report)
+        .where(*conditions)
         .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
         .order_by(Report.created_at.desc(), Report.id.desc())
-        .limit(page_size).offset((max(page, 1) - 1) * page_size)).all()
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    ).all()
     return list(rows), total

@@ -3,6 +3,7 @@
 Kept here as data; ``sync_categories`` upserts it, so ``gridwatch db migrate`` keeps every
 database's reference list current. Time limits are handling hours from dispatch.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -77,8 +78,17 @@ def rows() -> list[dict]:
     for kind, entries in TREE.items():
         for code, name, name_en, limit in entries:
             sort += 1
-            out.append(dict(code=code, parent_code=code[:2] if len(code) > 2 else None, kind=kind,
-                            name=name, name_en=name_en, time_limit_hours=limit, sort=sort))
+            out.append(
+                dict(
+                    code=code,
+                    parent_code=code[:2] if len(code) > 2 else None,
+                    kind=kind,
+                    name=name,
+                    name_en=name_en,
+                    time_limit_hours=limit,
+                    sort=sort,
+                )
+            )
     return out
 
 
@@ -88,8 +98,10 @@ def sync_categories(session: Session) -> int:
     stmt = insert(Category).values(data)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Category.code],
-        set_={c: stmt.excluded[c] for c in ("parent_code", "kind", "name", "name_en",
-                                            "time_limit_hours", "sort")},
+        set_={
+            c: stmt.excluded[c]
+            for c in ("parent_code", "kind", "name", "name_en", "time_limit_hours", "sort")
+        },
     )
     session.execute(stmt)
     session.flush()
@@ -97,5 +109,8 @@ def sync_categories(session: Session) -> int:
 
 
 def leaf_codes(session: Session) -> list[str]:
-    return list(session.scalars(select(Category.code).where(Category.parent_code.is_not(None))
-                                .order_by(Category.sort)))
+    return list(
+        session.scalars(
+            select(Category.code).where(Category.parent_code.is_not(None)).order_by(Category.sort)
+        )
+    )

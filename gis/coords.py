@@ -4,12 +4,13 @@ GCJ-02 is a deliberate, non-public-parameter obfuscation, so no CRS library (pyp
 knows it; these are the widely used published approximations (error ≈ 1-2 m after inversion).
 Outside China the offsets are not applied, as the apps themselves do.
 """
+
 from __future__ import annotations
 
 import math
 
-_A = 6378245.0                 # Krasovsky 1940 semi-major axis, used by GCJ-02
-_EE = 0.00669342162296594323   # its eccentricity squared
+_A = 6378245.0  # Krasovsky 1940 semi-major axis, used by GCJ-02
+_EE = 0.00669342162296594323  # its eccentricity squared
 _X_PI = math.pi * 3000.0 / 180.0
 CRS_NAMES = ("wgs84", "gcj02", "bd09")
 
@@ -20,14 +21,28 @@ def out_of_china(lon: float, lat: float) -> bool:
 
 def _delta(lon: float, lat: float) -> tuple[float, float]:
     x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-            + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
-            + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-            + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-            + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
-            + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * math.sqrt(abs(x))
+        + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+        + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+        + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * math.sqrt(abs(x))
+        + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+        + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+        + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    )
     radlat = lat / 180.0 * math.pi
     magic = 1 - _EE * math.sin(radlat) ** 2
     sqrtmagic = math.sqrt(magic)

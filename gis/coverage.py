@@ -22,6 +22,7 @@ is computed once when it is stored (``store_reach``, table ``patrol_reach``); a 
 whole tracks unions those stored shapes — ~16 a grid for a busy day instead of ~40 buffers —
 and recomputes only the tracks it cuts, still-open live patrols, and other radii.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,7 @@ MAX_RADIUS_M = 500.0
 PIECE_SECONDS = 60
 SIMPLIFY_M = 5.0
 MAX_WINDOW = dt.timedelta(days=31)
-HOURS_UP_TO = dt.timedelta(days=7)   # hour-by-hour visits are listed for windows up to this long
+HOURS_UP_TO = dt.timedelta(days=7)  # hour-by-hour visits are listed for windows up to this long
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,25 @@ class Window:
 
     @property
     def hours(self) -> int | None:
-        return math.ceil((self.end - self.start).total_seconds() / 3600) if self.end - self.start <= HOURS_UP_TO else None
+        return (
+            math.ceil((self.end - self.start).total_seconds() / 3600)
+            if self.end - self.start <= HOURS_UP_TO
+            else None
+        )
 
 
 def metric_frame(session: Session, grid_ids=None) -> tuple[int, float]:
     """(UTM SRID, degrees per metre, generous) for the grids: the SRID measures, the factor turns
     a radius into the degree margin of the index search."""
-    row = session.execute(text("""
+    row = session.execute(
+        text("""
         SELECT ST_X(c), ST_Y(c), ymax FROM (
             SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c, max(ST_YMax(geom)) AS ymax,
                    min(ST_YMin(geom)) AS ymin
             FROM areas WHERE level = 'grid' AND (CAST(:ids AS int[]) IS NULL OR id = ANY(:ids))) e
-    """), {"ids": list(grid_ids) if grid_ids else None}).one()
+    """),
+        {"ids": list(grid_ids) if grid_ids else None},
+    ).one()
     lon, lat, ymax = row if row[0] is not None else (0.0, 0.0, 0.0)
     zone = int((lon + 180) // 6) + 1
     srid = (32600 if lat >= 0 else 32700) + zone
@@ -139,8 +147,8 @@ NO_TRACKS = "SELECT id FROM patrol_tracks WHERE false"
 # What the pipeline reads: (stored tracks, the condition on the fixes of the others).
 SOURCES = {
     "stored": (STORED_TRACKS, "{t}.track_id NOT IN (SELECT id FROM stored_track)"),
-    "fixes": (NO_TRACKS, "true"),                       # every track from its fixes
-    "one track": (NO_TRACKS, "{t}.track_id = :track_id"),   # to store that track's reach
+    "fixes": (NO_TRACKS, "true"),  # every track from its fixes
+    "one track": (NO_TRACKS, "{t}.track_id = :track_id"),  # to store that track's reach
 }
 
 
@@ -149,7 +157,8 @@ def _ctes(grid_filter: str, source: str = "stored") -> str:
     the stored reach of whole tracks in place of their fixes (see ``SOURCES``)."""
     stored_tracks, live = SOURCES[source]
     fixes = (NEAR_FIXES if grid_filter else ALL_FIXES).format(
-        piece=PIECE_SECONDS, live=live.format(t="p"), live_q=live.format(t="q"))
+        piece=PIECE_SECONDS, live=live.format(t="p"), live_q=live.format(t="q")
+    )
     return f"""
     grid_m AS MATERIALIZED (
         SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g
@@ -249,14 +258,27 @@ class Coverage:
 
     def as_json(self) -> dict:
         visited = sum(1 for g in self.grids if g["minutes"] > 0 or g["last_visit"])
-        return {"from": self.window.start.isoformat(), "to": self.window.end.isoformat(),
-                "radius_m": self.window.radius_m, "hours": self.window.hours,
-                "grids_total": len(self.grids), "grids_visited": visited,
-                "untimed_tracks": self.untimed_tracks,
-                "warnings": ([f"{self.untimed_tracks} track(s) without timestamps in this window are "
-                              "drawn as routes but not counted"] if self.untimed_tracks else []),
-                "grids": [{**g, "last_visit": g["last_visit"].isoformat() if g["last_visit"] else None}
-                          for g in self.grids]}
+        return {
+            "from": self.window.start.isoformat(),
+            "to": self.window.end.isoformat(),
+            "radius_m": self.window.radius_m,
+            "hours": self.window.hours,
+            "grids_total": len(self.grids),
+            "grids_visited": visited,
+            "untimed_tracks": self.untimed_tracks,
+            "warnings": (
+                [
+                    f"{self.untimed_tracks} track(s) without timestamps in this window are "
+                    "drawn as routes but not counted"
+                ]
+                if self.untimed_tracks
+                else []
+            ),
+            "grids": [
+                {**g, "last_visit": g["last_visit"].isoformat() if g["last_visit"] else None}
+                for g in self.grids
+            ],
+        }
 
 
 def _grid_filter(grid_ids=None, bbox=None) -> tuple[str, dict]:
@@ -264,52 +286,74 @@ def _grid_filter(grid_ids=None, bbox=None) -> tuple[str, dict]:
         return "AND a.id = ANY(:grid_ids)", {"grid_ids": list(grid_ids)}
     if bbox is not None:
         minx, miny, maxx, maxy = bbox
-        return ("AND a.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
-                dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+        return (
+            "AND a.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
+            dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy),
+        )
     return "", {}
 
 
 def _params(session, window: Window, grid_ids, extra) -> dict:
     srid, deg_per_m = metric_frame(session, grid_ids)
-    return {"srid": srid, "r_deg": window.radius_m * deg_per_m, "deg_per_m": deg_per_m,
-            "radius": window.radius_m,
-            "start": window.start, "end": window.end, **extra}
+    return {
+        "srid": srid,
+        "r_deg": window.radius_m * deg_per_m,
+        "deg_per_m": deg_per_m,
+        "radius": window.radius_m,
+        "start": window.start,
+        "end": window.end,
+        **extra,
+    }
 
 
-def grid_coverage(session: Session, window: Window, grid_ids=None, bbox=None, *,
-                  use_stored: bool = True) -> Coverage:
+def grid_coverage(
+    session: Session, window: Window, grid_ids=None, bbox=None, *, use_stored: bool = True
+) -> Coverage:
     """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``.
     ``use_stored=False`` recomputes every track from its fixes (the figures are the same)."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
     ctes = _ctes(grid_filter, "stored" if use_stored else "fixes")
-    rows = session.execute(text(COVERAGE_SQL.format(ctes=ctes)),
-                           _params(session, window, grid_ids, extra)).mappings().all()
-    untimed = session.scalar(text("""
+    rows = (
+        session.execute(text(COVERAGE_SQL.format(ctes=ctes)), _params(session, window, grid_ids, extra))
+        .mappings()
+        .all()
+    )
+    untimed = session.scalar(
+        text("""
         SELECT count(*) FROM patrol_tracks WHERE NOT has_time AND created_at >= :start
-        AND created_at < :end"""), {"start": window.start, "end": window.end})
+        AND created_at < :end"""),
+        {"start": window.start, "end": window.end},
+    )
     return Coverage(window, [_grid_row(r, window) for r in rows], untimed)
 
 
 def _grid_row(r, window: Window) -> dict:
     street_m = r["street_m"]
     since = (window.end - r["last_visit"]).total_seconds() / 3600 if r["last_visit"] else None
-    return {"code": r["code"], "name": r["name"], "area_m2": round(r["area_m2"], 1),
-            "area_covered_m2": round(r["covered_m2"], 1),
-            "area_share": round(r["covered_m2"] / r["area_m2"], 4) if r["area_m2"] else 0.0,
-            "street_m": round(street_m, 1) if street_m is not None else None,
-            "street_covered_m": round(r["street_covered_m"], 1) if street_m is not None else None,
-            "street_share": (round(r["street_covered_m"] / street_m, 4) if street_m else None),
-            "buildings": r["buildings"], "buildings_passed": r["buildings_passed"],
-            "minutes": round(float(r["minutes"]), 1), "last_visit": r["last_visit"],
-            "hours_since_visit": round(since, 2) if since is not None else None,
-            "hours_visited": list(r["hours"]) if window.hours else None}
+    return {
+        "code": r["code"],
+        "name": r["name"],
+        "area_m2": round(r["area_m2"], 1),
+        "area_covered_m2": round(r["covered_m2"], 1),
+        "area_share": round(r["covered_m2"] / r["area_m2"], 4) if r["area_m2"] else 0.0,
+        "street_m": round(street_m, 1) if street_m is not None else None,
+        "street_covered_m": round(r["street_covered_m"], 1) if street_m is not None else None,
+        "street_share": (round(r["street_covered_m"] / street_m, 4) if street_m else None),
+        "buildings": r["buildings"],
+        "buildings_passed": r["buildings_passed"],
+        "minutes": round(float(r["minutes"]), 1),
+        "last_visit": r["last_visit"],
+        "hours_since_visit": round(since, 2) if since is not None else None,
+        "hours_visited": list(r["hours"]) if window.hours else None,
+    }
 
 
 def uncovered_streets_geojson(session: Session, window: Window, bbox=None, grid_ids=None) -> str:
     """Street pieces farther than r from every track in the window: what nobody walked."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
-    return geojson_text(session, UNCOVERED_SQL.format(ctes=_ctes(grid_filter)),
-                        _params(session, window, grid_ids, extra))
+    return geojson_text(
+        session, UNCOVERED_SQL.format(ctes=_ctes(grid_filter)), _params(session, window, grid_ids, extra)
+    )
 
 
 STORE_REACH_SQL = """
@@ -328,32 +372,46 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
     that hold the whole track read it instead of recomputing it. False when the track is not
     stored: no times, or fixes outside its recorded start and end (a phone's clock)."""
     session.flush()
-    track = session.execute(text("""
+    track = session.execute(
+        text("""
         SELECT t.started_at, t.ended_at, min(p.recorded_at) AS first, max(p.recorded_at) AS last
         FROM patrol_tracks t JOIN patrol_points p ON p.track_id = t.id
-        WHERE t.id = :id AND t.has_time GROUP BY t.id"""), {"id": track_id}).one_or_none()
-    storable = not (track is None or track.started_at is None or track.ended_at is None
-                    or track.first < track.started_at or track.last > track.ended_at
-                    or track.last - track.first >= MAX_WINDOW)
+        WHERE t.id = :id AND t.has_time GROUP BY t.id"""),
+        {"id": track_id},
+    ).one_or_none()
+    storable = not (
+        track is None
+        or track.started_at is None
+        or track.ended_at is None
+        or track.first < track.started_at
+        or track.last > track.ended_at
+        or track.last - track.first >= MAX_WINDOW
+    )
     session.execute(text("DELETE FROM patrol_reach WHERE track_id = :id"), {"id": track_id})
     grid_ids = grids_near_track(session, track_id, radius_m) if storable else []
     if grid_ids:
         window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
         grid_filter, extra = _grid_filter(grid_ids)
-        session.execute(text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, "one track"))),
-                        _params(session, window, grid_ids, {**extra, "track_id": track_id}))
-    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = :r WHERE id = :id"),
-                    {"r": radius_m if storable else None, "id": track_id})
+        session.execute(
+            text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, "one track"))),
+            _params(session, window, grid_ids, {**extra, "track_id": track_id}),
+        )
+    session.execute(
+        text("UPDATE patrol_tracks SET reach_radius_m = :r WHERE id = :id"),
+        {"r": radius_m if storable else None, "id": track_id},
+    )
     return storable
 
 
 def store_missing_reach(session: Session, radius_m: float = DEFAULT_RADIUS_M) -> tuple[int, int]:
     """Store the reach of every finished, timed track that has none (or was stored for another
     radius). Returns (stored, left to live computation)."""
-    ids = session.scalars(text("""
+    ids = session.scalars(
+        text("""
         SELECT id FROM patrol_tracks
         WHERE has_time AND ended_at IS NOT NULL AND reach_radius_m IS DISTINCT FROM :r ORDER BY id"""),
-        {"r": radius_m}).all()
+        {"r": radius_m},
+    ).all()
     stored = sum(store_reach(session, track_id, radius_m) for track_id in ids)
     return stored, len(ids) - stored
 
@@ -368,10 +426,15 @@ def forget_stored_reach(session: Session) -> None:
 def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_RADIUS_M) -> list[int]:
     """Ids of the grids a track passes within r of: the only ones whose coverage it changes."""
     _srid, deg_per_m = metric_frame(session)
-    return list(session.scalars(text("""
+    return list(
+        session.scalars(
+            text("""
         SELECT a.id FROM areas a JOIN patrol_tracks t ON t.id = :id
         WHERE a.level = 'grid' AND ST_DWithin(a.geom, t.geom, :r_deg) ORDER BY a.code
-    """), {"id": track_id, "r_deg": radius_m * deg_per_m}))
+    """),
+            {"id": track_id, "r_deg": radius_m * deg_per_m},
+        )
+    )
 
 
 TRACKS_SQL = f"""
@@ -402,5 +465,16 @@ TRACKS_SQL = f"""
 def tracks_geojson(session: Session, window: Window, bbox, tolerance: float = 0.0) -> str:
     """The tracks in the window and viewport (the part of them inside the window)."""
     minx, miny, maxx, maxy = bbox
-    return geojson_text(session, TRACKS_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy,
-                                                  start=window.start, end=window.end, tolerance=tolerance))
+    return geojson_text(
+        session,
+        TRACKS_SQL,
+        dict(
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
+            start=window.start,
+            end=window.end,
+            tolerance=tolerance,
+        ),
+    )

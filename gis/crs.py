@@ -2,6 +2,7 @@
 
 CGCS2000 (EPSG:4490) is for our purposes WGS 84; its Gauss-Krüger zones are 4491-4554.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -5,6 +5,7 @@ reports taken through the real closed loop. Seeded, so every run makes the same 
 Geometry is made in metres in CGCS2000 / 3-degree Gauss-Krüger CM 84°E (EPSG:4537), the projection
 a local surveying institute would deliver, then stored in EPSG:4326.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,25 +31,51 @@ from gis.workflow import act
 DEMO_PASSWORD = "gridwatch-demo"
 DISTRICT = ("650202", "独山子区")
 STREETS = ["西宁路街道", "金山路街道", "红山路街道"]
-ORIGIN_LONLAT = (84.862, 44.338)      # north-west corner of the district
-METRIC_CRS = 4537                     # CGCS2000 / 3-degree Gauss-Kruger CM 84E
-CELL_M, NX, NY = 300.0, 12, 8         # 12 × 8 grids of ~300 m
-STREET_COLS, COMMUNITY_ROWS = 4, 4    # a street is 4 columns wide, a community 4 × 4 grids
+ORIGIN_LONLAT = (84.862, 44.338)  # north-west corner of the district
+METRIC_CRS = 4537  # CGCS2000 / 3-degree Gauss-Kruger CM 84E
+CELL_M, NX, NY = 300.0, 12, 8  # 12 × 8 grids of ~300 m
+STREET_COLS, COMMUNITY_ROWS = 4, 4  # a street is 4 columns wide, a community 4 × 4 grids
 DEPARTMENTS = [
-    ("WATER", "自来水公司 Water company"), ("ROADS", "市政道路处 Municipal roads"),
-    ("SANIT", "环卫处 Sanitation"), ("GREEN", "园林处 Parks and greenery"),
-    ("CITYM", "城管执法大队 City management"), ("PROP", "物业公司 Property management"),
-    ("POLICE", "派出所 Police station"), ("FIRE", "消防救援站 Fire station"),
+    ("WATER", "自来水公司 Water company"),
+    ("ROADS", "市政道路处 Municipal roads"),
+    ("SANIT", "环卫处 Sanitation"),
+    ("GREEN", "园林处 Parks and greenery"),
+    ("CITYM", "城管执法大队 City management"),
+    ("PROP", "物业公司 Property management"),
+    ("POLICE", "派出所 Police station"),
+    ("FIRE", "消防救援站 Fire station"),
 ]
-CATEGORY_DEPARTMENT = {"01": "WATER", "02": "ROADS", "03": "SANIT", "04": "GREEN", "05": "CITYM",
-                       "06": "CITYM", "11": "SANIT", "12": "CITYM", "13": "CITYM", "14": "ROADS",
-                       "15": "CITYM", "16": "CITYM", "21": "PROP", "22": "POLICE", "23": "FIRE",
-                       "24": "PROP", "25": "PROP"}
+CATEGORY_DEPARTMENT = {
+    "01": "WATER",
+    "02": "ROADS",
+    "03": "SANIT",
+    "04": "GREEN",
+    "05": "CITYM",
+    "06": "CITYM",
+    "11": "SANIT",
+    "12": "CITYM",
+    "13": "CITYM",
+    "14": "ROADS",
+    "15": "CITYM",
+    "16": "CITYM",
+    "21": "PROP",
+    "22": "POLICE",
+    "23": "FIRE",
+    "24": "PROP",
+    "25": "PROP",
+}
 DESCRIPTIONS = {
-    "0101": "上水井盖破损，行人有踩空危险", "0103": "路灯不亮，晚上很黑", "1101": "小区门口垃圾堆放",
-    "1201": "单元门贴满小广告", "1501": "早市占道经营堵塞路口", "2101": "楼上漏水引发邻里纠纷",
-    "2201": "有两名陌生男子挨家挨户敲门称检修暖气", "2301": "电动车在楼道内充电",
-    "2302": "消防通道被私家车堵塞", "2401": "楼道堆放杂物", "0203": "路面坑洼积水",
+    "0101": "上水井盖破损，行人有踩空危险",
+    "0103": "路灯不亮，晚上很黑",
+    "1101": "小区门口垃圾堆放",
+    "1201": "单元门贴满小广告",
+    "1501": "早市占道经营堵塞路口",
+    "2101": "楼上漏水引发邻里纠纷",
+    "2201": "有两名陌生男子挨家挨户敲门称检修暖气",
+    "2301": "电动车在楼道内充电",
+    "2302": "消防通道被私家车堵塞",
+    "2401": "楼道堆放杂物",
+    "0203": "路面坑洼积水",
 }
 USERS = [  # username, role, display name, grids (community index → its first n grids), department
     ("admin", "admin", "系统管理员 Admin", None, None),
@@ -87,29 +114,38 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     session.add_all(departments.values())
 
     cells, vertices = _jittered_cells(rng, x0, y0)
-    district = _area(session, "district", DISTRICT[0], DISTRICT[1], None,
-                     unary_union(list(cells.values())))
+    district = _area(session, "district", DISTRICT[0], DISTRICT[1], None, unary_union(list(cells.values())))
     communities, grids = [], []
     cell_of: dict[int, Polygon] = {}  # each grid's polygon in metres, for buildings and reports
     for s, street_name in enumerate(STREETS):
         cols = range(s * STREET_COLS, (s + 1) * STREET_COLS)
         street_cells = [cells[c, r] for c in cols for r in range(NY)]
         street_code = f"{DISTRICT[0]}{s + 1:03d}"
-        street = _area(session, "street", street_code, street_name, district,
-                       unary_union(street_cells))
+        street = _area(session, "street", street_code, street_name, district, unary_union(street_cells))
         for k in range(NY // COMMUNITY_ROWS):
             rows = range(k * COMMUNITY_ROWS, (k + 1) * COMMUNITY_ROWS)
             number = s * (NY // COMMUNITY_ROWS) + k + 1
-            community = _area(session, "community", f"{street_code}{k + 1:03d}",
-                              f"第{_chinese(number)}社区", street,
-                              unary_union([cells[c, r] for c in cols for r in rows]))
+            community = _area(
+                session,
+                "community",
+                f"{street_code}{k + 1:03d}",
+                f"第{_chinese(number)}社区",
+                street,
+                unary_union([cells[c, r] for c in cols for r in rows]),
+            )
             communities.append(community)
             seq = 0
-            for r in rows:            # codes run west→east, then north→south
+            for r in rows:  # codes run west→east, then north→south
                 for c in cols:
                     seq += 1
-                    grid = _area(session, "grid", f"{community.code}{seq:03d}",
-                                 f"{community.name}第{seq}网格", community, cells[c, r])
+                    grid = _area(
+                        session,
+                        "grid",
+                        f"{community.code}{seq:03d}",
+                        f"{community.name}第{seq}网格",
+                        community,
+                        cells[c, r],
+                    )
                     cell_of[grid.id] = cells[c, r]
                     grids.append(grid)
     summary.areas = 1 + len(STREETS) + len(communities) + len(grids)
@@ -118,11 +154,17 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     for grid in grids:
         for n, footprint in enumerate(_buildings_in(rng, cell_of[grid.id]), start=1):
             floors = rng.choice([3, 5, 6, 6, 7, 11, 18])
-            buildings.append(Building(
-                name=f"{n}号楼", address=f"{grid.name} {n}号楼", floors=floors,
-                households=floors * rng.choice([2, 4, 6]), grid_id=grid.id,
-                head_name=rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(["阿姨", "师傅", "大爷"]),
-                geom=from_shape(polygonal_part(reproject(footprint, METRIC_CRS, 4326)), srid=4326)))
+            buildings.append(
+                Building(
+                    name=f"{n}号楼",
+                    address=f"{grid.name} {n}号楼",
+                    floors=floors,
+                    households=floors * rng.choice([2, 4, 6]),
+                    grid_id=grid.id,
+                    head_name=rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(["阿姨", "师傅", "大爷"]),
+                    geom=from_shape(polygonal_part(reproject(footprint, METRIC_CRS, 4326)), srid=4326),
+                )
+            )
     session.add_all(buildings)
     session.flush()
     summary.buildings = len(buildings)
@@ -133,8 +175,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
         if grid_spec:
             community_index, n = grid_spec
             codes = tuple(g.code for g in grids if g.parent_id == communities[community_index].id)[:n]
-        users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes,
-                                      department)
+        users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes, department)
         summary.logins.append((username, role))
     summary.reports = _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat)
     summary.streets = _streets(session, vertices)
@@ -152,16 +193,24 @@ def _jittered_cells(rng: random.Random, x0: float, y0: float):
             dx = rng.uniform(-jitter, jitter) if 0 < i < NX else 0
             dy = rng.uniform(-jitter, jitter) if 0 < j < NY else 0
             vertex[i, j] = (x0 + i * CELL_M + dx, y0 - j * CELL_M + dy)
-    cells = {(i, j): Polygon([vertex[i, j], vertex[i + 1, j], vertex[i + 1, j + 1], vertex[i, j + 1]])
-             for i in range(NX) for j in range(NY)}
+    cells = {
+        (i, j): Polygon([vertex[i, j], vertex[i + 1, j], vertex[i + 1, j + 1], vertex[i, j + 1]])
+        for i in range(NX)
+        for j in range(NY)
+    }
     return cells, vertex
 
 
 def _area(session, level, code, name, parent, metric_geom) -> Area:
     geom = polygonal_part(metric_geom)
-    area = Area(level=level, code=code, name=name, parent_id=parent.id if parent else None,
-                area_m2=round(geom.area, 1),
-                geom=from_shape(reproject(geom, METRIC_CRS, 4326), srid=4326))
+    area = Area(
+        level=level,
+        code=code,
+        name=name,
+        parent_id=parent.id if parent else None,
+        area_m2=round(geom.area, 1),
+        geom=from_shape(reproject(geom, METRIC_CRS, 4326), srid=4326),
+    )
     session.add(area)
     session.flush()
     return area
@@ -177,15 +226,26 @@ def _buildings_in(rng: random.Random, cell: Polygon) -> list[Polygon]:
         x = (1 - u) * (1 - v) * ax + u * (1 - v) * bx + u * v * cx + (1 - u) * v * dx
         y = (1 - u) * (1 - v) * ay + u * (1 - v) * by + u * v * cy + (1 - u) * v * dy
         w, h = rng.uniform(24, 48), rng.uniform(11, 16)
-        box = Polygon([(x - w / 2, y - h / 2), (x + w / 2, y - h / 2), (x + w / 2, y + h / 2),
-                       (x - w / 2, y + h / 2)])
+        box = Polygon(
+            [(x - w / 2, y - h / 2), (x + w / 2, y - h / 2), (x + w / 2, y + h / 2), (x - w / 2, y + h / 2)]
+        )
         out.append(affinity.rotate(box, rng.uniform(-15, 15), origin="center"))
     return out
 
 
 # how far along the loop each demo report goes, with its weight
-STAGES = [("reported", 6), ("accepted", 3), ("opened", 3), ("dispatched", 12), ("handled", 4),
-          ("verified", 2), ("closed", 14), ("resolved_locally", 5), ("voided", 2), ("rework", 3)]
+STAGES = [
+    ("reported", 6),
+    ("accepted", 3),
+    ("opened", 3),
+    ("dispatched", 12),
+    ("handled", 4),
+    ("verified", 2),
+    ("closed", 14),
+    ("resolved_locally", 5),
+    ("voided", 2),
+    ("rework", 3),
+]
 PATH = ["accept", "open", "dispatch", "handle", "verify", "close"]
 
 
@@ -206,10 +266,16 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
         category = rng.choice(list(DESCRIPTIONS) if rng.random() < 0.7 else codes)
         created = now - dt.timedelta(hours=rng.uniform(2, 24 * 30))
         reporter = users["worker"] if rng.random() < 0.5 else users["supervisor"]
-        report = submit_report(session, lon=lon, lat=lat, category=category, reporter_id=reporter.id,
-                               description=DESCRIPTIONS.get(category, "巡查发现问题，请处理"),
-                               channel=rng.choice(["app", "app", "patrol", "hotline", "volunteer",
-                                                   "video", "public"]), now=created).report(session)
+        report = submit_report(
+            session,
+            lon=lon,
+            lat=lat,
+            category=category,
+            reporter_id=reporter.id,
+            description=DESCRIPTIONS.get(category, "巡查发现问题，请处理"),
+            channel=rng.choice(["app", "app", "patrol", "hotline", "volunteer", "video", "public"]),
+            now=created,
+        ).report(session)
         count += 1
         clock = created
 
@@ -228,11 +294,27 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
         if target == "reported":
             continue
         department = departments[CATEGORY_DEPARTMENT[category[:2]]]
-        roles = {"accept": "dispatcher", "open": "dispatcher", "dispatch": "dispatcher",
-                 "handle": "admin", "verify": "supervisor", "close": "dispatcher"}
-        for action in PATH[:PATH.index({"accepted": "accept", "opened": "open",
-                                          "dispatched": "dispatch", "handled": "handle",
-                                          "verified": "verify", "closed": "close"}[target]) + 1]:
+        roles = {
+            "accept": "dispatcher",
+            "open": "dispatcher",
+            "dispatch": "dispatcher",
+            "handle": "admin",
+            "verify": "supervisor",
+            "close": "dispatcher",
+        }
+        for action in PATH[
+            : PATH.index(
+                {
+                    "accepted": "accept",
+                    "opened": "open",
+                    "dispatched": "dispatch",
+                    "handled": "handle",
+                    "verified": "verify",
+                    "closed": "close",
+                }[target]
+            )
+            + 1
+        ]:
             step(action, roles[action], department_id=department.id)
         if stage == "rework":
             step("reject", "supervisor", note="复查未通过，需返工 failed the on-site check")
@@ -243,9 +325,13 @@ def _streets(session, vertex) -> int:
     """The lattice lines as streets: east-west ones (路) and north-south ones (街)."""
     lines = [(f"{_chinese(j + 1)}号路", [vertex[i, j] for i in range(NX + 1)]) for j in range(NY + 1)]
     lines += [(f"{_chinese(i + 1)}号街", [vertex[i, j] for j in range(NY + 1)]) for i in range(NX + 1)]
-    session.add_all(StreetLine(name=name, geom=from_shape(
-        MultiLineString([reproject(LineString(points), METRIC_CRS, 4326)]), srid=4326))
-        for name, points in lines)
+    session.add_all(
+        StreetLine(
+            name=name,
+            geom=from_shape(MultiLineString([reproject(LineString(points), METRIC_CRS, 4326)]), srid=4326),
+        )
+        for name, points in lines
+    )
     session.flush()
     return len(lines)
 
@@ -265,7 +351,7 @@ def _patrols(session, rng, grids, cell_of, users, now) -> int:
                 p = loop.interpolate((k * 12) % loop.length)
                 x, y = p.x + rng.gauss(0, 3), p.y + rng.gauss(0, 3)
                 if rng.random() < 0.01:
-                    x += 400                                    # a GPS jump
+                    x += 400  # a GPS jump
                 lon, lat = transformer(METRIC_CRS, 4326).transform(x, y)
                 fixes.append(Fix(lon, lat, t, rng.uniform(4, 15)))
                 t += dt.timedelta(seconds=10)

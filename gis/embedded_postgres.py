@@ -5,6 +5,7 @@ folder (no port to collide with), trusts local connections, and is started as th
 user when we run as root (PostgreSQL refuses to run as root). With ``DATABASE_URL`` set, none of
 this is used.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def database_url(dbname: str = DEFAULT_DB) -> str:
         return EmbeddedPostgres().url(dbname)
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
+            return "postgresql+psycopg://" + url[len(plain) :]
     return url
 
 
@@ -92,8 +93,11 @@ class EmbeddedPostgres:
 
     def ensure_database(self, dbname: str) -> None:
         """Create ``dbname`` with the PostGIS extension unless it exists."""
-        self.execute("postgres", f'CREATE DATABASE "{dbname}"',
-                     unless=("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)))
+        self.execute(
+            "postgres",
+            f'CREATE DATABASE "{dbname}"',
+            unless=("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)),
+        )
         self.execute(dbname, "CREATE EXTENSION IF NOT EXISTS postgis")
 
     def execute(self, dbname: str, sql: str, unless: tuple | None = None) -> None:
@@ -129,8 +133,7 @@ class EmbeddedPostgres:
         result = subprocess.run(argv, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise EmbeddedPostgresError(
-                f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}"
-                f"(server log: {self.logfile})"
+                f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}(server log: {self.logfile})"
             )
         return result
 
@@ -145,8 +148,18 @@ class EmbeddedPostgres:
             self._check_reachable(owner)
         if self.data.exists():
             shutil.rmtree(self.data)  # a half-made cluster from an interrupted init
-        self._run([PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
-                   "--encoding=UTF8", "--no-locale"])
+        self._run(
+            [
+                PG_BIN / "initdb",
+                "-D",
+                self.data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+            ]
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 "\n# GridWatch embedded cluster: unix socket only, in its own folder\n"

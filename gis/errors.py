@@ -3,6 +3,7 @@
 
 class DomainError(Exception):
     """Something a person did that we refuse, with a message they can act on."""
+
     status = 400
 
     def __init__(self, message: str, **details):

@@ -3,6 +3,7 @@
 Vectorised with Shapely 2; each fix or rejection names the row (1-based, as a planner counts in
 a GIS attribute table) and the feature's own ID when it has one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,11 +42,14 @@ def check_polygon_layer(frame: gpd.GeoDataFrame, what: str) -> None:
 
     types = set(frame.geometry.dropna().geom_type.unique())
     if not types & POLYGONAL:
-        raise Invalid(f"{what} must be polygons; this layer holds {', '.join(sorted(types)) or 'no geometry'}")
+        raise Invalid(
+            f"{what} must be polygons; this layer holds {', '.join(sorted(types)) or 'no geometry'}"
+        )
 
 
-def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None,
-                   exact_areas: bool = True) -> tuple[gpd.GeoDataFrame, Cleaning]:
+def clean_polygons(
+    frame: gpd.GeoDataFrame, metric_crs, ids=None, exact_areas: bool = True
+) -> tuple[gpd.GeoDataFrame, Cleaning]:
     """Repair invalid polygons (make_valid, polygonal parts only), drop empty or arealess ones.
 
     ``frame`` must already be in EPSG:4326; ``metric_crs`` measures areas. Returns the kept rows
@@ -57,7 +61,7 @@ def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None,
     report = Cleaning()
     geoms = shapely.force_2d(frame.geometry.values)
     ids = ids if ids is not None else [None] * len(frame)
-    type_ids = shapely.get_type_id(geoms)          # -1 missing, 3 Polygon, 6 MultiPolygon
+    type_ids = shapely.get_type_id(geoms)  # -1 missing, 3 Polygon, 6 MultiPolygon
     valid = shapely.is_valid(geoms)
     out = np.empty(len(geoms), dtype=object)
     simple = valid & (type_ids == 3)
@@ -78,23 +82,29 @@ def clean_polygons(frame: gpd.GeoDataFrame, metric_crs, ids=None,
         if poly is None:
             report.rejected.append({**row, "reason": f"degenerate: no area ({reason})"})
             continue
-        report.repaired.append({**row, "problem": reason,
-                                "action": "repaired with make_valid, polygonal parts kept"})
+        report.repaired.append(
+            {**row, "problem": reason, "action": "repaired with make_valid, polygonal parts kept"}
+        )
         out[i] = poly
         keep[i] = True
     cleaned = frame.copy()
     cleaned = cleaned.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
     areas = np.zeros(len(frame))
     measure = keep.copy()
-    if not exact_areas:   # m² per square degree at each polygon's latitude: within ~1 % for these
+    if not exact_areas:  # m² per square degree at each polygon's latitude: within ~1 % for these
         lat = np.radians(shapely.get_y(shapely.centroid(out[keep].astype(object))))
         areas[keep] = shapely.area(out[keep]) * 111_320.0 * 110_574.0 * np.cos(lat)
         measure &= areas < 10 * MIN_AREA_M2
     if measure.any():
         areas[measure] = cleaned.geometry[measure].to_crs(metric_crs).area.to_numpy()
     for i in np.flatnonzero(keep & (areas < MIN_AREA_M2)):
-        report.rejected.append({"row": int(i) + 1, "id": ids[i],
-                                "reason": f"degenerate: area {areas[i]:.2f} m² (< {MIN_AREA_M2:g} m²)"})
+        report.rejected.append(
+            {
+                "row": int(i) + 1,
+                "id": ids[i],
+                "reason": f"degenerate: area {areas[i]:.2f} m² (< {MIN_AREA_M2:g} m²)",
+            }
+        )
         keep[i] = False
     cleaned["area_m2"] = areas
     report.rejected.sort(key=lambda r: r["row"])

@@ -4,6 +4,7 @@ Everything happens in the caller's transaction: the CLI commits once at the end,
 back, and any refusal raises ``ImportRefused`` carrying the full validation report — so a failed
 import writes nothing. Rows go in with COPY, never one ORM object per feature.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -85,12 +86,22 @@ def _text(value) -> str | None:
 
 
 def _base_report(dataset, kind: str, level: str | None) -> dict:
-    return {"file": dataset.source, "layer": dataset.layer, "kind": kind, "level": level,
-            "features_read": len(dataset.frame), "crs": dataset.crs,
-            "crs_assumed": dataset.crs_assumed, "encoding": dataset.encoding,
-            "encoding_source": dataset.encoding_source, "warnings": list(dataset.warnings),
-            "columns": [c for c in dataset.frame.columns if c != dataset.frame.geometry.name],
-            "errors": [], "repaired": [], "rejected": []}
+    return {
+        "file": dataset.source,
+        "layer": dataset.layer,
+        "kind": kind,
+        "level": level,
+        "features_read": len(dataset.frame),
+        "crs": dataset.crs,
+        "crs_assumed": dataset.crs_assumed,
+        "encoding": dataset.encoding,
+        "encoding_source": dataset.encoding_source,
+        "warnings": list(dataset.warnings),
+        "columns": [c for c in dataset.frame.columns if c != dataset.frame.geometry.name],
+        "errors": [],
+        "repaired": [],
+        "rejected": [],
+    }
 
 
 def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> int:
@@ -100,8 +111,10 @@ def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> in
     buildings: 1.2 s as CSV, 0.5 s so)."""
     raw = session.connection().connection.dbapi_connection
     count = 0
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy,
+    ):
         copy.set_types([("bytea" if kind == "geometry" else kind) for kind in columns.values()])
         for row in rows:
             copy.write_row(row)
@@ -128,8 +141,9 @@ def bulk_load(session: Session, table: str, new_rows: int):
     index build and one join to check the keys, instead of a GiST insert and two key lookups per
     row (100,000 buildings: 1.7 s → 0.7 s). Inside the caller's transaction, so a failed import
     leaves them as they were; the table is locked meanwhile, as for any bulk load."""
-    existing = session.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :n) s"),
-                              {"n": new_rows})
+    existing = session.scalar(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :n) s"), {"n": new_rows}
+    )
     dropped = session.execute(BULK_SCHEMA_SQL, {"table": table}).all() if existing < new_rows else []
     for what, _definition in dropped:
         if what.startswith("INDEX "):
@@ -147,10 +161,21 @@ def _ewkb(geoms) -> np.ndarray:
 
 
 # -- areas ------------------------------------------------------------------------------------
-def import_areas(session: Session, path: str | Path, level: str, *, code_field=None,
-                 name_field=None, parent_field=None, crs=None, encoding=None, layer=None,
-                 replace: bool = False, user_id: int | None = None,
-                 progress: Progress = _quiet) -> ImportResult:
+def import_areas(
+    session: Session,
+    path: str | Path,
+    level: str,
+    *,
+    code_field=None,
+    name_field=None,
+    parent_field=None,
+    crs=None,
+    encoding=None,
+    layer=None,
+    replace: bool = False,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+) -> ImportResult:
     if level not in AREA_LEVELS:
         raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
     progress("reading", 0.0)
@@ -184,13 +209,18 @@ def import_areas(session: Session, path: str | Path, level: str, *, code_field=N
     progress("assigning codes", 0.5)
     _assign_codes(session, rows, metric_rows, level, code_col, replace, report)
     if rows["name"].isna().any():
-        rows.loc[rows["name"].isna(), "name"] = [f"{level} {c}" for c in rows.loc[rows["name"].isna(), "code"]]
+        rows.loc[rows["name"].isna(), "name"] = [
+            f"{level} {c}" for c in rows.loc[rows["name"].isna(), "code"]
+        ]
 
     progress("checking topology", 0.6)
     metric_rows["code"] = rows["code"]
     metric_rows["parent_code"] = rows["parent_code"]
-    parent_shapes = {code: geom for code, geom in zip(parents["code"], parents.to_crs(metric).geometry)} \
-        if parents is not None else {}
+    parent_shapes = (
+        {code: geom for code, geom in zip(parents["code"], parents.to_crs(metric).geometry)}
+        if parents is not None
+        else {}
+    )
     report["topology"] = {
         "overlaps": topology.overlaps(metric_rows),
         "gaps": topology.gaps(metric_rows, parent_shapes),
@@ -198,14 +228,20 @@ def import_areas(session: Session, path: str | Path, level: str, *, code_field=N
         "duplicate_codes": topology.duplicate_codes(rows["code"]),
     }
     if report["topology"]["duplicate_codes"]:
-        report["errors"].append("duplicate codes in the file: "
-                                + ", ".join(report["topology"]["duplicate_codes"][:20]))
+        report["errors"].append(
+            "duplicate codes in the file: " + ", ".join(report["topology"]["duplicate_codes"][:20])
+        )
     if not replace:
-        taken = set(session.scalars(text("SELECT code FROM areas WHERE code = ANY(:codes)"),
-                                    {"codes": list(rows["code"])}))
+        taken = set(
+            session.scalars(
+                text("SELECT code FROM areas WHERE code = ANY(:codes)"), {"codes": list(rows["code"])}
+            )
+        )
         if taken:
-            report["errors"].append(f"{len(taken)} code(s) already in the database (use --replace "
-                                    f"to swap the layer): {', '.join(sorted(taken)[:20])}")
+            report["errors"].append(
+                f"{len(taken)} code(s) already in the database (use --replace "
+                f"to swap the layer): {', '.join(sorted(taken)[:20])}"
+            )
     report["features_kept"] = len(rows)
     if report["errors"]:
         raise ImportRefused(f"{dataset.source} cannot be imported: " + "; ".join(report["errors"]), report)
@@ -223,18 +259,25 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
         rows["parent_id"] = None
         return None
     parents = gpd.read_postgis(
-        text("SELECT id, code, geom FROM areas WHERE level = :level"), session.connection(),
-        params={"level": parent_level}, geom_col="geom")
+        text("SELECT id, code, geom FROM areas WHERE level = :level"),
+        session.connection(),
+        params={"level": parent_level},
+        geom_col="geom",
+    )
     if parents.empty:
-        raise ImportRefused(f"there are no {parent_level} areas yet: import the {parent_level} layer "
-                            "first, since every area belongs to exactly one parent", report)
+        raise ImportRefused(
+            f"there are no {parent_level} areas yet: import the {parent_level} layer "
+            "first, since every area belongs to exactly one parent",
+            report,
+        )
     by_code = dict(zip(parents["code"], parents["id"]))
     if parent_col:
         codes = [_text(v) for v in rows[parent_col]]
         unknown = [(r, c) for r, c in zip(rows["row"], codes) if c not in by_code]
         if unknown:
-            report["errors"].append("unknown parent codes: " + ", ".join(
-                f"row {r}: {c}" for r, c in unknown[:20]))
+            report["errors"].append(
+                "unknown parent codes: " + ", ".join(f"row {r}: {c}" for r, c in unknown[:20])
+            )
         rows["parent_code"] = codes
     else:
         # largest overlap wins, measured in metres
@@ -263,17 +306,22 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
         if code is None:
             continue
         if not (code.isdigit() and len(code) == length):
-            report["warnings"].append(f"row {rows['row'][i]}: code {code!r} is not a {length}-digit "
-                                      f"{level} code; a code was generated")
+            report["warnings"].append(
+                f"row {rows['row'][i]}: code {code!r} is not a {length}-digit "
+                f"{level} code; a code was generated"
+            )
             codes[i] = None
         elif rows["parent_code"][i] and not code.startswith(rows["parent_code"][i]):
-            report["warnings"].append(f"row {rows['row'][i]}: code {code} does not start with its "
-                                      f"parent's code {rows['parent_code'][i]}")
+            report["warnings"].append(
+                f"row {rows['row'][i]}: code {code} does not start with its "
+                f"parent's code {rows['parent_code'][i]}"
+            )
     missing = [i for i, c in enumerate(codes) if c is None]
     if missing:
         if level == "district":
-            raise ImportRefused("districts need their 6-digit GB/T 2260 code in the file "
-                                "(--code-field)", report)
+            raise ImportRefused(
+                "districts need their 6-digit GB/T 2260 code in the file (--code-field)", report
+            )
         centroids = shapely.centroid(metric_rows.geometry.values)
         xs, ys = shapely.get_x(centroids), shapely.get_y(centroids)
         band = max(np.median(np.sqrt(metric_rows.area.to_numpy())), 1.0)  # a row of cells
@@ -284,9 +332,16 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
                 continue
             if parent not in used:
                 # continue after the siblings already stored (none survive a --replace)
-                existing = None if replace else session.scalar(text(
-                    "SELECT max(right(code, 3)::int) FROM areas WHERE code LIKE :p AND length(code) = :n"),
-                    {"p": parent + "%", "n": length})
+                existing = (
+                    None
+                    if replace
+                    else session.scalar(
+                        text(
+                            "SELECT max(right(code, 3)::int) FROM areas WHERE code LIKE :p AND length(code) = :n"
+                        ),
+                        {"p": parent + "%", "n": length},
+                    )
+                )
                 from_file = [int(c[-3:]) for c in codes if c and c.startswith(parent)]
                 used[parent] = max([existing or 0, *from_file])
             used[parent] += 1
@@ -299,23 +354,42 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
 
 
 def _write_areas(session, rows, level, parent_level, replace, report, user_id) -> ImportResult:
-    batch = ImportBatch(kind="areas", filename=report["file"], level=level,
-                        feature_count=len(rows), report=report, user_id=user_id)
+    batch = ImportBatch(
+        kind="areas",
+        filename=report["file"],
+        level=level,
+        feature_count=len(rows),
+        report=report,
+        user_id=user_id,
+    )
     session.add(batch)
     session.flush()
     saved = _detach_layer(session, level) if replace else None
     geoms = _ewkb(rows.geometry.values)
     parents = [None if p is None or p != p else int(p) for p in rows["parent_id"].astype(object)]
-    copy_rows(session, "areas", {"code": "text", "level": "text", "name": "text", "parent_id": "int4",
-                                 "geom": "geometry", "area_m2": "float8", "import_batch_id": "int4"},
-              ((c, level, n, p, g, round(float(a), 1), batch.id) for c, n, p, g, a in
-               zip(rows["code"], rows["name"], parents, geoms, rows["area_m2"])))
+    copy_rows(
+        session,
+        "areas",
+        {
+            "code": "text",
+            "level": "text",
+            "name": "text",
+            "parent_id": "int4",
+            "geom": "geometry",
+            "area_m2": "float8",
+            "import_batch_id": "int4",
+        },
+        (
+            (c, level, n, p, g, round(float(a), 1), batch.id)
+            for c, n, p, g, a in zip(rows["code"], rows["name"], parents, geoms, rows["area_m2"])
+        ),
+    )
     reassigned = {}
     if replace:
         reassigned = _reattach_layer(session, level, saved)
     elif level == "grid":
         reassigned = reassign_to_grids(session, only_unassigned=True)
-    if level == "grid":   # patrols' stored reach was cut along the old grids
+    if level == "grid":  # patrols' stored reach was cut along the old grids
         forget_stored_reach(session)
     report["written"] = len(rows)
     report["reassigned"] = reassigned
@@ -328,16 +402,24 @@ def _detach_layer(session, level) -> dict:
     """Before replacing a layer: remember who worked which grid and each report's grid, free the
     children, delete the old layer (reports/buildings keep their rows; grid links go NULL)."""
     saved = {
-        "user_grids": session.execute(text(
-            "SELECT ug.user_id, a.code FROM user_grids ug JOIN areas a ON a.id = ug.area_id "
-            "WHERE a.level = :level"), {"level": level}).all(),
-        "report_grids": dict(session.execute(text(
-            "SELECT r.id, a.code FROM reports r JOIN areas a ON a.id = r.grid_id")).all())
-        if level == "grid" else {},
+        "user_grids": session.execute(
+            text(
+                "SELECT ug.user_id, a.code FROM user_grids ug JOIN areas a ON a.id = ug.area_id "
+                "WHERE a.level = :level"
+            ),
+            {"level": level},
+        ).all(),
+        "report_grids": dict(
+            session.execute(text("SELECT r.id, a.code FROM reports r JOIN areas a ON a.id = r.grid_id")).all()
+        )
+        if level == "grid"
+        else {},
     }
     child_level = AREA_LEVELS[AREA_LEVELS.index(level) + 1] if level != "grid" else None
     if child_level:
-        session.execute(text("UPDATE areas SET parent_id = NULL WHERE level = :child"), {"child": child_level})
+        session.execute(
+            text("UPDATE areas SET parent_id = NULL WHERE level = :child"), {"child": child_level}
+        )
     session.execute(text("DELETE FROM areas WHERE level = :level"), {"level": level})
     saved["child_level"] = child_level
     return saved
@@ -356,24 +438,34 @@ def _reattach_layer(session, level, saved) -> dict:
     if saved["child_level"]:
         session.execute(REPARENT_SQL, {"level": level, "child": saved["child_level"]})
     if saved["user_grids"]:  # workers keep the grids whose codes survive
-        session.execute(text(
-            "INSERT INTO user_grids (user_id, area_id) SELECT :user_id, id FROM areas WHERE code = :code "
-            "ON CONFLICT DO NOTHING"), [{"user_id": u, "code": c} for u, c in saved["user_grids"]])
+        session.execute(
+            text(
+                "INSERT INTO user_grids (user_id, area_id) SELECT :user_id, id FROM areas WHERE code = :code "
+                "ON CONFLICT DO NOTHING"
+            ),
+            [{"user_id": u, "code": c} for u, c in saved["user_grids"]],
+        )
     if level != "grid":
         return {}
     counts = reassign_to_grids(session, only_unassigned=False)
     # record each report whose grid changed, in its history
-    changed = session.execute(text(
-        "SELECT r.id, r.status, a.code FROM reports r LEFT JOIN areas a ON a.id = r.grid_id")).all()
-    events = [{"report_id": rid, "status": status, "from_grid": saved["report_grids"].get(rid),
-               "to_grid": code} for rid, status, code in changed
-              if saved["report_grids"].get(rid) != code]
+    changed = session.execute(
+        text("SELECT r.id, r.status, a.code FROM reports r LEFT JOIN areas a ON a.id = r.grid_id")
+    ).all()
+    events = [
+        {"report_id": rid, "status": status, "from_grid": saved["report_grids"].get(rid), "to_grid": code}
+        for rid, status, code in changed
+        if saved["report_grids"].get(rid) != code
+    ]
     if events:
-        session.execute(text(
-            "INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at) "
-            "VALUES (:report_id, 'regrid', :status, :status, 'grid layer replaced', "
-            "jsonb_build_object('from_grid', CAST(:from_grid AS text), 'to_grid', CAST(:to_grid AS text)), now())"),
-            events)
+        session.execute(
+            text(
+                "INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at) "
+                "VALUES (:report_id, 'regrid', :status, :status, 'grid layer replaced', "
+                "jsonb_build_object('from_grid', CAST(:from_grid AS text), 'to_grid', CAST(:to_grid AS text)), now())"
+            ),
+            events,
+        )
     counts["reports_regridded"] = len(events)
     return counts
 
@@ -402,6 +494,7 @@ REASSIGN_REPORTS_SQL = text("""
     WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.id
 """)
 
+
 # A building goes to the grid holding the largest part of its footprint (ties: lowest code).
 # Written as a join so PostGIS reuses each grid's prepared geometry across its buildings; a grid
 # that covers the footprint wins outright, and overlap areas are computed only for the straddlers.
@@ -429,23 +522,38 @@ def assign_buildings(session, batch_id=None, only_unassigned: bool = False) -> i
     """Set each building's grid (after a grid layer changed); returns how many have one."""
     params = {"batch": batch_id, "only_unassigned": only_unassigned}
     session.execute(ASSIGN_BUILDINGS_SQL, params)
-    return session.scalar(text(
-        "SELECT count(*) FROM buildings b WHERE grid_id IS NOT NULL "
-        "AND (CAST(:batch AS int) IS NULL OR b.import_batch_id = :batch)"), params)
-
+    return session.scalar(
+        text(
+            "SELECT count(*) FROM buildings b WHERE grid_id IS NOT NULL "
+            "AND (CAST(:batch AS int) IS NULL OR b.import_batch_id = :batch)"
+        ),
+        params,
+    )
 
 
 def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50) -> dict:
-    reports = session.execute(REASSIGN_REPORTS_SQL, {"max_m": max_m,
-                                                     "only_unassigned": only_unassigned}).rowcount
+    reports = session.execute(
+        REASSIGN_REPORTS_SQL, {"max_m": max_m, "only_unassigned": only_unassigned}
+    ).rowcount
     buildings = assign_buildings(session, only_unassigned=only_unassigned)
     return {"reports": reports, "buildings_in_grids": buildings}
 
 
 # -- buildings --------------------------------------------------------------------------------
-def import_buildings(session: Session, path: str | Path, *, name_field=None, households_field=None,
-                     floors_field=None, crs=None, encoding=None, layer=None, replace: bool = False,
-                     user_id: int | None = None, progress: Progress = _quiet) -> ImportResult:
+def import_buildings(
+    session: Session,
+    path: str | Path,
+    *,
+    name_field=None,
+    households_field=None,
+    floors_field=None,
+    crs=None,
+    encoding=None,
+    layer=None,
+    replace: bool = False,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+) -> ImportResult:
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, "buildings")
@@ -459,7 +567,7 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
     report["fields"] = {"name": name_col, "households": households_col, "floors": floors_col}
 
     progress("validating geometry", 0.2)
-    cleaned, cleaning = clean_polygons(frame, metric, exact_areas=False)   # areas not stored
+    cleaned, cleaning = clean_polygons(frame, metric, exact_areas=False)  # areas not stored
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
         raise ImportRefused(f"{dataset.source}: no usable polygon (all {len(frame)} rejected)", report)
@@ -473,7 +581,7 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
         if not pd.api.types.is_numeric_dtype(column):
             column = column.map(_text)
         numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-        whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)   # an int4 column
+        whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)  # an int4 column
         out = np.full(len(numbers), None, dtype=object)
         out[whole] = numbers[whole].astype(np.int64).tolist()
         return out
@@ -482,37 +590,68 @@ def import_buildings(session: Session, path: str | Path, *, name_field=None, hou
     grid_ids = grids_for_footprints(session, cleaned.geometry.values)
 
     progress("writing", 0.5)
-    batch = ImportBatch(kind="buildings", filename=dataset.source, feature_count=len(cleaned),
-                        report=report, user_id=user_id)
+    batch = ImportBatch(
+        kind="buildings", filename=dataset.source, feature_count=len(cleaned), report=report, user_id=user_id
+    )
     session.add(batch)
     session.flush()
     if replace:
         session.execute(text("DELETE FROM buildings"))
     names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
     with bulk_load(session, "buildings", len(cleaned)):
-        copy_rows(session, "buildings", {"name": "text", "households": "int4", "floors": "int4",
-                                         "geom": "geometry", "import_batch_id": "int4", "grid_id": "int4"},
-                  zip(names, ints(households_col), ints(floors_col), _ewkb(cleaned.geometry.values),
-                      [batch.id] * len(cleaned), grid_ids))
+        copy_rows(
+            session,
+            "buildings",
+            {
+                "name": "text",
+                "households": "int4",
+                "floors": "int4",
+                "geom": "geometry",
+                "import_batch_id": "int4",
+                "grid_id": "int4",
+            },
+            zip(
+                names,
+                ints(households_col),
+                ints(floors_col),
+                _ewkb(cleaned.geometry.values),
+                [batch.id] * len(cleaned),
+                grid_ids,
+            ),
+        )
     assigned = int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
     if replace:
-        session.execute(text("""
+        session.execute(
+            text("""
             UPDATE reports r SET building_id = (
                 SELECT b.id FROM buildings b WHERE ST_DWithin(b.geom::geography, r.geom::geography, 20)
-                ORDER BY b.geom <-> r.geom LIMIT 1)"""))
-    report.update(written=len(cleaned), assigned_to_grid=assigned,
-                  outside_every_grid=len(cleaned) - assigned)
+                ORDER BY b.geom <-> r.geom LIMIT 1)""")
+        )
+    report.update(written=len(cleaned), assigned_to_grid=assigned, outside_every_grid=len(cleaned) - assigned)
     batch.report = report
     session.flush()
     progress("done", 1.0)
-    return ImportResult(report=report, batch_id=batch.id, written=len(cleaned),
-                        preview=preview_geojson(cleaned.assign(name=names), ["name"]))
+    return ImportResult(
+        report=report,
+        batch_id=batch.id,
+        written=len(cleaned),
+        preview=preview_geojson(cleaned.assign(name=names), ["name"]),
+    )
 
 
 # -- streets ----------------------------------------------------------------------------------
-def import_streets(session: Session, path: str | Path, *, name_field=None, crs=None, encoding=None,
-                   layer=None, replace: bool = False, user_id: int | None = None,
-                   progress: Progress = _quiet) -> ImportResult:
+def import_streets(
+    session: Session,
+    path: str | Path,
+    *,
+    name_field=None,
+    crs=None,
+    encoding=None,
+    layer=None,
+    replace: bool = False,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+) -> ImportResult:
     """A street centre-line layer (what patrol street coverage is measured on), added to the
     streets there are, or swapped for them with ``replace``; features that are not lines are
     left out and listed."""
@@ -522,27 +661,40 @@ def import_streets(session: Session, path: str | Path, *, name_field=None, crs=N
     frame = dataset.frame.to_crs(4326)
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds & {"LineString", "MultiLineString"}:
-        raise ImportRefused(f"{dataset.source}: a street layer needs lines, this file holds "
-                            f"{', '.join(sorted(kinds)) or 'no geometry'}", report)
+        raise ImportRefused(
+            f"{dataset.source}: a street layer needs lines, this file holds "
+            f"{', '.join(sorted(kinds)) or 'no geometry'}",
+            report,
+        )
     lines = shapely.line_merge(frame.geometry.values)  # harmless on lines, joins touching parts
-    keep = np.isin(shapely.get_type_id(lines), (1, 5)) & ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
-    report["rejected"] = [{"feature": int(i), "reason": "not a line, or empty"}
-                          for i in np.flatnonzero(~keep)[:200]]
+    keep = (
+        np.isin(shapely.get_type_id(lines), (1, 5)) & ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
+    )
+    report["rejected"] = [
+        {"feature": int(i), "reason": "not a line, or empty"} for i in np.flatnonzero(~keep)[:200]
+    ]
     if not keep.any():
         raise ImportRefused(f"{dataset.source}: no usable street line", report)
     name_col = _pick_field(frame, name_field, NAME_FIELDS + ("road", "路名", "道路名称"), "name")
     names = [_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
-    multi = np.array([shapely.multilinestrings([g]) if g.geom_type == "LineString" else g
-                      for g in lines[keep]], dtype=object)
+    multi = np.array(
+        [shapely.multilinestrings([g]) if g.geom_type == "LineString" else g for g in lines[keep]],
+        dtype=object,
+    )
     progress("writing", 0.5)
-    batch = ImportBatch(kind="streets", filename=dataset.source, feature_count=int(keep.sum()),
-                        report=report, user_id=user_id)
+    batch = ImportBatch(
+        kind="streets", filename=dataset.source, feature_count=int(keep.sum()), report=report, user_id=user_id
+    )
     session.add(batch)
     session.flush()
     if replace:
         session.execute(text("DELETE FROM street_lines"))
-    written = copy_rows(session, "street_lines", {"name": "text", "import_batch_id": "int4", "geom": "geometry"},
-                        zip(names, [batch.id] * len(names), _ewkb(multi)))
+    written = copy_rows(
+        session,
+        "street_lines",
+        {"name": "text", "import_batch_id": "int4", "geom": "geometry"},
+        zip(names, [batch.id] * len(names), _ewkb(multi)),
+    )
     report.update(written=written, fields={"name": name_col})
     batch.report = report
     session.flush()

@@ -20,6 +20,7 @@ that has ended (closed or voided) counts the same for ever, so for the whole mon
 counts come from final_case_counts, kept per grid and department by triggers on reports: a year
 sums ~110,000 of its rows and judges only the ~180,000 open or edge-of-period reports, not a million.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -57,7 +58,7 @@ _UNIT_MAPS = {
     "worker": """SELECT ug.area_id AS key, u.id AS unit, u.username AS code, u.display_name AS name
                  FROM user_grids ug JOIN users u ON u.id = ug.user_id AND u.role = 'grid_worker'""",
 }
-_KEYED = ("grid", "department")   # levels whose unit is the key itself
+_KEYED = ("grid", "department")  # levels whose unit is the key itself
 # The figures counted per unit: column → the reports it counts (on reports r, at :now). For ended
 # cases the triggers keeping final_case_counts hold a copy of these conditions (its migration):
 # a change here needs a migration replacing them; tests/test_final_case_counts.py compares both.
@@ -68,13 +69,15 @@ FIGURES = {
     "due": "r.status <> 'voided' AND (r.closed_at IS NOT NULL OR r.deadline_at < :now)",
     "closed": "r.status = 'closed'",
     "on_time": "r.status = 'closed' AND (r.deadline_at IS NULL OR r.closed_at <= r.deadline_at)",
-    "handled": ("r.rework_count > 0 OR (r.dispatched_at IS NOT NULL"
-                " AND r.status IN ('handled', 'verified', 'closed'))"),
+    "handled": (
+        "r.rework_count > 0 OR (r.dispatched_at IS NOT NULL"
+        " AND r.status IN ('handled', 'verified', 'closed'))"
+    ),
     "reworked": "r.rework_count > 0",
     "solved_locally": "r.status = 'closed' AND r.resolved_locally",
 }
 COUNT_COLUMNS = tuple(FIGURES)
-MONTH_ZONE = ZoneInfo("Asia/Shanghai")   # final_case_counts' months are local months of this zone
+MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # final_case_counts' months are local months of this zone
 
 
 def _count_columns(conditions) -> str:
@@ -93,13 +96,19 @@ def _in_area(within: str | None, grid: str = "r.grid_id") -> str:
 @dataclass(frozen=True)
 class Period:
     """[start, end) in local time; ``label`` as the person asked for it."""
+
     start: dt.datetime
     end: dt.datetime
     label: str
 
 
-def parse_period(value: str | None, tz: str = "Asia/Shanghai", today: dt.date | None = None,
-                 date_from: dt.date | None = None, date_to: dt.date | None = None) -> Period:
+def parse_period(
+    value: str | None,
+    tz: str = "Asia/Shanghai",
+    today: dt.date | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Period:
     """A period from ``2026``, ``2026-Q4``, ``2026-11``, ``2026-W47``, ``2026-11-20``, ``last30``
     (days up to today), or ``from``/``to`` dates (both inclusive). Default: the last 30 days."""
     zone = ZoneInfo(tz)
@@ -113,7 +122,11 @@ def parse_period(value: str | None, tz: str = "Asia/Shanghai", today: dt.date | 
         days = int(value[4:]) if value else 30
         if days < 1:
             raise Invalid("last<N> needs at least one day")
-        start, end, label = today - dt.timedelta(days=days - 1), today + dt.timedelta(days=1), value or "last30"
+        start, end, label = (
+            today - dt.timedelta(days=days - 1),
+            today + dt.timedelta(days=1),
+            value or "last30",
+        )
     elif m := re.fullmatch(r"(\d{4})", value):
         year = int(m[1])
         start, end, label = dt.date(year, 1, 1), dt.date(year + 1, 1, 1), value
@@ -139,8 +152,9 @@ def parse_period(value: str | None, tz: str = "Asia/Shanghai", today: dt.date | 
         try:
             start = dt.date.fromisoformat(value)
         except ValueError:
-            raise Invalid("period must look like 2026, 2026-Q4, 2026-11, 2026-W47, 2026-11-20 or "
-                          "last30") from None
+            raise Invalid(
+                "period must look like 2026, 2026-Q4, 2026-11, 2026-W47, 2026-11-20 or last30"
+            ) from None
         end, label = start + dt.timedelta(days=1), value
     if end <= start:
         raise Invalid("the period must end after it starts")
@@ -166,14 +180,16 @@ def _figures(counts, hours) -> dict:
     due, closed = counts["due"], counts["closed"]
     out = {k: counts[k] for k in COUNT_COLUMNS}
     median, p90 = hours or (None, None)
-    out.update({
-        "closure_rate": _ratio(closed, due),
-        "on_time_rate": _ratio(counts["on_time"], due),
-        "rework_rate": _ratio(counts["reworked"], counts["handled"]),
-        "solved_locally_share": _ratio(counts["solved_locally"], closed),
-        "median_hours": round(median, 2) if median is not None else None,
-        "p90_hours": round(p90, 2) if p90 is not None else None,
-    })
+    out.update(
+        {
+            "closure_rate": _ratio(closed, due),
+            "on_time_rate": _ratio(counts["on_time"], due),
+            "rework_rate": _ratio(counts["reworked"], counts["handled"]),
+            "solved_locally_share": _ratio(counts["solved_locally"], closed),
+            "median_hours": round(median, 2) if median is not None else None,
+            "p90_hours": round(p90, 2) if p90 is not None else None,
+        }
+    )
     out["grade"] = grade(out["on_time_rate"])
     return out
 
@@ -182,7 +198,8 @@ def _splits(session: Session) -> list[tuple[str, str]]:
     """(column, condition) of the per-channel and per-category-group counts."""
     groups = session.scalars(text("SELECT code FROM categories WHERE parent_code IS NULL ORDER BY code"))
     return [(f"ch:{c}", f"r.channel = '{c}'") for c in CHANNELS] + [
-        (f"cat:{g}", f"r.category_code LIKE '{g}%'") for g in groups if g.isalnum()]
+        (f"cat:{g}", f"r.category_code LIKE '{g}%'") for g in groups if g.isalnum()
+    ]
 
 
 def whole_months(period: Period) -> tuple[dt.datetime, dt.datetime] | None:
@@ -224,14 +241,17 @@ def _counts(session, key, units, join, where, params, splits, months) -> list[di
     key (a parallel pass), then summed per unit."""
     columns = [*FIGURES.items(), *splits]
     sums = _sums(columns, "k")
-    rows = session.execute(text(f"""
+    rows = session.execute(
+        text(f"""
         WITH per_key AS ({_per_key(key, columns, where, params["within"], months)})
         SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
         FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
         UNION ALL
         SELECT NULL, NULL, NULL, true, {sums} FROM per_key k
-    """), {**params, "months_from": months and months[0], "months_to": months and months[1]}).mappings()
-    return [dict(row) for row in rows]   # plain dicts: each is read 30 times
+    """),
+        {**params, "months_from": months and months[0], "months_to": months and months[1]},
+    ).mappings()
+    return [dict(row) for row in rows]  # plain dicts: each is read 30 times
 
 
 def _hours(session, level, key, units, where, params) -> dict:
@@ -239,34 +259,45 @@ def _hours(session, level, key, units, where, params) -> dict:
     closed = f"""(SELECT r.{key} AS key, date_part('epoch', r.closed_at - r.created_at) / 3600 AS hours
                   FROM reports r WHERE r.status = 'closed' AND {where}) c"""
     percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.hours)"
-    if level == "worker":   # the total counts a report in two workers' grids once
+    if level == "worker":  # the total counts a report in two workers' grids once
         sql = f"""SELECT u.unit, false AS total, {percentiles} FROM {closed}
                   JOIN ({units}) u ON u.key = c.key GROUP BY u.unit
                   UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
     else:
         # OFFSET 0 keeps the key → unit map whole: flattened, the planner joined each closed case
         # to its grid and then again to the grid's community (0.62 s against 0.54 s)
-        unit, joined = ("c.key", "") if level in _KEYED else ("u.unit", f"LEFT JOIN ({units} OFFSET 0) u ON u.key = c.key")
+        unit, joined = (
+            ("c.key", "")
+            if level in _KEYED
+            else ("u.unit", f"LEFT JOIN ({units} OFFSET 0) u ON u.key = c.key")
+        )
         sql = f"""SELECT {unit}, GROUPING({unit}) = 1 AS total, {percentiles} FROM {closed} {joined}
                   GROUP BY GROUPING SETS (({unit}), ())"""
     # with no closed case at all, the total's row still comes, its percentiles NULL
-    return {(total, unit): values and tuple(values) for unit, total, values in session.execute(text(sql), params)}
+    return {
+        (total, unit): values and tuple(values) for unit, total, values in session.execute(text(sql), params)
+    }
 
 
 def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int]:
     """Open cases past their deadline now, per unit and in all (whenever they were reported)."""
     overdue_now = f"r.{OPEN_CASE_SQL} AND r.deadline_at < :now {scope}"
-    per_unit = dict(session.execute(text(f"""
+    per_unit = dict(
+        session.execute(
+            text(f"""
         SELECT u.unit, count(*) FROM reports r {join} ({units}) u ON u.key = r.{key}
-        WHERE {overdue_now} GROUP BY u.unit"""), params).all())
+        WHERE {overdue_now} GROUP BY u.unit"""),
+            params,
+        ).all()
+    )
     if level != "worker":
         return per_unit, sum(per_unit.values())
     return per_unit, session.scalar(text(f"SELECT count(*) FROM reports r WHERE {overdue_now}"), params)
 
 
 def _tune(session: Session) -> None:
-    session.execute(text("SET LOCAL work_mem = '256MB'"))   # the percentiles sort in memory
-    session.execute(text("SET LOCAL jit = off"))   # compiling ~120 expressions took longer than it saved
+    session.execute(text("SET LOCAL work_mem = '256MB'"))  # the percentiles sort in memory
+    session.execute(text("SET LOCAL jit = off"))  # compiling ~120 expressions took longer than it saved
 
 
 def _on_own_connection(engine, work):
@@ -290,8 +321,14 @@ def _beside(session: Session, work):
         yield future.result
 
 
-def indicators(session: Session, level: str, period: Period, now: dt.datetime | None = None,
-               within: str | None = None, rolled_up: bool = True) -> dict:
+def indicators(
+    session: Session,
+    level: str,
+    period: Period,
+    now: dt.datetime | None = None,
+    within: str | None = None,
+    rolled_up: bool = True,
+) -> dict:
     """Figures per unit of ``level`` and for all of them, for the reports created in ``period``.
     ``within``: an area code; only the reports in its grids count. ``rolled_up=False`` judges
     every report instead of reading ended cases from final_case_counts: the same figures, slower
@@ -307,23 +344,34 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
         raise Invalid(f"level must be one of {', '.join(LEVELS)}")
     key = "department_id" if level == "department" else "grid_id"
     units = _UNIT_MAPS[level]
-    join = "JOIN" if level == "worker" else "LEFT JOIN"   # a report in no worker's grid is nobody's
-    params = {"start": period.start, "end": period.end, "now": now or dt.datetime.now(dt.timezone.utc),
-              "within": within}
+    join = "JOIN" if level == "worker" else "LEFT JOIN"  # a report in no worker's grid is nobody's
+    params = {
+        "start": period.start,
+        "end": period.end,
+        "now": now or dt.datetime.now(dt.timezone.utc),
+        "within": within,
+    }
     scope = _in_area(within)
     where = f"r.created_at >= :start AND r.created_at < :end {scope}"
     splits = _splits(session)
     # final_case_counts has no department's cases per area, nor a column for a group added since
-    months = whole_months(period) if rolled_up and not (within and key == "department_id") and all(
-        name in FINAL_COUNTS for name, _ in splits) else None
+    months = (
+        whole_months(period)
+        if rolled_up
+        and not (within and key == "department_id")
+        and all(name in FINAL_COUNTS for name, _ in splits)
+        else None
+    )
     _tune(session)
     with _beside(session, lambda s: _hours(s, level, key, units, where, params)) as hours_result:
         rows = _counts(session, key, units, join, where, params, splits, months)
         overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
         hours = hours_result()
 
-    labels = {prefix: [(name[len(prefix):], name) for name, _ in splits if name.startswith(prefix)]
-              for prefix in ("ch:", "cat:")}
+    labels = {
+        prefix: [(name[len(prefix) :], name) for name, _ in splits if name.startswith(prefix)]
+        for prefix in ("ch:", "cat:")
+    }
 
     def split_counts(row, prefix):
         return {label: row[name] for label, name in labels[prefix] if row[name]}
@@ -335,14 +383,23 @@ def indicators(session: Session, level: str, period: Period, now: dt.datetime | 
         if row["total"]:
             total = {**_figures(row, hours.get((True, None))), "overdue_now": overdue_total, **splits_of_row}
             continue
-        result_units.append({
-            "code": row["code"], "name": row["name"] or nameless,
-            **_figures(row, hours.get((False, row["unit"]))), "overdue_now": overdue.get(row["unit"], 0),
-            **splits_of_row})
+        result_units.append(
+            {
+                "code": row["code"],
+                "name": row["name"] or nameless,
+                **_figures(row, hours.get((False, row["unit"]))),
+                "overdue_now": overdue.get(row["unit"], 0),
+                **splits_of_row,
+            }
+        )
     result_units.sort(key=lambda u: (u["code"] is None, u["code"] or ""))
-    return {"level": level, "period": {"label": period.label, "from": period.start.isoformat(),
-                                       "to": period.end.isoformat()},
-            "within": within, "units": result_units, "total": total}
+    return {
+        "level": level,
+        "period": {"label": period.label, "from": period.start.isoformat(), "to": period.end.isoformat()},
+        "within": within,
+        "units": result_units,
+        "total": total,
+    }
 
 
 def _mondays(period: Period) -> list[dt.datetime]:
@@ -355,8 +412,11 @@ def _mondays(period: Period) -> list[dt.datetime]:
     return out
 
 
-_TREND_KEYS = {"week": "width_bucket(r.created_at, CAST(:mondays AS timestamptz[]))",
-               "channel": "r.channel", "grp": "left(r.category_code, 2)"}
+_TREND_KEYS = {
+    "week": "width_bucket(r.created_at, CAST(:mondays AS timestamptz[]))",
+    "channel": "r.channel",
+    "grp": "left(r.category_code, 2)",
+}
 
 
 def trend(session: Session, period: Period, within: str | None = None, totals: dict | None = None) -> dict:
@@ -373,7 +433,9 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
     figures = ("reports", "closed", "on_time")
     counted = totals is not None
     keys = ("week",) if counted else ("week", "channel", "grp")
-    rows = session.execute(text(f"""
+    rows = (
+        session.execute(
+            text(f"""
         WITH fine AS (
             SELECT {", ".join(f"{_TREND_KEYS[k]} AS {k}" for k in keys)},
                    {_count_columns((name, FIGURES[name]) for name in figures)}
@@ -382,7 +444,12 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
             GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 1))})
         SELECT {", ".join(keys)}, {", ".join(f"sum({name})::int AS {name}" for name in figures)}
         FROM fine GROUP BY GROUPING SETS ({", ".join(f"({k})" for k in keys)})
-    """), params).mappings().all()
+    """),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     if counted:
         by_channel, by_group = totals["by_channel"], totals["by_category"]
     else:
@@ -391,17 +458,41 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
     weeks = sorted((r for r in rows if r["week"] is not None), key=lambda r: r["week"])
     names = dict(session.execute(text("SELECT code, name FROM categories WHERE parent_code IS NULL")).all())
     return {
-        "weeks": [{"week": mondays[r["week"] - 1].date().isoformat(), "reports": r["reports"],
-                   "closed": r["closed"], "on_time": r["on_time"]} for r in weeks],
+        "weeks": [
+            {
+                "week": mondays[r["week"] - 1].date().isoformat(),
+                "reports": r["reports"],
+                "closed": r["closed"],
+                "on_time": r["on_time"],
+            }
+            for r in weeks
+        ],
         "by_channel": by_channel,
-        "by_category": sorted(({"code": code, "name": names.get(code, code), "reports": n}
-                               for code, n in by_group.items()), key=lambda c: -c["reports"]),
+        "by_category": sorted(
+            ({"code": code, "name": names.get(code, code), "reports": n} for code, n in by_group.items()),
+            key=lambda c: -c["reports"],
+        ),
     }
 
 
-EXPORT_COLUMNS = ("code", "name", "reports", "voided", "opened", "due", "closed", "on_time",
-                  "closure_rate", "on_time_rate", "rework_rate", "solved_locally_share",
-                  "median_hours", "p90_hours", "overdue_now", "grade")
+EXPORT_COLUMNS = (
+    "code",
+    "name",
+    "reports",
+    "voided",
+    "opened",
+    "due",
+    "closed",
+    "on_time",
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "solved_locally_share",
+    "median_hours",
+    "p90_hours",
+    "overdue_now",
+    "grade",
+)
 
 
 def table_rows(result: dict) -> list[list]:

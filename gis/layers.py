@@ -3,6 +3,7 @@
 The envelope is built in 4326 and compared with ``&&`` so the GiST index is used; geometry is
 simplified to about half a pixel at the requested zoom.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,13 @@ from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 
 # The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
 ENVELOPE = "env AS NOT MATERIALIZED (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
-OPEN = f"r.{OPEN_CASE_SQL}"   # on reports r
+OPEN = f"r.{OPEN_CASE_SQL}"  # on reports r
 
 
 # For this transaction: a plan made for each viewport, and no JIT compilation.
-MAP_QUERY_SETTINGS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
-                          "set_config('jit', 'off', true)")
+MAP_QUERY_SETTINGS = text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)"
+)
 
 
 def geojson_text(session: Session, sql: str, params: dict) -> str:
@@ -100,8 +102,9 @@ def level_to_draw(session: Session, bbox, level: str = "grid", most: int | None 
     in view."""
     minx, miny, maxx, maxy = bbox
     most = MAX_GRIDS_DRAWN if most is None else most
-    while level in COARSER and session.scalar(MORE_IN_VIEW_SQL, dict(
-            minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level, most=most)):
+    while level in COARSER and session.scalar(
+        MORE_IN_VIEW_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy, level=level, most=most)
+    ):
         level = COARSER[level]
     return level
 
@@ -128,9 +131,18 @@ def areas_geojson(session: Session, level: str, bbox, zoom: float, auto: bool = 
         level = level_to_draw(session, bbox, level)
     minx, miny, maxx, maxy = bbox
     figures, params = _figures(level)
-    return geojson_text(session, AREAS_BBOX_SQL.format(env=ENVELOPE, figures=figures), {
-        **params, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy,
-        "tolerance": tolerance_for_zoom(zoom)})
+    return geojson_text(
+        session,
+        AREAS_BBOX_SQL.format(env=ENVELOPE, figures=figures),
+        {
+            **params,
+            "minx": minx,
+            "miny": miny,
+            "maxx": maxx,
+            "maxy": maxy,
+            "tolerance": tolerance_for_zoom(zoom),
+        },
+    )
 
 
 EXTENT_SQL = text("""
@@ -213,7 +225,8 @@ BUBBLES_COLLECTION = """
     FROM bubbles
 """
 # The reports the filters match, in view, counted per area.
-BUBBLES_SQL = """
+BUBBLES_SQL = (
+    """
     WITH {env},
     per_grid AS (
         SELECT r.grid_id, count(*) AS n,
@@ -228,10 +241,13 @@ BUBBLES_SQL = """
         FROM per_area p JOIN areas a ON a.code = p.code AND a.level = :level
         UNION ALL
         SELECT NULL, NULL, n, overdue, at FROM per_grid WHERE grid_id IS NULL)
-""" + BUBBLES_COLLECTION
+"""
+    + BUBBLES_COLLECTION
+)
 # The map's default (open cases, no other filter): each area in view with all its open cases, from
 # area_figures, so a view costs its areas and not the tens of thousands of cases they hold.
-OPEN_BUBBLES_SQL = """
+OPEN_BUBBLES_SQL = (
+    """
     WITH {env}, {figures},
     bubbles AS (
         SELECT code, name, open AS n, overdue, ST_PointOnSurface(geom) AS at FROM figures WHERE open > 0
@@ -239,29 +255,41 @@ OPEN_BUBBLES_SQL = """
         SELECT NULL, NULL, count(*), count(*) FILTER (WHERE r.deadline_at < now()), ST_Centroid(ST_Collect(r.geom))
         FROM reports r, env WHERE r.geom && env.g AND {open} AND r.grid_id IS NULL
         HAVING count(*) > 0)
-""" + BUBBLES_COLLECTION
+"""
+    + BUBBLES_COLLECTION
+)
 
 
-def reports_geojson(session: Session, bbox, status=None, category=None, channel=None,
-                    date_from=None, date_to=None, area=None) -> str:
+def reports_geojson(
+    session: Session, bbox, status=None, category=None, channel=None, date_from=None, date_to=None, area=None
+) -> str:
     """Report pins in the viewport, filtered as the map asks: the newest MAX_PINS, or, when more
     match, counts per area as bubbles (the collection says ``aggregated``: the areas' level)."""
     minx, miny, maxx, maxy = bbox
-    where, params = _report_filters(status=status, category=category, channel=channel,
-                                    date_from=date_from, date_to=date_to, area=area)
+    where, params = _report_filters(
+        status=status, category=category, channel=channel, date_from=date_from, date_to=date_to, area=area
+    )
     params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
-    in_view = session.scalar(text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)),
-                             {**params, "cap": MAX_PINS + 1})
+    in_view = session.scalar(
+        text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)), {**params, "cap": MAX_PINS + 1}
+    )
     if in_view <= MAX_PINS:
-        return geojson_text(session, PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN),
-                            {**params, "limit": MAX_PINS})
+        return geojson_text(
+            session, PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN), {**params, "limit": MAX_PINS}
+        )
     level = level_to_draw(session, bbox, most=MAX_BUBBLES)
     if status == "open" and not (category or channel or date_from or date_to or area):
         figures, figure_params = _figures(level)
-        return geojson_text(session, OPEN_BUBBLES_SQL.format(env=ENVELOPE, figures=figures, open=OPEN),
-                            {**params, **figure_params})
-    return geojson_text(session, BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
-                        {**params, "level": level, "code_length": CODE_LENGTH[level]})
+        return geojson_text(
+            session,
+            OPEN_BUBBLES_SQL.format(env=ENVELOPE, figures=figures, open=OPEN),
+            {**params, **figure_params},
+        )
+    return geojson_text(
+        session,
+        BUBBLES_SQL.format(env=ENVELOPE, where=where, open=OPEN),
+        {**params, "level": level, "code_length": CODE_LENGTH[level]},
+    )
 
 
 # Footprints only from this zoom on: below it a building is a few pixels and there are thousands.
@@ -282,8 +310,13 @@ def buildings_geojson(session: Session, bbox, zoom: float) -> str:
     """Building footprints in the viewport from MIN_BUILDING_ZOOM on; an empty collection (that
     says why) below it."""
     if zoom < MIN_BUILDING_ZOOM:
-        return json.dumps({"type": "FeatureCollection", "features": [],
-                           "hint": f"buildings are drawn from zoom {MIN_BUILDING_ZOOM}"})
+        return json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [],
+                "hint": f"buildings are drawn from zoom {MIN_BUILDING_ZOOM}",
+            }
+        )
     minx, miny, maxx, maxy = bbox
     return geojson_text(session, BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
 

@@ -2,6 +2,7 @@
 
 The schema itself is made by Alembic (``migrations/``); a test checks these models equal it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,24 @@ import uuid
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, String, Table, Text, UniqueConstraint, Uuid, func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -21,10 +38,9 @@ AREA_LEVELS = ("district", "street", "community", "grid")
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
 ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
-REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled",
-                   "verified", "closed")
+REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled", "verified", "closed")
 RESPONSE_LEVELS = ("community", "street", "district")
-ENDED_STATUSES = ("closed", "voided")   # a report in neither is an open case
+ENDED_STATUSES = ("closed", "voided")  # a report in neither is an open case
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
 # open cases, made with this very text, apply to the queries that use it.
 OPEN_CASE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))
@@ -52,6 +68,7 @@ class Base(DeclarativeBase):
 
 class ImportBatch(Base):
     """One planner import: what came in, from which file, with its validation report."""
+
     __tablename__ = "import_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +83,7 @@ class ImportBatch(Base):
 
 class Area(Base):
     """A district, street, community or grid: one hierarchy of seamless polygons."""
+
     __tablename__ = "areas"
     __table_args__ = (
         CheckConstraint(_in("level", AREA_LEVELS), name="level"),
@@ -92,6 +110,7 @@ class Area(Base):
 
 class Building(Base):
     """A building (楼栋) with its head, floors and households; it belongs to one grid."""
+
     __tablename__ = "buildings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +126,7 @@ class Building(Base):
 
 class Category(Base):
     """A report category (GB/T 30428.2 components and events, plus community ones)."""
+
     __tablename__ = "categories"
     __table_args__ = (CheckConstraint(_in("kind", ("component", "event", "community")), name="kind"),)
 
@@ -121,6 +141,7 @@ class Category(Base):
 
 class Department(Base):
     """A professional department (专业部门) that handles dispatched cases."""
+
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,7 +150,8 @@ class Department(Base):
 
 
 user_grids = Table(
-    "user_grids", Base.metadata,
+    "user_grids",
+    Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -158,6 +180,7 @@ class Report(Base):
 
     ``version`` is the optimistic lock: an update carrying an older version is refused.
     """
+
     __tablename__ = "reports"
     __table_args__ = (
         CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
@@ -170,14 +193,21 @@ class Report(Base):
         # the map and the indicators count open cases per grid on every view: only open rows indexed
         Index("ix_reports_open_grid", "grid_id", "deadline_at", postgresql_where=text(OPEN_CASE_SQL)),
         # the map's default view: open cases in a viewport, without visiting the closed 90 %
-        Index("ix_reports_open_geom", "geom", postgresql_using="gist",
-              postgresql_where=text(OPEN_CASE_SQL)),
+        Index("ix_reports_open_geom", "geom", postgresql_using="gist", postgresql_where=text(OPEN_CASE_SQL)),
         # the map's bubbles count open cases per area from area_figures, and these (few) apart
-        Index("ix_reports_open_unassigned_geom", "geom", postgresql_using="gist",
-              postgresql_where=text(f"{OPEN_CASE_SQL} AND grid_id IS NULL")),
+        Index(
+            "ix_reports_open_unassigned_geom",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text(f"{OPEN_CASE_SQL} AND grid_id IS NULL"),
+        ),
         # the indicators' median and p90: closed cases' durations by period, read from the index alone
-        Index("ix_reports_closed", "created_at", postgresql_include=["grid_id", "department_id", "closed_at"],
-              postgresql_where=text("status = 'closed'")),
+        Index(
+            "ix_reports_closed",
+            "created_at",
+            postgresql_include=["grid_id", "department_id", "closed_at"],
+            postgresql_where=text("status = 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,8 +236,7 @@ class Report(Base):
     deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                    onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -222,11 +251,39 @@ class Report(Base):
 
 # The category groups (two-digit codes of gis/categories.TREE) final_case_counts has a column for:
 # a new group needs a migration adding its column (until then the indicators judge every report).
-COUNTED_GROUPS = ("01", "02", "03", "04", "05", "06", "11", "12", "13", "14", "15", "16",
-                  "21", "22", "23", "24", "25")
+COUNTED_GROUPS = (
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "21",
+    "22",
+    "23",
+    "24",
+    "25",
+)
 # The indicator counts per ended case; ``gis.indicators.FIGURES`` says what each counts.
-FINAL_COUNTS = ("reports", "voided", "opened", "due", "closed", "on_time", "handled", "reworked",
-                "solved_locally", *(f"ch:{c}" for c in CHANNELS), *(f"cat:{g}" for g in COUNTED_GROUPS))
+FINAL_COUNTS = (
+    "reports",
+    "voided",
+    "opened",
+    "due",
+    "closed",
+    "on_time",
+    "handled",
+    "reworked",
+    "solved_locally",
+    *(f"ch:{c}" for c in CHANNELS),
+    *(f"cat:{g}" for g in COUNTED_GROUPS),
+)
 
 # The indicator counts of the cases that will not change any more (closed or voided), per grid or
 # department and local month of report: a year's indicators then sum ~110,000 of these rows
@@ -235,15 +292,17 @@ FINAL_COUNTS = ("reports", "voided", "opened", "due", "closed", "on_time", "hand
 # exact. ``key`` is the ``keyed_by`` column of the reports counted (NULL: none); ``month`` the
 # first instant of a month in Asia/Shanghai; the counts are named as the indicators' columns.
 final_case_counts = Table(
-    "final_case_counts", Base.metadata,
+    "final_case_counts",
+    Base.metadata,
     Column("id", BigInteger, primary_key=True),
     Column("keyed_by", String(16), nullable=False),
     Column("key", Integer),
     Column("month", DateTime(timezone=True), nullable=False),
     *(Column(name, Integer, nullable=False) for name in FINAL_COUNTS),
     CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
-    UniqueConstraint("keyed_by", "key", "month", name="uq_final_case_counts_key_month",
-                     postgresql_nulls_not_distinct=True),
+    UniqueConstraint(
+        "keyed_by", "key", "month", name="uq_final_case_counts_key_month", postgresql_nulls_not_distinct=True
+    ),
 )
 
 
@@ -252,7 +311,8 @@ final_case_counts = Table(
 # before now()); a community's are the sums of its grids'. Kept by triggers on ``buildings``,
 # ``reports`` and ``areas`` (migration d7e8f9a0b1c2); an area without a row has none of these.
 area_figures = Table(
-    "area_figures", Base.metadata,
+    "area_figures",
+    Base.metadata,
     Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
     Column("buildings", Integer, nullable=False, server_default="0"),
     Column("households", Integer, nullable=False, server_default="0"),
@@ -263,6 +323,7 @@ area_figures = Table(
 
 class ReportEvent(Base):
     """One transition of a report, append-only: who did what, when, from which state to which."""
+
     __tablename__ = "report_events"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -281,6 +342,7 @@ class ReportEvent(Base):
 
 class ReportPhoto(Base):
     """A photo of a report (resized JPEG), optionally attached to one of its events."""
+
     __tablename__ = "report_photos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -293,6 +355,7 @@ class ReportPhoto(Base):
 
 class PatrolTrack(Base):
     """One patrol: a GPX import or a live session from the phone, as cleaned line geometry."""
+
     __tablename__ = "patrol_tracks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -317,10 +380,15 @@ class PatrolReach(Base):
     unions ~16 stored shapes per grid instead of ~40 buffers of passes (gis/coverage.py).
     ``reach`` is in the metric CRS it was computed in; the pieces are the track's minute pieces
     near the grid: start, end, and seconds spent inside the grid."""
+
     __tablename__ = "patrol_reach"
 
-    track_id: Mapped[int] = mapped_column(ForeignKey("patrol_tracks.id", ondelete="CASCADE"), primary_key=True)
-    grid_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True, index=True)
+    track_id: Mapped[int] = mapped_column(
+        ForeignKey("patrol_tracks.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(
+        ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     reach = mapped_column(Geometry("GEOMETRY", srid=-1, spatial_index=False))
     piece_starts: Mapped[list[dt.datetime]] = mapped_column(ARRAY(DateTime(timezone=True)))
     piece_ends: Mapped[list[dt.datetime]] = mapped_column(ARRAY(DateTime(timezone=True)))
@@ -329,9 +397,12 @@ class PatrolReach(Base):
 
 class PatrolPoint(Base):
     """A fix of a patrol track, kept for time-window coverage."""
+
     __tablename__ = "patrol_points"
-    __table_args__ = (Index("ix_patrol_points_recorded_at", "recorded_at"),
-                      Index("ix_patrol_points_track_time", "track_id", "segment", "recorded_at"))
+    __table_args__ = (
+        Index("ix_patrol_points_recorded_at", "recorded_at"),
+        Index("ix_patrol_points_track_time", "track_id", "segment", "recorded_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("patrol_tracks.id", ondelete="CASCADE"), index=True)
@@ -343,6 +414,7 @@ class PatrolPoint(Base):
 
 class StreetLine(Base):
     """A street centre line from the planners' line layer: what patrol street coverage measures."""
+
     __tablename__ = "street_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ Cleaning (``clean``) is the same for both ways in and says what it dropped:
 A GPX track without timestamps is kept as a *route*: it draws on the map but cannot count for
 time-window coverage, and the result says so.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ from gis.coverage import store_reach
 from gis.errors import Conflict, Forbidden, Invalid, NotFound
 from gis.models import PatrolPoint, PatrolTrack, User
 
-HDOP_TO_METRES = 5.0   # GPX carries HDOP, not metres: accuracy ≈ HDOP × a typical 5 m range error
+HDOP_TO_METRES = 5.0  # GPX carries HDOP, not metres: accuracy ≈ HDOP × a typical 5 m range error
 EARTH_RADIUS_M = 6_371_008.8
 DROP_REASONS = {
     "position": "not a position on Earth",
@@ -63,7 +64,7 @@ class Cleaned:
     has_time: bool
     read: int = 0
     dropped: Counter = field(default_factory=Counter)
-    splits: int = 0               # extra segments made by gaps longer than the limit
+    splits: int = 0  # extra segments made by gaps longer than the limit
     warnings: list[str] = field(default_factory=list)
     continues_previous: bool = False  # live pings: segments[0] carries on the stored segment
 
@@ -73,11 +74,19 @@ class Cleaned:
 
     def summary(self) -> dict:
         """What happened, in words a grid worker or planner can read."""
-        return {"fixes_read": self.read, "fixes_kept": self.kept, "segments": len(self.segments),
-                "has_time": self.has_time, "split_at_gaps": self.splits,
-                "dropped": {reason: {"count": n, "why": DROP_REASONS[reason]}
-                            for reason, n in sorted(self.dropped.items()) if n},
-                "warnings": list(self.warnings)}
+        return {
+            "fixes_read": self.read,
+            "fixes_kept": self.kept,
+            "segments": len(self.segments),
+            "has_time": self.has_time,
+            "split_at_gaps": self.splits,
+            "dropped": {
+                reason: {"count": n, "why": DROP_REASONS[reason]}
+                for reason, n in sorted(self.dropped.items())
+                if n
+            },
+            "warnings": list(self.warnings),
+        }
 
 
 def distance_m(a: Fix, b: Fix) -> float:
@@ -89,12 +98,22 @@ def distance_m(a: Fix, b: Fix) -> float:
 
 
 def _on_earth(f: Fix) -> bool:
-    return (math.isfinite(f.lon) and math.isfinite(f.lat) and -180 <= f.lon <= 180
-            and -90 <= f.lat <= 90 and not (f.lon == 0 and f.lat == 0))
+    return (
+        math.isfinite(f.lon)
+        and math.isfinite(f.lat)
+        and -180 <= f.lon <= 180
+        and -90 <= f.lat <= 90
+        and not (f.lon == 0 and f.lat == 0)
+    )
 
 
-def clean(raw_segments: list[list[Fix]], rules: CleaningRules = CleaningRules(), *,
-          previous: Fix | None = None, min_fixes: int = 2) -> Cleaned:
+def clean(
+    raw_segments: list[list[Fix]],
+    rules: CleaningRules = CleaningRules(),
+    *,
+    previous: Fix | None = None,
+    min_fixes: int = 2,
+) -> Cleaned:
     """Clean fixes segment by segment. ``previous`` is the last fix already stored (live pings):
     new fixes are checked against it, and ``continues_previous`` says whether ``segments[0]``
     carries on its segment or a gap started a new one."""
@@ -106,8 +125,10 @@ def clean(raw_segments: list[list[Fix]], rules: CleaningRules = CleaningRules(),
     if empty:
         result.warnings.append(f"{empty} empty track segment(s) skipped")
     if fixes and not has_time:
-        result.warnings.append("the track has no timestamps: kept as a route for the map, but it "
-                               "cannot count for time-window coverage")
+        result.warnings.append(
+            "the track has no timestamps: kept as a route for the map, but it "
+            "cannot count for time-window coverage"
+        )
     elif timed < len(fixes) and has_time:
         result.dropped["no_time"] = len(fixes) - timed
         result.warnings.append(f"{len(fixes) - timed} fixes have no timestamp and were dropped")
@@ -115,7 +136,7 @@ def clean(raw_segments: list[list[Fix]], rules: CleaningRules = CleaningRules(),
     last = previous
     for index, raw in enumerate(raw_segments):
         if index > 0 or previous is None:
-            last = None                  # a file's segments are separate walks
+            last = None  # a file's segments are separate walks
         if has_time:
             raw = sorted((f for f in raw if f.time is not None), key=lambda f: f.time)
         current: list[Fix] = []
@@ -132,7 +153,9 @@ def clean(raw_segments: list[list[Fix]], rules: CleaningRules = CleaningRules(),
             last = fix
         result.segments.append(current)
 
-    result.continues_previous = previous is not None and bool(result.segments[0]) if result.segments else False
+    result.continues_previous = (
+        previous is not None and bool(result.segments[0]) if result.segments else False
+    )
     kept = []
     for n, seg in enumerate(result.segments):
         if len(seg) >= min_fixes or (n == 0 and result.continues_previous and seg):
@@ -186,11 +209,17 @@ def read_gpx(data: bytes | str) -> tuple[str | None, list[list[Fix]]]:
 
 def _fix(point) -> Fix:
     time = point.time
-    if time is not None:   # GPX times are UTC when they say no zone
-        time = time.replace(tzinfo=dt.timezone.utc) if time.tzinfo is None else time.astimezone(dt.timezone.utc)
+    if time is not None:  # GPX times are UTC when they say no zone
+        time = (
+            time.replace(tzinfo=dt.timezone.utc) if time.tzinfo is None else time.astimezone(dt.timezone.utc)
+        )
     hdop = getattr(point, "horizontal_dilution", None)
-    return Fix(float(point.longitude), float(point.latitude), time,
-               float(hdop) * HDOP_TO_METRES if hdop is not None else None)
+    return Fix(
+        float(point.longitude),
+        float(point.latitude),
+        time,
+        float(hdop) * HDOP_TO_METRES if hdop is not None else None,
+    )
 
 
 # -- storing ------------------------------------------------------------------------------------
@@ -209,22 +238,37 @@ TRACK_GEOMETRY_SQL = text("""
 
 
 def _insert_fixes(session: Session, track_id: int, segments: list[list[Fix]], first_segment: int) -> None:
-    rows = [{"track_id": track_id, "segment": first_segment + n, "recorded_at": f.time,
-             "accuracy_m": f.accuracy_m, "geom": f"SRID=4326;POINT({f.lon!r} {f.lat!r})"}
-            for n, seg in enumerate(segments) for f in seg]
+    rows = [
+        {
+            "track_id": track_id,
+            "segment": first_segment + n,
+            "recorded_at": f.time,
+            "accuracy_m": f.accuracy_m,
+            "geom": f"SRID=4326;POINT({f.lon!r} {f.lat!r})",
+        }
+        for n, seg in enumerate(segments)
+        for f in seg
+    ]
     if rows:
         session.execute(insert(PatrolPoint), rows)
 
 
-def store_track(session: Session, user: User, cleaned: Cleaned, *, name: str | None,
-                source: str = "gpx") -> PatrolTrack:
+def store_track(
+    session: Session, user: User, cleaned: Cleaned, *, name: str | None, source: str = "gpx"
+) -> PatrolTrack:
     """Write a cleaned file as one track (its fixes and its line), in the caller's transaction."""
     if not cleaned.segments:
         raise Invalid("no usable fix is left after cleaning", cleaning=cleaned.summary())
     times = [f.time for seg in cleaned.segments for f in seg if f.time is not None]
-    track = PatrolTrack(user_id=user.id, name=name, source=source, has_time=cleaned.has_time,
-                        started_at=min(times, default=None), ended_at=max(times, default=None),
-                        cleaning=cleaned.summary())
+    track = PatrolTrack(
+        user_id=user.id,
+        name=name,
+        source=source,
+        has_time=cleaned.has_time,
+        started_at=min(times, default=None),
+        ended_at=max(times, default=None),
+        cleaning=cleaned.summary(),
+    )
     session.add(track)
     session.flush()
     _insert_fixes(session, track.id, cleaned.segments, 0)
@@ -234,23 +278,38 @@ def store_track(session: Session, user: User, cleaned: Cleaned, *, name: str | N
     return track
 
 
-def import_gpx(session: Session, data: bytes | str, user: User, *, name: str | None = None,
-               rules: CleaningRules = CleaningRules()) -> PatrolTrack:
+def import_gpx(
+    session: Session,
+    data: bytes | str,
+    user: User,
+    *,
+    name: str | None = None,
+    rules: CleaningRules = CleaningRules(),
+) -> PatrolTrack:
     file_name, segments = read_gpx(data)
     return store_track(session, user, clean(segments, rules), name=name or file_name)
 
 
 def track_span(session: Session, track_id: int) -> tuple[dt.datetime, dt.datetime] | None:
     """First and last fix time of a track (None for a route without times)."""
-    row = session.execute(select(func.min(PatrolPoint.recorded_at), func.max(PatrolPoint.recorded_at))
-                          .where(PatrolPoint.track_id == track_id)).one()
+    row = session.execute(
+        select(func.min(PatrolPoint.recorded_at), func.max(PatrolPoint.recorded_at)).where(
+            PatrolPoint.track_id == track_id
+        )
+    ).one()
     return None if row[0] is None else (row[0], row[1])
 
 
 # -- live patrols from the phone ---------------------------------------------------------------
 def start_patrol(session: Session, user: User, name: str | None = None) -> PatrolTrack:
-    track = PatrolTrack(user_id=user.id, name=name or f"{user.display_name} patrol", source="live",
-                        has_time=True, started_at=dt.datetime.now(dt.timezone.utc), cleaning={})
+    track = PatrolTrack(
+        user_id=user.id,
+        name=name or f"{user.display_name} patrol",
+        source="live",
+        has_time=True,
+        started_at=dt.datetime.now(dt.timezone.utc),
+        cleaning={},
+    )
     session.add(track)
     session.flush()
     return track
@@ -265,16 +324,18 @@ def live_track(session: Session, track_id: int, user: User) -> PatrolTrack:
     return track
 
 
-def add_pings(session: Session, track: PatrolTrack, fixes: list[Fix],
-              rules: CleaningRules = CleaningRules()) -> Cleaned:
+def add_pings(
+    session: Session, track: PatrolTrack, fixes: list[Fix], rules: CleaningRules = CleaningRules()
+) -> Cleaned:
     """Clean and store pings from the phone. Safe to retry: fixes already stored are duplicates."""
     if track.ended_at is not None:
         raise Conflict("this patrol has ended: start a new one")
     last = session.execute(
-        select(PatrolPoint.segment, PatrolPoint.recorded_at,
-               PatrolPoint.geom.ST_X(), PatrolPoint.geom.ST_Y())
+        select(PatrolPoint.segment, PatrolPoint.recorded_at, PatrolPoint.geom.ST_X(), PatrolPoint.geom.ST_Y())
         .where(PatrolPoint.track_id == track.id)
-        .order_by(PatrolPoint.recorded_at.desc()).limit(1)).first()
+        .order_by(PatrolPoint.recorded_at.desc())
+        .limit(1)
+    ).first()
     previous = Fix(last[2], last[3], last[1]) if last else None
     missing = sum(f.time is None for f in fixes)
     if missing:
@@ -282,22 +343,29 @@ def add_pings(session: Session, track: PatrolTrack, fixes: list[Fix],
     cleaned = clean([fixes], rules, previous=previous, min_fixes=1)
     segment = last[0] if last else 0
     if last and not cleaned.continues_previous:
-        segment += 1          # the first kept fixes came after a gap: a new segment
+        segment += 1  # the first kept fixes came after a gap: a new segment
     _insert_fixes(session, track.id, cleaned.segments, segment)
     totals = Counter(track.cleaning.get("dropped_counts", {}))
     totals.update(cleaned.dropped)
-    track.cleaning = {**track.cleaning, "dropped_counts": dict(totals),
-                      "fixes_kept": track.cleaning.get("fixes_kept", 0) + cleaned.kept}
+    track.cleaning = {
+        **track.cleaning,
+        "dropped_counts": dict(totals),
+        "fixes_kept": track.cleaning.get("fixes_kept", 0) + cleaned.kept,
+    }
     session.flush()
-    session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})   # the map shows a live patrol as it goes
+    session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})  # the map shows a live patrol as it goes
     return cleaned
 
 
 def end_patrol(session: Session, track: PatrolTrack) -> PatrolTrack:
     """Close a live patrol and draw its line; ending twice is harmless (the phone may retry)."""
     if track.ended_at is None:
-        last = session.scalar(select(PatrolPoint.recorded_at).where(PatrolPoint.track_id == track.id)
-                              .order_by(PatrolPoint.recorded_at.desc()).limit(1))
+        last = session.scalar(
+            select(PatrolPoint.recorded_at)
+            .where(PatrolPoint.track_id == track.id)
+            .order_by(PatrolPoint.recorded_at.desc())
+            .limit(1)
+        )
         track.ended_at = last or dt.datetime.now(dt.timezone.utc)
         session.flush()
         session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})

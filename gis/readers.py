@@ -6,6 +6,7 @@ files with no CRS whose coordinates are not plainly longitude/latitude.
 Text comes out right without the planner knowing the encoding: .cpg, then the .dbf language
 byte, then strict UTF-8, then GB18030.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,24 +22,40 @@ from pyproj import CRS
 from gis.errors import Invalid, TooLarge
 
 SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
-MAX_UNZIPPED = 2 * 1024 ** 3     # bytes a zip may inflate to
-MAX_ZIP_RATIO = 200              # inflated / compressed, beyond which it is a zip bomb
+MAX_UNZIPPED = 2 * 1024**3  # bytes a zip may inflate to
+MAX_ZIP_RATIO = 200  # inflated / compressed, beyond which it is a zip bomb
 SIDE_CARS = (".dbf", ".shx")
 
 # .dbf language driver IDs (byte 29) → Python codec; the ones seen in Chinese data first.
 LDID_CODECS = {
-    0x4D: "gb18030", 0x7A: "gb18030",   # 936 (GBK); GB18030 is its superset
-    0x4F: "big5", 0x78: "big5",         # 950
-    0x4E: "cp949", 0x79: "cp949", 0x13: "cp932", 0x7B: "cp932",
-    0x01: "cp437", 0x02: "cp850", 0x03: "cp1252", 0x57: "cp1252", 0x58: "cp1252",
-    0x59: "cp1252", 0x64: "cp852", 0x65: "cp866", 0x26: "cp866", 0xC8: "cp1250",
-    0xC9: "cp1251", 0xCA: "cp1254", 0xCB: "cp1253",
+    0x4D: "gb18030",
+    0x7A: "gb18030",  # 936 (GBK); GB18030 is its superset
+    0x4F: "big5",
+    0x78: "big5",  # 950
+    0x4E: "cp949",
+    0x79: "cp949",
+    0x13: "cp932",
+    0x7B: "cp932",
+    0x01: "cp437",
+    0x02: "cp850",
+    0x03: "cp1252",
+    0x57: "cp1252",
+    0x58: "cp1252",
+    0x59: "cp1252",
+    0x64: "cp852",
+    0x65: "cp866",
+    0x26: "cp866",
+    0xC8: "cp1250",
+    0xC9: "cp1251",
+    0xCA: "cp1254",
+    0xCB: "cp1253",
 }
 
 
 @dataclass
 class Dataset:
     """What was read, and how we decided to read it (for the validation report)."""
+
     frame: gpd.GeoDataFrame
     source: str
     layer: str | None = None
@@ -49,8 +66,13 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_dataset(path: str | Path, layer: str | None = None, crs: str | int | None = None,
-                 encoding: str | None = None, workdir: Path | None = None) -> Dataset:
+def read_dataset(
+    path: str | Path,
+    layer: str | None = None,
+    crs: str | int | None = None,
+    encoding: str | None = None,
+    workdir: Path | None = None,
+) -> Dataset:
     """Read ``path`` into EPSG:4326-ready form (not yet reprojected: see ``to_wgs84``)."""
     path = Path(path)
     if not path.exists():
@@ -90,16 +112,25 @@ def _shapefile_in_zip(path: Path, into: Path) -> Path:
         inflated = sum(m.file_size for m in members)
         compressed = max(sum(m.compress_size for m in members), 1)
         if inflated > MAX_UNZIPPED or inflated / compressed > MAX_ZIP_RATIO:
-            raise TooLarge(f"{path.name} would inflate to {inflated / 1024 ** 2:,.0f} MB "
-                           f"({inflated / compressed:,.0f}× its size): refused as a possible zip bomb")
-        shps = [m for m in members if m.filename.lower().endswith(".shp")
-                and not PurePosixPath(m.filename).name.startswith("._")]
+            raise TooLarge(
+                f"{path.name} would inflate to {inflated / 1024**2:,.0f} MB "
+                f"({inflated / compressed:,.0f}× its size): refused as a possible zip bomb"
+            )
+        shps = [
+            m
+            for m in members
+            if m.filename.lower().endswith(".shp") and not PurePosixPath(m.filename).name.startswith("._")
+        ]
         if not shps:
-            raise Invalid(f"{path.name} holds no .shp file (it has: "
-                          f"{', '.join(m.filename for m in members[:8]) or 'nothing'})")
+            raise Invalid(
+                f"{path.name} holds no .shp file (it has: "
+                f"{', '.join(m.filename for m in members[:8]) or 'nothing'})"
+            )
         if len(shps) > 1:
-            raise Invalid(f"{path.name} holds {len(shps)} shapefiles "
-                          f"({', '.join(m.filename for m in shps)}): zip one layer at a time")
+            raise Invalid(
+                f"{path.name} holds {len(shps)} shapefiles "
+                f"({', '.join(m.filename for m in shps)}): zip one layer at a time"
+            )
         stem = shps[0].filename[:-4]
         for m in members:
             if m.filename[:-4] == stem or m.filename.lower().startswith(stem.lower() + "."):
@@ -119,9 +150,11 @@ def _sidecar(shp: Path, ext: str) -> Path | None:
 def _check_side_cars(shp: Path) -> None:
     missing = [ext for ext in SIDE_CARS if _sidecar(shp, ext) is None]
     if missing:
-        raise Invalid(f"{shp.name} came without its {' and '.join(missing)} file"
-                      f"{'s' if len(missing) > 1 else ''}: a shapefile is several files "
-                      "(.shp, .shx, .dbf, usually .prj) — send them together, or zipped")
+        raise Invalid(
+            f"{shp.name} came without its {' and '.join(missing)} file"
+            f"{'s' if len(missing) > 1 else ''}: a shapefile is several files "
+            "(.shp, .shx, .dbf, usually .prj) — send them together, or zipped"
+        )
 
 
 def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
@@ -161,7 +194,9 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
     names = [str(n) for n, _ in layers]
     if layer is None:
         if len(names) > 1:
-            raise Invalid(f"{path.name} has {len(names)} layers ({', '.join(names)}): choose one with --layer")
+            raise Invalid(
+                f"{path.name} has {len(names)} layers ({', '.join(names)}): choose one with --layer"
+            )
         layer = names[0]
     elif layer not in names:
         raise Invalid(f"{path.name} has no layer {layer!r} (it has {', '.join(names)})")
@@ -175,8 +210,9 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
         raise Invalid(f"{path.name} could not be read ({_first_line(exc)})") from None
     if len(frame) == 0:
         raise Invalid(f"{path.name} (layer {layer}) has no features")
-    return Dataset(frame=frame, source=path.name, layer=layer, encoding=dataset_encoding,
-                   encoding_source=encoding_source)
+    return Dataset(
+        frame=frame, source=path.name, layer=layer, encoding=dataset_encoding, encoding_source=encoding_source
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -203,12 +239,16 @@ def _settle_crs(dataset: Dataset, crs) -> None:
         if looks_like_lonlat(bounds):
             dataset.frame = frame.set_crs(4326)
             dataset.crs_assumed = True
-            dataset.warnings.append("the file has no .prj: its coordinates look like longitude/"
-                                    "latitude, so WGS 84 / CGCS2000 was assumed")
+            dataset.warnings.append(
+                "the file has no .prj: its coordinates look like longitude/"
+                "latitude, so WGS 84 / CGCS2000 was assumed"
+            )
         else:
-            raise Invalid(f"{dataset.source} has no coordinate system (.prj) and its coordinates "
-                          f"(x {bounds[0]:.0f}…{bounds[2]:.0f}, y {bounds[1]:.0f}…{bounds[3]:.0f}) "
-                          "are not longitude/latitude: " + _crs_hint(bounds))
+            raise Invalid(
+                f"{dataset.source} has no coordinate system (.prj) and its coordinates "
+                f"(x {bounds[0]:.0f}…{bounds[2]:.0f}, y {bounds[1]:.0f}…{bounds[3]:.0f}) "
+                "are not longitude/latitude: " + _crs_hint(bounds)
+            )
     dataset.crs = CRS(dataset.frame.crs).to_string()
 
 
@@ -218,10 +258,16 @@ def _crs_hint(bounds) -> str:
     if 1e7 <= minx < 1e8:
         zone = int(minx // 1e6)
         if 25 <= zone <= 45:
-            return (f"eastings start with {zone}, which suggests CGCS2000 3-degree Gauss-Krüger "
-                    f"zone {zone} (--crs EPSG:{4513 + zone - 25})")
+            return (
+                f"eastings start with {zone}, which suggests CGCS2000 3-degree Gauss-Krüger "
+                f"zone {zone} (--crs EPSG:{4513 + zone - 25})"
+            )
         if 13 <= zone <= 23:
-            return (f"eastings start with {zone}, which suggests CGCS2000 6-degree Gauss-Krüger "
-                    f"zone {zone} (--crs EPSG:{4491 + zone - 13})")
-    return ("give it with --crs, e.g. EPSG:4547 for CGCS2000 3-degree Gauss-Krüger CM 114E "
-            "(central meridian 75°E + 3° × (code − 4534))")
+            return (
+                f"eastings start with {zone}, which suggests CGCS2000 6-degree Gauss-Krüger "
+                f"zone {zone} (--crs EPSG:{4491 + zone - 13})"
+            )
+    return (
+        "give it with --crs, e.g. EPSG:4547 for CGCS2000 3-degree Gauss-Krüger CM 114E "
+        "(central meridian 75°E + 3° × (code − 4534))"
+    )

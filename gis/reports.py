@@ -5,6 +5,7 @@ event are one SQL statement, ``INTAKE_SQL``. Phones on weak networks retry: a ``
 before returns the first report, never a second one, even when two retries race — the unique
 index decides (ON CONFLICT DO NOTHING) and we read the winner.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -134,18 +135,32 @@ def _fetch_one(session: Session, compiled, params: dict, alone: bool = False):
 class Intake:
     report_id: int
     created: bool
-    detail: tuple | None = None   # REPORT_SQL's columns, when intake could read it in the same statement
+    detail: tuple | None = None  # REPORT_SQL's columns, when intake could read it in the same statement
 
     def report(self, session: Session) -> Report:
         return session.get(Report, self.report_id)
 
 
-def submit_report(session: Session, *, lon, lat, category: str, description: str = "",
-                  crs: str = "wgs84", channel: str = "app", reporter_id: int | None = None,
-                  token_digest: str | None = None, client_id: str | uuid.UUID | None = None,
-                  address: str | None = None, contact: str | None = None, photos: list[bytes] = (),
-                  nearest_grid_m: float = 50, nearest_building_m: float = 20,
-                  now: dt.datetime | None = None, commit_alone: bool = False) -> Intake:
+def submit_report(
+    session: Session,
+    *,
+    lon,
+    lat,
+    category: str,
+    description: str = "",
+    crs: str = "wgs84",
+    channel: str = "app",
+    reporter_id: int | None = None,
+    token_digest: str | None = None,
+    client_id: str | uuid.UUID | None = None,
+    address: str | None = None,
+    contact: str | None = None,
+    photos: list[bytes] = (),
+    nearest_grid_m: float = 50,
+    nearest_building_m: float = 20,
+    now: dt.datetime | None = None,
+    commit_alone: bool = False,
+) -> Intake:
     """Create a report (flushed, not committed unless ``commit_alone``); returns the first one for a
     repeated client_id.
     The reporter is ``reporter_id``, or the active user whose API token has ``token_digest``
@@ -167,17 +182,36 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
 
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
-    session.flush()   # the statement below goes past SQLAlchemy: nothing pending is flushed for it
-    detail = _fetch_one(session, INTAKE_PG, {
-        "lon": wlon, "lat": wlat, "grid_m": nearest_grid_m, "building_m": nearest_building_m,
-        "client_id": client_uuid, "crs": crs, "original_lon": lon, "original_lat": lat,
-        "category": category or "", "description": description,
-        "address": (address or "").strip() or None, "channel": channel,
-        "reporter_id": reporter_id, "token_digest": token_digest, "contact": contact,
-        "now": now}, alone=commit_alone and not jpegs)
+    session.flush()  # the statement below goes past SQLAlchemy: nothing pending is flushed for it
+    detail = _fetch_one(
+        session,
+        INTAKE_PG,
+        {
+            "lon": wlon,
+            "lat": wlat,
+            "grid_m": nearest_grid_m,
+            "building_m": nearest_building_m,
+            "client_id": client_uuid,
+            "crs": crs,
+            "original_lon": lon,
+            "original_lat": lat,
+            "category": category or "",
+            "description": description,
+            "address": (address or "").strip() or None,
+            "channel": channel,
+            "reporter_id": reporter_id,
+            "token_digest": token_digest,
+            "contact": contact,
+            "now": now,
+        },
+        alone=commit_alone and not jpegs,
+    )
     if detail is None:
-        if reporter_id is None and token_digest is not None \
-                and digest_identity(session, token_digest) is None:
+        if (
+            reporter_id is None
+            and token_digest is not None
+            and digest_identity(session, token_digest) is None
+        ):
             raise Unauthorized(UNAUTHORIZED_MESSAGE)
         cat = session.get(Category, category) if category else None
         if cat is None or cat.parent_code is None:
@@ -187,10 +221,12 @@ def submit_report(session: Session, *, lon, lat, category: str, description: str
         return Intake(report_id, created=False)
     report_id = detail.report["id"]
     if jpegs:
-        session.add_all(ReportPhoto(report_id=report_id, data=data, content_type="image/jpeg",
-                                    created_at=now) for data in jpegs)
+        session.add_all(
+            ReportPhoto(report_id=report_id, data=data, content_type="image/jpeg", created_at=now)
+            for data in jpegs
+        )
         session.flush()
-        return Intake(report_id, created=True)   # photo ids are read with the report
+        return Intake(report_id, created=True)  # photo ids are read with the report
     return Intake(report_id, created=True, detail=detail)
 
 
@@ -202,8 +238,10 @@ def _parse_client_id(client_id) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(client_id))
     except ValueError:
-        raise Invalid("client_id must be a UUID (the phone makes one per report, "
-                      "and sends the same one when it retries)") from None
+        raise Invalid(
+            "client_id must be a UUID (the phone makes one per report, "
+            "and sends the same one when it retries)"
+        ) from None
 
 
 def resize_photo(data: bytes) -> bytes:

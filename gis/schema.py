@@ -1,4 +1,5 @@
 """Schema management through Alembic, on a connection we hand it (CLI and tests alike)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Topology of an area layer, measured in metres: grids must tile their parent with no gaps and
 no overlaps (无缝拼接) and stay inside it. Reported, not silently fixed."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -53,8 +54,9 @@ def gaps(children: gpd.GeoDataFrame, parents: dict[str, object]) -> list[dict]:
         hole = shapely.difference(parent, shapely.union_all(group.geometry.values))
         area = shapely.area(hole)
         if area > TOLERANCE_M2:
-            found.append({"parent": parent_code, "area_m2": _m2(area),
-                          "parts": int(shapely.get_num_geometries(hole))})
+            found.append(
+                {"parent": parent_code, "area_m2": _m2(area), "parts": int(shapely.get_num_geometries(hole))}
+            )
     return found
 
 

@@ -7,6 +7,7 @@ and who may take it. ``act`` is the one place a report's status changes after in
 Plus: escalate (community → street → district) before dispatch, resolve_locally for small matters
 solved on the spot, return (department sends it back to the centre), extend (more time).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,10 +25,10 @@ OPEN_STATUSES = frozenset({"reported", "accepted", "opened", "dispatched", "hand
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str                 # the button a person sees
+    label: str  # the button a person sees
     sources: frozenset[str]
-    target: str | None         # None: the status does not change
-    roles: frozenset[str]      # admin may always act
+    target: str | None  # None: the status does not change
+    roles: frozenset[str]  # admin may always act
     note_required: bool = False
 
 
@@ -35,22 +36,37 @@ def _a(name, label, sources, target, roles, note_required=False):
     return Action(name, label, frozenset(sources), target, frozenset(roles), note_required)
 
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    _a("accept", "Accept", {"reported"}, "accepted", {"dispatcher", "supervisor"}),
-    _a("void", "Void", {"reported", "accepted"}, "voided", {"dispatcher"}, note_required=True),
-    _a("open", "Open case", {"accepted"}, "opened", {"dispatcher"}),
-    _a("dispatch", "Dispatch", {"opened"}, "dispatched", {"dispatcher"}),
-    _a("handle", "Report handled", {"dispatched"}, "handled", {"department"}),
-    _a("return", "Send back", {"dispatched"}, "opened", {"department"}, note_required=True),
-    _a("extend", "Extend deadline", {"dispatched"}, None, {"dispatcher"}, note_required=True),
-    _a("verify", "Verified on site", {"handled"}, "verified", {"supervisor"}),
-    _a("reject", "Failed check: rework", {"handled"}, "dispatched", {"supervisor"}, note_required=True),
-    _a("close", "Close", {"verified"}, "closed", {"dispatcher"}),
-    _a("escalate", "Escalate", BEFORE_DISPATCH, None, {"grid_worker", "supervisor", "dispatcher"},
-       note_required=True),
-    _a("resolve_locally", "Solved on the spot", BEFORE_DISPATCH, "closed",
-       {"grid_worker", "supervisor"}, note_required=True),
-)}
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        _a("accept", "Accept", {"reported"}, "accepted", {"dispatcher", "supervisor"}),
+        _a("void", "Void", {"reported", "accepted"}, "voided", {"dispatcher"}, note_required=True),
+        _a("open", "Open case", {"accepted"}, "opened", {"dispatcher"}),
+        _a("dispatch", "Dispatch", {"opened"}, "dispatched", {"dispatcher"}),
+        _a("handle", "Report handled", {"dispatched"}, "handled", {"department"}),
+        _a("return", "Send back", {"dispatched"}, "opened", {"department"}, note_required=True),
+        _a("extend", "Extend deadline", {"dispatched"}, None, {"dispatcher"}, note_required=True),
+        _a("verify", "Verified on site", {"handled"}, "verified", {"supervisor"}),
+        _a("reject", "Failed check: rework", {"handled"}, "dispatched", {"supervisor"}, note_required=True),
+        _a("close", "Close", {"verified"}, "closed", {"dispatcher"}),
+        _a(
+            "escalate",
+            "Escalate",
+            BEFORE_DISPATCH,
+            None,
+            {"grid_worker", "supervisor", "dispatcher"},
+            note_required=True,
+        ),
+        _a(
+            "resolve_locally",
+            "Solved on the spot",
+            BEFORE_DISPATCH,
+            "closed",
+            {"grid_worker", "supervisor"},
+            note_required=True,
+        ),
+    )
+}
 
 
 def may_act(user: User, report: Report, action: Action) -> str | None:
@@ -74,9 +90,18 @@ def available_actions(user: User, report: Report) -> list[Action]:
     return [a for a in ACTIONS.values() if may_act(user, report, a) is None]
 
 
-def act(session: Session, report: Report, user: User, action_name: str, *, version: int | None,
-        note: str | None = None, department_id: int | None = None, hours: float | None = None,
-        now: dt.datetime | None = None) -> ReportEvent:
+def act(
+    session: Session,
+    report: Report,
+    user: User,
+    action_name: str,
+    *,
+    version: int | None,
+    note: str | None = None,
+    department_id: int | None = None,
+    hours: float | None = None,
+    now: dt.datetime | None = None,
+) -> ReportEvent:
     """Take one step of the loop; flushes, never commits (the caller owns the transaction).
 
     ``version`` is the one the person saw: if the report changed since, nothing happens (409).
@@ -87,8 +112,11 @@ def act(session: Session, report: Report, user: User, action_name: str, *, versi
     if version is None:
         raise Invalid("send the report's version with every action, so two people never both win")
     if int(version) != report.version:
-        raise Conflict(f"report {report.id} changed since you loaded it (version {report.version}, "
-                       f"yours {version}): reload it and try again", current_version=report.version)
+        raise Conflict(
+            f"report {report.id} changed since you loaded it (version {report.version}, "
+            f"yours {version}): reload it and try again",
+            current_version=report.version,
+        )
     refusal = may_act(user, report, action)
     if refusal:
         raise Conflict(refusal) if report.status not in action.sources else Forbidden(refusal)
@@ -133,8 +161,16 @@ def act(session: Session, report: Report, user: User, action_name: str, *, versi
     if action.target:
         report.status = action.target
     report.updated_at = now  # bumps the version even when the status stays
-    event = ReportEvent(report=report, action=action.name, from_status=before,
-                        to_status=report.status, actor_id=user.id, note=note, data=data, at=now)
+    event = ReportEvent(
+        report=report,
+        action=action.name,
+        from_status=before,
+        to_status=report.status,
+        actor_id=user.id,
+        note=note,
+        data=data,
+        at=now,
+    )
     session.add(event)
     session.flush()
     return event

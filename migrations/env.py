@@ -1,4 +1,5 @@
 """Alembic environment: the models' metadata, GeoAlchemy2's helpers for spatial columns."""
+
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
@@ -14,8 +15,7 @@ def run_migrations_online() -> None:
     if connection is not None:  # handed over by gis.schema (tests, CLI)
         _run(connection)
         return
-    engine = create_engine(database_url(),
-                           poolclass=pool.NullPool)
+    engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
         _run(connection)
 

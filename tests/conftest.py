@@ -3,6 +3,7 @@
 The database is ``<name>_test`` on the server GridWatch uses (the embedded cluster unless
 DATABASE_URL is set), or TEST_DATABASE_URL.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,11 +33,17 @@ def recreate_database(url, template: str | None = None) -> None:
     """Drop and create ``url``'s database (from ``template`` when given), with PostGIS."""
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": url.database})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :d AND pid <> pg_backend_pid()"
+            ),
+            {"d": url.database},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'
-                          + (f' TEMPLATE "{template}"' if template else "")))
+        conn.execute(
+            text(f'CREATE DATABASE "{url.database}"' + (f' TEMPLATE "{template}"' if template else ""))
+        )
     admin.dispose()
 
 
@@ -44,6 +51,7 @@ def recreate_database(url, template: str | None = None) -> None:
 def fast_password_hashing():
     """Tests make hundreds of users; scrypt would cost seconds. Production keeps scrypt."""
     from gis import accounts
+
     accounts.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
@@ -85,8 +93,7 @@ def committed(engine):
 
 
 def _session_on(connection) -> Session:
-    return Session(bind=connection, join_transaction_mode="create_savepoint",
-                   expire_on_commit=False)
+    return Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
 
 @pytest.fixture
@@ -99,11 +106,13 @@ def session(connection):
 def app(connection, engine):
     from app import create_app
 
-    return create_app({
-        "TESTING": True,
-        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "SESSION_FACTORY": lambda: _session_on(connection),
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "SESSION_FACTORY": lambda: _session_on(connection),
+        }
+    )
 
 
 @pytest.fixture
@@ -122,13 +131,14 @@ def runner(app):
         @staticmethod
         def invoke(args):
             return cli_runner.invoke(main, args=args)
+
     return Runner()
 
 
-
 def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html
+    )
     assert match, "no CSRF token in the page"
     return match.group(1)
 
@@ -136,10 +146,13 @@ def csrf_from(html: str) -> str:
 @pytest.fixture
 def login(client):
     """Log ``user`` in through the real form (CSRF and all); returns the client."""
+
     def do(user, password="correct-horse-battery"):
         page = client.get("/login").get_data(as_text=True)
-        response = client.post("/login", data={"username": user.username, "password": password,
-                                               "csrf_token": csrf_from(page)})
+        response = client.post(
+            "/login", data={"username": user.username, "password": password, "csrf_token": csrf_from(page)}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
+
     return do

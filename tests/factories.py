@@ -1,4 +1,5 @@
 """Factories as fixtures: each returns a callable that makes one thing, flushed, with defaults."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,11 +29,18 @@ def square(col: int, row: int, size: float = CELL) -> Polygon:
 @pytest.fixture
 def make_area(session):
     def make(level: str, code: str, geom, name: str | None = None, parent: Area | None = None):
-        area = Area(level=level, code=code, name=name or f"{level} {code}", parent_id=parent and parent.id,
-                    geom=from_shape(polygonal_part(geom), srid=4326), area_m2=0)
+        area = Area(
+            level=level,
+            code=code,
+            name=name or f"{level} {code}",
+            parent_id=parent and parent.id,
+            geom=from_shape(polygonal_part(geom), srid=4326),
+            area_m2=0,
+        )
         session.add(area)
         session.flush()
         return area
+
     return make
 
 
@@ -44,21 +52,30 @@ def town(make_area):
     district = make_area("district", "650202", outline, "独山子区")
     street = make_area("street", "650202001", outline, "西宁路街道", district)
     community = make_area("community", "650202001001", outline, "第一社区", street)
-    grids = [make_area("grid", f"650202001001{n + 1:03d}", square(c, r), f"第{n + 1}网格", community)
-             for n, (c, r) in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)])]
+    grids = [
+        make_area("grid", f"650202001001{n + 1:03d}", square(c, r), f"第{n + 1}网格", community)
+        for n, (c, r) in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)])
+    ]
     return {"district": district, "street": street, "community": community, "grids": grids}
 
 
 @pytest.fixture
 def make_user(session):
-    def make(role: str = "supervisor", grids=(), department: Department | None = None,
-             username: str | None = None):
-        user = create_user(session, username or f"{role}{next(_seq)}", role, PASSWORD,
-                           grid_codes=tuple(g.code for g in grids),
-                           department_code=department.code if department else None)
+    def make(
+        role: str = "supervisor", grids=(), department: Department | None = None, username: str | None = None
+    ):
+        user = create_user(
+            session,
+            username or f"{role}{next(_seq)}",
+            role,
+            PASSWORD,
+            grid_codes=tuple(g.code for g in grids),
+            department_code=department.code if department else None,
+        )
         user.token = issue_token(user)
         session.flush()
         return user
+
     return make
 
 
@@ -69,17 +86,18 @@ def make_department(session):
         session.add(department)
         session.flush()
         return department
+
     return make
 
 
 @pytest.fixture
 def make_building(session):
     def make(geom: Polygon, grid: Area | None = None, **kw):
-        building = Building(geom=from_shape(polygonal_part(geom), srid=4326),
-                            grid_id=grid and grid.id, **kw)
+        building = Building(geom=from_shape(polygonal_part(geom), srid=4326), grid_id=grid and grid.id, **kw)
         session.add(building)
         session.flush()
         return building
+
     return make
 
 

@@ -1,4 +1,5 @@
 """Real files for import tests, written with pyogrio the way planners' tools write them."""
+
 from __future__ import annotations
 
 import zipfile
@@ -13,16 +14,27 @@ from tests.factories import CELL, ORIGIN
 
 def town_cells(codes=None, names=None, **columns) -> gpd.GeoDataFrame:
     """The 2 × 2 grid cells of the test town (south-west, south-east, north-west, north-east)."""
-    cells = [box(ORIGIN[0] + c * CELL, ORIGIN[1] + r * CELL, ORIGIN[0] + (c + 1) * CELL,
-                 ORIGIN[1] + (r + 1) * CELL) for c, r in [(0, 0), (1, 0), (0, 1), (1, 1)]]
+    cells = [
+        box(
+            ORIGIN[0] + c * CELL, ORIGIN[1] + r * CELL, ORIGIN[0] + (c + 1) * CELL, ORIGIN[1] + (r + 1) * CELL
+        )
+        for c, r in [(0, 0), (1, 0), (0, 1), (1, 1)]
+    ]
     data = {"name": names or ["一号网格", "二号网格", "三号网格", "四号网格"], **columns}
     if codes is not None:
         data["code"] = codes
     return gpd.GeoDataFrame(data, geometry=cells, crs=4326)
 
 
-def write_shapefile(frame: gpd.GeoDataFrame, path: Path, crs=None, encoding="UTF-8",
-                    keep_cpg=True, ldid: int | None = None, keep_prj=True) -> Path:
+def write_shapefile(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    crs=None,
+    encoding="UTF-8",
+    keep_cpg=True,
+    ldid: int | None = None,
+    keep_prj=True,
+) -> Path:
     """A shapefile in ``crs``; optionally without .cpg/.prj and with a forced .dbf language byte."""
     if crs is not None:
         frame = frame.to_crs(crs)

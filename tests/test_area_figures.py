@@ -1,6 +1,7 @@
 """area_figures: each grid's and community's buildings, households and open cases with their
 deadlines, kept by triggers. Whatever happens to buildings, reports and areas, the rows must equal
 counting them again, and "overdue now" read from the deadlines must equal judging each case."""
+
 import datetime as dt
 import random
 import threading
@@ -54,30 +55,49 @@ def add_report(session, grid, rng, **extra):
     created = START + dt.timedelta(hours=rng.randrange(40 * 24))
     status = rng.choice(STATUSES)
     # a few deadlines shared by several cases: one taken back must not take back the others
-    deadline = rng.choice([None, created + dt.timedelta(hours=48), START + dt.timedelta(days=rng.choice((3, 30, 3000)))])
-    report = Report(geom=from_shape(Point(ORIGIN[0] + CELL / 2, ORIGIN[1] + CELL / 2), 4326),
-                    original_lon=ORIGIN[0], original_lat=ORIGIN[1], category_code="0101", description="",
-                    grid_id=grid and grid.id, status=status, created_at=created, updated_at=created,
-                    deadline_at=deadline, closed_at=created + dt.timedelta(hours=5) if status == "closed" else None,
-                    **extra)
+    deadline = rng.choice(
+        [None, created + dt.timedelta(hours=48), START + dt.timedelta(days=rng.choice((3, 30, 3000)))]
+    )
+    report = Report(
+        geom=from_shape(Point(ORIGIN[0] + CELL / 2, ORIGIN[1] + CELL / 2), 4326),
+        original_lon=ORIGIN[0],
+        original_lat=ORIGIN[1],
+        category_code="0101",
+        description="",
+        grid_id=grid and grid.id,
+        status=status,
+        created_at=created,
+        updated_at=created,
+        deadline_at=deadline,
+        closed_at=created + dt.timedelta(hours=5) if status == "closed" else None,
+        **extra,
+    )
     session.add(report)
     return report
 
 
-def test_the_figures_equal_counting_again_whatever_happens(session, town, make_area, make_building, make_user):
+def test_the_figures_equal_counting_again_whatever_happens(
+    session, town, make_area, make_building, make_user
+):
     rng = random.Random(5)
     grids = town["grids"]
     reports = [add_report(session, rng.choice([*grids, None]), rng) for _ in range(120)]
-    buildings = [make_building(square(i % 2, i // 2 % 2, CELL / 4), grid=rng.choice([*grids, None]),
-                               households=rng.choice((None, 12, 40))) for i in range(12)]
+    buildings = [
+        make_building(
+            square(i % 2, i // 2 % 2, CELL / 4),
+            grid=rng.choice([*grids, None]),
+            households=rng.choice((None, 12, 40)),
+        )
+        for i in range(12)
+    ]
     assert_figures_equal_counting_again(session)
 
     open_ones = [r for r in reports if r.status not in ("closed", "voided")]
-    for report in open_ones[:8]:                                   # cases end
+    for report in open_ones[:8]:  # cases end
         report.status, report.closed_at = "closed", report.created_at + dt.timedelta(hours=2)
-    for report in open_ones[8:14]:                                 # deadlines set, moved, dropped
+    for report in open_ones[8:14]:  # deadlines set, moved, dropped
         report.deadline_at = rng.choice([None, START + dt.timedelta(days=3), START + dt.timedelta(days=90)])
-    for report in open_ones[14:20]:                                # reassigned, or out of every grid
+    for report in open_ones[14:20]:  # reassigned, or out of every grid
         report.grid_id = rng.choice([grids[0].id, grids[3].id, None])
     open_ones[20].description = "edited, nothing the map counts"
     session.delete(open_ones[21])
@@ -109,7 +129,7 @@ def test_emptying_reports_or_buildings_empties_their_figures(session, town, make
     session.flush()
     session.execute(text("TRUNCATE reports CASCADE"))
     assert session.scalar(text("SELECT sum(open) + sum(cardinality(deadlines)) FROM area_figures")) == 0
-    assert session.scalar(text("SELECT sum(households) FROM area_figures")) == 60   # grid and community
+    assert session.scalar(text("SELECT sum(households) FROM area_figures")) == 60  # grid and community
     session.execute(text("TRUNCATE buildings CASCADE"))
     assert session.scalar(text("SELECT sum(households) + sum(buildings) FROM area_figures")) == 0
 
@@ -117,13 +137,17 @@ def test_emptying_reports_or_buildings_empties_their_figures(session, town, make
 def test_two_phones_reporting_in_one_grid_at_once_are_both_counted(committed, engine):
     """The second writer waits for the first one's row lock, then adds to what it committed."""
     outline = square(0, 0)
-    committed.execute(text("""
+    committed.execute(
+        text("""
         INSERT INTO areas (level, code, name, geom, area_m2) VALUES
             ('community', '650202001001', '第一社区', ST_Multi(ST_GeomFromText(:wkt, 4326)), 0)"""),
-        {"wkt": outline.wkt})
-    committed.execute(text("""
+        {"wkt": outline.wkt},
+    )
+    committed.execute(
+        text("""
         INSERT INTO areas (level, code, name, geom, area_m2, parent_id)
-        SELECT 'grid', '650202001001001', '第1网格', geom, 0, id FROM areas WHERE level = 'community'"""))
+        SELECT 'grid', '650202001001001', '第1网格', geom, 0, id FROM areas WHERE level = 'community'""")
+    )
     committed.commit()
     grid_id = committed.scalar(text("SELECT id FROM areas WHERE level = 'grid'"))
     insert = text("""
@@ -144,11 +168,18 @@ def test_two_phones_reporting_in_one_grid_at_once_are_both_counted(committed, en
 
     thread = threading.Thread(target=second_phone)
     thread.start()
-    assert not done.wait(0.5)          # waiting on the first phone's rows
+    assert not done.wait(0.5)  # waiting on the first phone's rows
     first.commit()
     first.close()
     thread.join(10)
     assert done.is_set()
-    rows = committed.execute(text("SELECT a.level, f.open, f.deadlines FROM area_figures f "
-                                  "JOIN areas a ON a.id = f.area_id ORDER BY a.level")).all()
-    assert [(level, n, len(deadlines)) for level, n, deadlines in rows] == [("community", 2, 2), ("grid", 2, 2)]
+    rows = committed.execute(
+        text(
+            "SELECT a.level, f.open, f.deadlines FROM area_figures f "
+            "JOIN areas a ON a.id = f.area_id ORDER BY a.level"
+        )
+    ).all()
+    assert [(level, n, len(deadlines)) for level, n, deadlines in rows] == [
+        ("community", 2, 2),
+        ("grid", 2, 2),
+    ]

@@ -1,4 +1,5 @@
 """Each report lands in the right grid: inside, on a border, near, far, or refused."""
+
 import math
 
 import pytest
@@ -48,15 +49,18 @@ def test_the_nearest_distance_is_configurable(session, town):
     assert assign_grid(session, lon, ORIGIN[1] + 0.5 * CELL, max_distance_m=100).kind == "nearest"
 
 
-@pytest.mark.parametrize("lon, lat, message", [
-    ("abc", 44, "must be numbers"),
-    (None, 44, "must be numbers"),
-    (float("nan"), 44, "not NaN"),
-    (float("inf"), 44, "not NaN"),
-    (200, 44, "are they swapped"),
-    (84, -95, "are they swapped"),
-    (0, 0, "no GPS fix"),
-])
+@pytest.mark.parametrize(
+    "lon, lat, message",
+    [
+        ("abc", 44, "must be numbers"),
+        (None, 44, "must be numbers"),
+        (float("nan"), 44, "not NaN"),
+        (float("inf"), 44, "not NaN"),
+        (200, 44, "are they swapped"),
+        (84, -95, "are they swapped"),
+        (0, 0, "no GPS fix"),
+    ],
+)
 def test_impossible_coordinates_are_refused(lon, lat, message):
     with pytest.raises(Invalid, match=message):
         check_point(lon, lat)
@@ -76,10 +80,17 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
     able to reach the grids and buildings through their GiST indexes (covers and nearest) for
     every step of the rules — inside, nearest grid, building under the pin, nearest building."""
     make_building(square(0, 0, size=CELL / 4), town["grids"][0], name="1号楼")
-    session.execute(text("SET LOCAL enable_seqscan = off"))   # tiny tables: price scans out
-    params = {**dict.fromkeys(INTAKE_PG.positiontup),   # every parameter intake sends, then:
-              "lon": ORIGIN[0] + CELL / 8, "lat": ORIGIN[1] + CELL / 8, "grid_m": 50,
-              "building_m": 20, "category": "0101", "crs": "wgs84", "channel": "app"}
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # tiny tables: price scans out
+    params = {
+        **dict.fromkeys(INTAKE_PG.positiontup),  # every parameter intake sends, then:
+        "lon": ORIGIN[0] + CELL / 8,
+        "lat": ORIGIN[1] + CELL / 8,
+        "grid_m": 50,
+        "building_m": 20,
+        "category": "0101",
+        "crs": "wgs84",
+        "channel": "app",
+    }
     plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
     assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
     assert "idx_areas_geom" in plan and "idx_buildings_geom" in plan

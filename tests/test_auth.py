@@ -1,4 +1,5 @@
 """Every page but /login and /healthz needs a login; forms carry CSRF; the API takes tokens."""
+
 import pytest
 
 from gis import accounts
@@ -27,8 +28,9 @@ def test_login_with_the_right_password_opens_the_map(client, login, make_user):
 def test_wrong_password_is_refused_with_a_message(client, make_user):
     user = make_user()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": user.username, "password": "nope-nope",
-                                           "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/login", data={"username": user.username, "password": "nope-nope", "csrf_token": csrf_from(page)}
+    )
     assert response.status_code == 401
     assert "Wrong user name or password" in response.get_data(as_text=True)
     assert client.get("/map").status_code == 302
@@ -36,8 +38,7 @@ def test_wrong_password_is_refused_with_a_message(client, make_user):
 
 def test_login_without_csrf_token_is_refused(client, make_user):
     user = make_user()
-    response = client.post("/login", data={"username": user.username,
-                                           "password": "correct-horse-battery"})
+    response = client.post("/login", data={"username": user.username, "password": "correct-horse-battery"})
     assert response.status_code != 302
     assert client.get("/map").status_code == 302
 
@@ -45,8 +46,10 @@ def test_login_without_csrf_token_is_refused(client, make_user):
 def test_login_does_not_redirect_off_site(client, make_user):
     user = make_user()
     page = client.get("/login?next=//evil.example/").get_data(as_text=True)
-    response = client.post("/login?next=//evil.example/", data={
-        "username": user.username, "password": "correct-horse-battery", "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/login?next=//evil.example/",
+        data={"username": user.username, "password": "correct-horse-battery", "csrf_token": csrf_from(page)},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -58,8 +61,9 @@ def test_api_token_authenticates(client, make_user):
 
 
 def test_wrong_token_is_401(client):
-    response = client.get("/api/v1/layers/grid.geojson?bbox=0,0,1,1",
-                          headers={"Authorization": "Bearer not-a-token"})
+    response = client.get(
+        "/api/v1/layers/grid.geojson?bbox=0,0,1,1", headers={"Authorization": "Bearer not-a-token"}
+    )
     assert response.status_code == 401
 
 
@@ -68,9 +72,10 @@ def test_inactive_user_cannot_log_in(client, make_user, session):
     user.active = False
     session.flush()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": user.username,
-                                           "password": "correct-horse-battery",
-                                           "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": "correct-horse-battery", "csrf_token": csrf_from(page)},
+    )
     assert response.status_code == 401
 
 
@@ -87,7 +92,7 @@ def test_token_lookup_sees_a_token_issued_in_the_same_session(session, make_user
     must still be the one that counts, and the old one must not."""
     user = make_user("grid_worker")
     old = user.token
-    new = accounts.issue_token(user)          # pending in the session, not flushed
+    new = accounts.issue_token(user)  # pending in the session, not flushed
     assert accounts.token_identity(session, new) == (user.id, "grid_worker")
     assert accounts.token_identity(session, old) is None
     assert accounts.user_for_token(session, new) is user

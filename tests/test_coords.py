@@ -1,4 +1,5 @@
 """GCJ-02 / BD-09 points from AMap, Tencent and Baidu become WGS 84."""
+
 import math
 
 import pytest
@@ -8,7 +9,9 @@ from gis.coords import bd09_to_gcj02, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84, w
 
 def test_published_reference_values():
     # the values every GCJ-02 implementation is checked against (Beijing, 116.404, 39.915)
-    assert wgs84_to_gcj02(116.404, 39.915) == pytest.approx((116.41024449916938, 39.91640428150164), abs=1e-12)
+    assert wgs84_to_gcj02(116.404, 39.915) == pytest.approx(
+        (116.41024449916938, 39.91640428150164), abs=1e-12
+    )
     assert gcj02_to_bd09(116.404, 39.915) == pytest.approx((116.41036949371029, 39.92133699351021), abs=1e-12)
     assert bd09_to_gcj02(116.404, 39.915) == pytest.approx((116.39762729119315, 39.90865673957631), abs=1e-12)
 

@@ -10,6 +10,7 @@ at 1 m/s, one fix every 10 s, from 100 m west of A to 100 m into B. With r = 30 
 - minutes: 200 s inside A, 100 s inside B;
 - buildings: one 25 m from the walk (passed), one 35 m away (not).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,14 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.coverage import (Window, grid_coverage, grids_near_track, store_missing_reach, store_reach,
-                          uncovered_streets_geojson)
+from gis.coverage import (
+    Window,
+    grid_coverage,
+    grids_near_track,
+    store_missing_reach,
+    store_reach,
+    uncovered_streets_geojson,
+)
 from gis.crs import reproject, transformer
 from gis.errors import Invalid
 from gis.importer import import_areas, import_streets
@@ -58,12 +65,18 @@ def field(session, make_area, make_building, make_user, tmp_path, t0):
     make_building(metric(box(E0 + 45, N0 + 65, E0 + 55, N0 + 75)), a, name="25 m away")
     streets = gpd.GeoDataFrame(
         {"name": ["中心路", "北路"]},
-        geometry=[metric(LineString([(E0, N0 + 100), (E0 + 400, N0 + 100)])),
-                  metric(LineString([(E0, N0 + 180), (E0 + 200, N0 + 180)]))], crs=4326)
+        geometry=[
+            metric(LineString([(E0, N0 + 100), (E0 + 400, N0 + 100)])),
+            metric(LineString([(E0, N0 + 180), (E0 + 200, N0 + 180)])),
+        ],
+        crs=4326,
+    )
     streets.to_file(tmp_path / "streets.geojson")
     import_streets(session, tmp_path / "streets.geojson")
     walker = make_user("grid_worker")
-    walk = [(*lonlat(E0 - 100 + 10 * i, N0 + 100), t0 + dt.timedelta(seconds=10 * i), None) for i in range(41)]
+    walk = [
+        (*lonlat(E0 - 100 + 10 * i, N0 + 100), t0 + dt.timedelta(seconds=10 * i), None) for i in range(41)
+    ]
     track = import_gpx(session, gpx_file([walk]), walker)
     # a route without times over C: drawn, never counted
     route = [(*lonlat(E0 + 2000 + 10 * i, N0 + 100), None, None) for i in range(21)]
@@ -82,7 +95,7 @@ def test_coverage_figures_match_the_hand_computed_ones(session, field, t0):
 
     assert a["area_m2"] == pytest.approx(40_000, rel=1e-3)
     assert a["area_share"] == pytest.approx(0.30, abs=0.002)
-    half_disc = math.pi * 30 ** 2 / 2   # the buffer draws it with 16 segments a circle: 2.6 % less
+    half_disc = math.pi * 30**2 / 2  # the buffer draws it with 16 segments a circle: 2.6 % less
     assert b["area_covered_m2"] == pytest.approx(6_000 + half_disc, rel=0.01)
 
     assert a["street_m"] == pytest.approx(400, rel=1e-3)
@@ -98,7 +111,9 @@ def test_coverage_figures_match_the_hand_computed_ones(session, field, t0):
     # the last fix within 30 m of A is at 330 s; coverage tells it to the minute
     assert abs((a["last_visit"] - (t0 + dt.timedelta(seconds=330))).total_seconds()) <= 60
     assert b["last_visit"] == t0 + dt.timedelta(seconds=400)
-    assert b["hours_since_visit"] == pytest.approx((window.end - b["last_visit"]).total_seconds() / 3600, abs=0.01)
+    assert b["hours_since_visit"] == pytest.approx(
+        (window.end - b["last_visit"]).total_seconds() / 3600, abs=0.01
+    )
     assert a["hours_visited"] == [1] and len(window.hours * [0]) == 24
 
     # C: no streets, no timed patrol; the route over it is reported, not counted
@@ -112,7 +127,7 @@ def test_a_wider_radius_covers_more(session, field, t0):
     window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=1), radius_m=60)
     a = by_code(grid_coverage(session, window))[CODE_A]
     assert a["area_share"] == pytest.approx(120 * 200 / 40_000, abs=0.002)
-    assert a["street_share"] == pytest.approx(0.5, abs=0.002)      # the north street is 80 m away
+    assert a["street_share"] == pytest.approx(0.5, abs=0.002)  # the north street is 80 m away
     assert a["buildings_passed"] == 2
 
 
@@ -148,8 +163,9 @@ def test_one_new_track_updates_only_the_grids_it_passed(session, field, t0):
 def test_a_few_grids_see_a_long_step_that_has_no_fix_near_them(session, field, make_user, t0):
     """Coverage of some grids reads only fixes near them: a patrol on an e-bike (a fix every 30 s,
     300 m apart) crosses C with no fix within r of it; C must still count it, as the full run does."""
-    rider = [(*lonlat(E0 + 1650 + 300 * i, N0 + 100), t0 + dt.timedelta(seconds=30 * i), None)
-             for i in range(4)]
+    rider = [
+        (*lonlat(E0 + 1650 + 300 * i, N0 + 100), t0 + dt.timedelta(seconds=30 * i), None) for i in range(4)
+    ]
     track = import_gpx(session, gpx_file([rider]), make_user("grid_worker"))
     c = field["grids"][2]
     assert grids_near_track(session, track.id) == [c.id]
@@ -169,18 +185,20 @@ def test_a_stored_track_reads_its_reach_and_gives_the_same_figures(session, fiel
     stored = session.query(PatrolReach).filter_by(track_id=track.id).all()
     assert sorted(r.grid_id for r in stored) == [field["grids"][0].id, field["grids"][1].id]
     a_row = next(r for r in stored if r.grid_id == field["grids"][0].id)
-    assert sum(a_row.piece_seconds) == pytest.approx(200, abs=3)    # 200 s inside A, as by hand
+    assert sum(a_row.piece_seconds) == pytest.approx(200, abs=3)  # 200 s inside A, as by hand
     window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
     read = by_code(grid_coverage(session, window))
     recomputed = by_code(grid_coverage(session, window, use_stored=False))
     for code in (CODE_A, CODE_B, CODE_C):
         for key, value in recomputed[code].items():
-            assert read[code][key] == (pytest.approx(value, abs=0.05) if isinstance(value, float) else value), key
+            assert read[code][key] == (
+                pytest.approx(value, abs=0.05) if isinstance(value, float) else value
+            ), key
 
 
 def test_a_track_whose_fixes_leave_its_recorded_span_is_not_stored(session, field):
     track = field["track"]
-    track.started_at = track.started_at + dt.timedelta(minutes=5)   # e.g. a phone's clock ahead
+    track.started_at = track.started_at + dt.timedelta(minutes=5)  # e.g. a phone's clock ahead
     assert store_reach(session, track.id) is False
     session.refresh(track)
     assert track.reach_radius_m is None
@@ -190,24 +208,31 @@ def test_a_track_whose_fixes_leave_its_recorded_span_is_not_stored(session, fiel
 def test_new_grids_make_the_stored_reach_stale(session, field, make_area, tmp_path, t0):
     """Grids imported after a patrol cut its reach differently: it is recomputed from the fixes."""
     make_area("community", "650202001001", metric(box(E0 - 300, N0 - 100, E0 + 500, N0 + 300)))
-    grid = gpd.GeoDataFrame({"code": ["650202001001004"], "name": ["D"]},
-                            geometry=[metric(box(E0 - 200, N0, E0, N0 + 200))], crs=4326)
+    grid = gpd.GeoDataFrame(
+        {"code": ["650202001001004"], "name": ["D"]},
+        geometry=[metric(box(E0 - 200, N0, E0, N0 + 200))],
+        crs=4326,
+    )
     grid.to_file(tmp_path / "d.geojson")
     import_areas(session, tmp_path / "d.geojson", "grid", code_field="code")
     session.refresh(field["track"])
     assert field["track"].reach_radius_m is None and session.query(PatrolReach).count() == 0
     window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
     d = by_code(grid_coverage(session, window))["650202001001004"]
-    assert d["minutes"] == pytest.approx(100 / 60, abs=0.05)   # the walk's first 100 m
-    assert store_missing_reach(session) == (1, 0)               # `gridwatch patrols store-reach`
+    assert d["minutes"] == pytest.approx(100 / 60, abs=0.05)  # the walk's first 100 m
+    assert store_missing_reach(session) == (1, 0)  # `gridwatch patrols store-reach`
     assert by_code(grid_coverage(session, window))["650202001001004"] == d
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"radius_m": 0}, "radius"), ({"radius_m": 1000}, "radius"),
-    ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}, "before"),
-    ({"end": dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)}, "at most"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"radius_m": 0}, "radius"),
+        ({"radius_m": 1000}, "radius"),
+        ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}, "before"),
+        ({"end": dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)}, "at most"),
+    ],
+)
 def test_bad_windows_are_refused(kwargs, message):
     start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     args = {"start": start, "end": start + dt.timedelta(days=1), **kwargs}

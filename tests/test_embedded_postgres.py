@@ -1,4 +1,5 @@
 """The embedded cluster: created once, started, stopped, restarted with its data kept."""
+
 import os
 import shutil
 import uuid

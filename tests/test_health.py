@@ -1,4 +1,5 @@
 """/healthz tells a load balancer (and a person) whether the database is there."""
+
 from app import create_app
 
 
@@ -12,8 +13,9 @@ def test_healthz_reports_postgres_and_postgis_versions(client):
 
 
 def test_healthz_answers_503_when_the_database_is_down(tmp_path):
-    app = create_app({"TESTING": True,
-                      "DATABASE_URL": f"postgresql+psycopg://postgres@/nowhere?host={tmp_path}"})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": f"postgresql+psycopg://postgres@/nowhere?host={tmp_path}"}
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"

@@ -1,5 +1,6 @@
 """Importing grid layers: every CRS family lands right, GBK text reads right, broken geometry is
 repaired or rejected by row, topology is reported, and a failed import writes nothing."""
+
 import json
 
 import pytest
@@ -30,15 +31,18 @@ def grids(session):
     return session.scalars(select(Area).where(Area.level == "grid").order_by(Area.code)).all()
 
 
-@pytest.mark.parametrize("epsg", [
-    4326,    # WGS 84
-    4490,    # CGCS2000 geographic
-    4537,    # CGCS2000 / 3-degree Gauss-Kruger CM 84E
-    4516,    # CGCS2000 / 3-degree Gauss-Kruger zone 28 (zone number prefixed to the easting)
-    4495,    # CGCS2000 / Gauss-Kruger zone 14 (6-degree, prefixed)
-    3857,    # Web Mercator
-    32645,   # WGS 84 / UTM 45N
-])
+@pytest.mark.parametrize(
+    "epsg",
+    [
+        4326,  # WGS 84
+        4490,  # CGCS2000 geographic
+        4537,  # CGCS2000 / 3-degree Gauss-Kruger CM 84E
+        4516,  # CGCS2000 / 3-degree Gauss-Kruger zone 28 (zone number prefixed to the easting)
+        4495,  # CGCS2000 / Gauss-Kruger zone 14 (6-degree, prefixed)
+        3857,  # Web Mercator
+        32645,  # WGS 84 / UTM 45N
+    ],
+)
 def test_every_crs_family_lands_in_the_right_place(session, community, tmp_path, epsg):
     path = write_shapefile(town_cells(CODES), tmp_path / "grids.shp", crs=epsg)
     result = import_areas(session, path, "grid")
@@ -48,15 +52,14 @@ def test_every_crs_family_lands_in_the_right_place(session, community, tmp_path,
     expected = town_cells(CODES).geometry
     for grid, geom in zip(stored, expected):
         shape = to_shape(grid.geom)
-        assert shape.centroid.distance(geom.centroid) < 1e-6        # ≈ 0.1 m
+        assert shape.centroid.distance(geom.centroid) < 1e-6  # ≈ 0.1 m
         assert shape.symmetric_difference(geom).area < 1e-9
         assert grid.area_m2 == pytest.approx(159.3 * 222.4, rel=0.01)  # 0.002° × 0.002° at 44.3°N
         assert grid.parent_id == community.id
 
 
 def test_gbk_dbf_without_cpg_and_blank_language_byte_reads_chinese(session, community, tmp_path):
-    path = write_shapefile(town_cells(CODES), tmp_path / "gbk.shp", encoding="GBK",
-                           keep_cpg=False, ldid=0)
+    path = write_shapefile(town_cells(CODES), tmp_path / "gbk.shp", encoding="GBK", keep_cpg=False, ldid=0)
     result = import_areas(session, path, "grid")
     assert result.report["encoding"] == "gb18030"
     assert result.report["encoding_source"] == "not UTF-8, read as GB18030"
@@ -64,8 +67,9 @@ def test_gbk_dbf_without_cpg_and_blank_language_byte_reads_chinese(session, comm
 
 
 def test_dbf_language_byte_is_read(session, community, tmp_path):
-    path = write_shapefile(town_cells(CODES), tmp_path / "ldid.shp", encoding="GBK",
-                           keep_cpg=False, ldid=0x4D)
+    path = write_shapefile(
+        town_cells(CODES), tmp_path / "ldid.shp", encoding="GBK", keep_cpg=False, ldid=0x4D
+    )
     result = import_areas(session, path, "grid")
     assert result.report["encoding_source"] == "dbf language byte"
     assert grids(session)[0].name == "一号网格"
@@ -122,11 +126,17 @@ def test_codes_are_generated_west_to_east_then_north_to_south(session, community
 
 
 def test_parent_is_the_largest_overlap_or_the_parent_field(session, community, make_area, tmp_path):
-    other = make_area("community", "650202001002", box(ORIGIN[0] + 2 * CELL, ORIGIN[1],
-                                                       ORIGIN[0] + 4 * CELL, ORIGIN[1] + 2 * CELL),
-                      "第二社区", session.get(Area, community.parent_id))
+    other = make_area(
+        "community",
+        "650202001002",
+        box(ORIGIN[0] + 2 * CELL, ORIGIN[1], ORIGIN[0] + 4 * CELL, ORIGIN[1] + 2 * CELL),
+        "第二社区",
+        session.get(Area, community.parent_id),
+    )
     frame = town_cells()
-    frame.loc[1, "geometry"] = shapely.affinity.translate(frame.geometry[1], xoff=CELL * 0.6)  # mostly in 第二社区
+    frame.loc[1, "geometry"] = shapely.affinity.translate(
+        frame.geometry[1], xoff=CELL * 0.6
+    )  # mostly in 第二社区
     path = tmp_path / "p.geojson"
     frame.to_file(path, driver="GeoJSON")
     import_areas(session, path, "grid")
@@ -137,7 +147,7 @@ def test_parent_is_the_largest_overlap_or_the_parent_field(session, community, m
 def test_topology_report_names_overlaps_gaps_and_outsiders(session, community, tmp_path):
     frame = town_cells(CODES)
     frame.loc[1, "geometry"] = shapely.affinity.translate(frame.geometry[1], xoff=-CELL * 0.1)  # overlaps 001
-    frame = frame.drop(index=3)                                                           # a gap
+    frame = frame.drop(index=3)  # a gap
     path = tmp_path / "topo.geojson"
     frame.to_file(path, driver="GeoJSON")
     report = import_areas(session, path, "grid").report["topology"]
@@ -186,8 +196,9 @@ def test_replace_swaps_the_layer_and_regrids_reports_with_history(session, commu
     import_areas(session, first, "grid")
     worker = make_user("grid_worker", grids=[grids(session)[0]])
     # a report in the south-east cell, near its west edge
-    report = submit_report(session, lon=ORIGIN[0] + 1.1 * CELL, lat=ORIGIN[1] + 0.5 * CELL,
-                           category="0101").report(session)
+    report = submit_report(
+        session, lon=ORIGIN[0] + 1.1 * CELL, lat=ORIGIN[1] + 0.5 * CELL, category="0101"
+    ).report(session)
     assert report.grid.code == CODES[1]
     # v2: the south-west grid grows east by 20 % of a cell, taking the report
     frame = town_cells(CODES)
@@ -199,8 +210,9 @@ def test_replace_swaps_the_layer_and_regrids_reports_with_history(session, commu
     assert result.reassigned["reports_regridded"] == 1
     session.expire_all()
     assert report.grid.code == CODES[0]
-    [event] = session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id,
-                                                        ReportEvent.action == "regrid")).all()
+    [event] = session.scalars(
+        select(ReportEvent).where(ReportEvent.report_id == report.id, ReportEvent.action == "regrid")
+    ).all()
     assert event.data == {"from_grid": CODES[1], "to_grid": CODES[0]}
     assert event.from_status == event.to_status == "reported"
     assert [g.code for g in worker.grids] == [CODES[0]]  # the worker keeps the grid's code
@@ -210,7 +222,7 @@ def test_cli_dry_run_prints_the_report_and_writes_nothing(runner, session, commu
     path = write_shapefile(town_cells(CODES), tmp_path / "dry.shp", crs=4537)
     result = runner.invoke(["import", "grids", str(path), "--level", "grid", "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[result.output.index("{"):])
+    report = json.loads(result.output[result.output.index("{") :])
     assert report["features_kept"] == 4 and report["written"] == 0
     assert grids(session) == []
     real = runner.invoke(["import", "grids", str(path)])

@@ -1,4 +1,5 @@
 """Bad files get a clear error, a non-zero exit, and write nothing."""
+
 import zipfile
 
 import pytest
@@ -82,6 +83,7 @@ def test_a_file_that_is_not_spatial(tmp_path):
 def test_geopackage_table_without_geometry(tmp_path):
     import pandas as pd
     import pyogrio
+
     path = tmp_path / "t.gpkg"
     pyogrio.write_dataframe(town_cells(), path, layer="grids")
     pyogrio.write_dataframe(pd.DataFrame({"a": [1]}), path, layer="attrs", append=False)

@@ -1,4 +1,5 @@
 """Buildings go to the grid holding the largest part of their footprint."""
+
 import geopandas as gpd
 from shapely.geometry import box
 from sqlalchemy import select
@@ -12,12 +13,15 @@ from tests.files import write_shapefile
 def test_buildings_go_to_the_grid_with_the_largest_share(session, town, tmp_path):
     x, y = ORIGIN
     footprints = [
-        box(x + 0.2 * CELL, y + 0.2 * CELL, x + 0.4 * CELL, y + 0.3 * CELL),   # inside grid 001
-        box(x + 0.9 * CELL, y + 0.2 * CELL, x + 1.3 * CELL, y + 0.3 * CELL),   # 25 % in 001, 75 % in 002
-        box(x + 5 * CELL, y + 5 * CELL, x + 5.1 * CELL, y + 5.1 * CELL),       # outside the town
+        box(x + 0.2 * CELL, y + 0.2 * CELL, x + 0.4 * CELL, y + 0.3 * CELL),  # inside grid 001
+        box(x + 0.9 * CELL, y + 0.2 * CELL, x + 1.3 * CELL, y + 0.3 * CELL),  # 25 % in 001, 75 % in 002
+        box(x + 5 * CELL, y + 5 * CELL, x + 5.1 * CELL, y + 5.1 * CELL),  # outside the town
     ]
-    frame = gpd.GeoDataFrame({"名称": ["1号楼", "2号楼", "3号楼"], "户数": [24, 36, 0], "层数": [6, 6, 2]},
-                             geometry=footprints, crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"名称": ["1号楼", "2号楼", "3号楼"], "户数": [24, 36, 0], "层数": [6, 6, 2]},
+        geometry=footprints,
+        crs=4326,
+    )
     path = write_shapefile(frame, tmp_path / "b.shp", crs=4537, encoding="GBK", keep_cpg=False, ldid=0)
     result = import_buildings(session, path)
     assert result.report["fields"] == {"name": "名称", "households": "户数", "floors": "层数"}
@@ -31,7 +35,11 @@ def test_buildings_go_to_the_grid_with_the_largest_share(session, town, tmp_path
 
 def test_replace_swaps_all_buildings(session, town, tmp_path):
     x, y = ORIGIN
-    one = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(x + 0.1 * CELL, y + 0.1 * CELL, x + 0.2 * CELL, y + 0.2 * CELL)], crs=4326)
+    one = gpd.GeoDataFrame(
+        {"name": ["A"]},
+        geometry=[box(x + 0.1 * CELL, y + 0.1 * CELL, x + 0.2 * CELL, y + 0.2 * CELL)],
+        crs=4326,
+    )
     path = tmp_path / "b.geojson"
     one.to_file(path, driver="GeoJSON")
     import_buildings(session, path)

@@ -1,4 +1,5 @@
 """Indicators: each formula checked on a hand-made set of cases whose figures are worked out below."""
+
 import csv
 import datetime as dt
 import io
@@ -32,27 +33,60 @@ def cases(session, town, make_department, make_user):
     make_user("grid_worker", grids=[g1, g2], username="wang")
     make_user("grid_worker", grids=[g2], username="li")
 
-    def report(name, grid, created, status, *, deadline=None, closed=None, opened=True,
-               department=None, rework=0, local=False, channel="app", category="0101"):
+    def report(
+        name,
+        grid,
+        created,
+        status,
+        *,
+        deadline=None,
+        closed=None,
+        opened=True,
+        department=None,
+        rework=0,
+        local=False,
+        channel="app",
+        category="0101",
+    ):
         x = ORIGIN[0] + CELL / 2 + (CELL if grid is g2 else 0)
-        row = Report(geom=from_shape(Point(x, ORIGIN[1] + CELL / 2), 4326), original_lon=x,
-                     original_lat=ORIGIN[1], category_code=category, description=name,
-                     channel=channel, grid_id=grid and grid.id, status=status,
-                     created_at=created, updated_at=created, opened_at=created if opened else None,
-                     dispatched_at=created if deadline else None, deadline_at=deadline,
-                     closed_at=closed, department_id=department and department.id,
-                     rework_count=rework, resolved_locally=local)
+        row = Report(
+            geom=from_shape(Point(x, ORIGIN[1] + CELL / 2), 4326),
+            original_lon=x,
+            original_lat=ORIGIN[1],
+            category_code=category,
+            description=name,
+            channel=channel,
+            grid_id=grid and grid.id,
+            status=status,
+            created_at=created,
+            updated_at=created,
+            opened_at=created if opened else None,
+            dispatched_at=created if deadline else None,
+            deadline_at=deadline,
+            closed_at=closed,
+            department_id=department and department.id,
+            rework_count=rework,
+            resolved_locally=local,
+        )
         session.add(row)
         return row
 
     report("a", g1, at(11, 2), "closed", deadline=at(11, 5), closed=at(11, 2, 22), department=d1)
-    report("b", g1, at(11, 3), "closed", deadline=at(11, 4), closed=at(11, 6), department=d1,
-           rework=1, channel="hotline")
+    report(
+        "b",
+        g1,
+        at(11, 3),
+        "closed",
+        deadline=at(11, 4),
+        closed=at(11, 6),
+        department=d1,
+        rework=1,
+        channel="hotline",
+    )
     report("c", g1, at(11, 10), "dispatched", deadline=at(11, 12), department=d2, category="2301")
     report("d", g1, at(11, 28), "dispatched", deadline=at(12, 20), department=d2)
     report("e", g1, at(11, 15), "voided", opened=False)
-    report("f", g2, at(11, 20), "closed", closed=at(11, 20, 14), opened=False, local=True,
-           channel="patrol")
+    report("f", g2, at(11, 20), "closed", closed=at(11, 20, 14), opened=False, local=True, channel="patrol")
     report("g", g1, at(10, 20), "dispatched", deadline=at(10, 25), department=d1)
     report("h", None, at(11, 5), "reported", opened=False, channel="public")
     session.flush()
@@ -67,16 +101,22 @@ def test_grid_figures(session, cases):
     result = indicators(session, "grid", NOV, now=NOW)
     g1 = by_code(result)[cases["grids"][0].code]
     # reports a b c d e; due = a, b (closed) + c (past deadline); d still has time, e voided
-    assert {k: g1[k] for k in ("reports", "voided", "opened", "due", "closed", "on_time")} == \
-        {"reports": 5, "voided": 1, "opened": 4, "due": 3, "closed": 2, "on_time": 1}
+    assert {k: g1[k] for k in ("reports", "voided", "opened", "due", "closed", "on_time")} == {
+        "reports": 5,
+        "voided": 1,
+        "opened": 4,
+        "due": 3,
+        "closed": 2,
+        "on_time": 1,
+    }
     assert g1["closure_rate"] == pytest.approx(2 / 3, abs=1e-4)
     assert g1["on_time_rate"] == pytest.approx(1 / 3, abs=1e-4)
-    assert g1["rework_rate"] == 0.5          # b of a and b, the two handled at least once
+    assert g1["rework_rate"] == 0.5  # b of a and b, the two handled at least once
     assert g1["solved_locally_share"] == 0.0
-    assert g1["median_hours"] == 41.0        # 10 h and 72 h
+    assert g1["median_hours"] == 41.0  # 10 h and 72 h
     assert g1["p90_hours"] == pytest.approx(10 + 0.9 * 62)
-    assert g1["overdue_now"] == 2            # c, and g from October: the backlog is today's
-    assert g1["grade"] == "E"                # 33 %
+    assert g1["overdue_now"] == 2  # c, and g from October: the backlog is today's
+    assert g1["grade"] == "E"  # 33 %
     assert g1["by_channel"] == {"app": 4, "hotline": 1}
     assert g1["by_category"] == {"01": 4, "23": 1}
 
@@ -92,7 +132,12 @@ def test_grid_figures(session, cases):
 
 def test_total_and_higher_levels_add_up(session, cases):
     grid_total = indicators(session, "grid", NOV, now=NOW)["total"]
-    assert (grid_total["reports"], grid_total["due"], grid_total["closed"], grid_total["on_time"]) == (7, 4, 3, 2)
+    assert (grid_total["reports"], grid_total["due"], grid_total["closed"], grid_total["on_time"]) == (
+        7,
+        4,
+        3,
+        2,
+    )
     assert grid_total["closure_rate"] == 0.75 and grid_total["on_time_rate"] == 0.5
     assert grid_total["grade"] == "D" and grid_total["overdue_now"] == 2
     for level in ("community", "street", "district", "department", "worker"):
@@ -113,7 +158,7 @@ def test_departments_and_workers(session, cases):
     assert departments["D2"]["due"] == 1 and departments["D2"]["closure_rate"] == 0.0
     assert departments["D1"]["overdue_now"] == 1 and departments["D2"]["overdue_now"] == 1
     workers = by_code(indicators(session, "worker", NOV, now=NOW))
-    assert workers["wang"]["reports"] == 6       # grids 1 and 2
+    assert workers["wang"]["reports"] == 6  # grids 1 and 2
     assert workers["li"]["reports"] == 1 and workers["li"]["grade"] == "A"
 
 
@@ -126,7 +171,7 @@ def test_within_limits_to_an_area(session, cases):
 def test_trend_per_week_channel_and_category(session, cases):
     result = trend(session, NOV)
     assert sum(w["reports"] for w in result["weeks"]) == 7
-    assert result["weeks"][0]["week"] == "2026-11-02"     # 2 November 2026 is a Monday
+    assert result["weeks"][0]["week"] == "2026-11-02"  # 2 November 2026 is a Monday
     assert result["by_channel"] == {"app": 4, "hotline": 1, "patrol": 1, "public": 1}
     assert result["by_category"][0] == {"code": "01", "name": result["by_category"][0]["name"], "reports": 6}
 
@@ -138,12 +183,18 @@ def test_trend_takes_channel_and_group_counts_from_the_indicators_total(session,
         assert trend(session, NOV, within, totals=total) == trend(session, NOV, within)
 
 
-@pytest.mark.parametrize("value, start, end", [
-    ("2026", "2026-01-01", "2027-01-01"), ("2026-Q4", "2026-10-01", "2027-01-01"),
-    ("2026-q1", "2026-01-01", "2026-04-01"), ("2026-02", "2026-02-01", "2026-03-01"),
-    ("2026-W47", "2026-11-16", "2026-11-23"), ("2026-11-20", "2026-11-20", "2026-11-21"),
-    ("last7", "2026-11-17", "2026-11-24"),
-])
+@pytest.mark.parametrize(
+    "value, start, end",
+    [
+        ("2026", "2026-01-01", "2027-01-01"),
+        ("2026-Q4", "2026-10-01", "2027-01-01"),
+        ("2026-q1", "2026-01-01", "2026-04-01"),
+        ("2026-02", "2026-02-01", "2026-03-01"),
+        ("2026-W47", "2026-11-16", "2026-11-23"),
+        ("2026-11-20", "2026-11-20", "2026-11-21"),
+        ("last7", "2026-11-17", "2026-11-24"),
+    ],
+)
 def test_periods(value, start, end):
     period = parse_period(value, "Asia/Shanghai", today=dt.date(2026, 11, 23))
     assert period.start.date().isoformat() == start and period.end.date().isoformat() == end
@@ -157,8 +208,16 @@ def test_bad_periods_say_what_is_expected(value):
 
 
 def test_grades():
-    assert [grade(x) for x in (1.0, 0.9, 0.8999, 0.75, 0.6, 0.4, 0.39, None)] == \
-        ["A", "A", "B", "B", "C", "D", "E", None]
+    assert [grade(x) for x in (1.0, 0.9, 0.8999, 0.75, 0.6, 0.4, 0.39, None)] == [
+        "A",
+        "A",
+        "B",
+        "B",
+        "C",
+        "D",
+        "E",
+        None,
+    ]
 
 
 def test_stats_api_and_exports(client, cases, make_user, login):
@@ -192,17 +251,38 @@ def closed_cases(committed):
     """A grid with three cases closed after 2, 10 and 72 hours, committed for real."""
     outline = box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + CELL, ORIGIN[1] + CELL)
     parent = None
-    for level, code in (("district", "650202"), ("street", "650202001"),
-                        ("community", "650202001001"), ("grid", "650202001001001")):
-        parent = Area(level=level, code=code, name=code, parent_id=parent and parent.id,
-                      geom=from_shape(MultiPolygon([outline]), 4326), area_m2=0)
+    for level, code in (
+        ("district", "650202"),
+        ("street", "650202001"),
+        ("community", "650202001001"),
+        ("grid", "650202001001001"),
+    ):
+        parent = Area(
+            level=level,
+            code=code,
+            name=code,
+            parent_id=parent and parent.id,
+            geom=from_shape(MultiPolygon([outline]), 4326),
+            area_m2=0,
+        )
         committed.add(parent)
         committed.flush()
     for hours in (2, 10, 72):
-        committed.add(Report(geom=from_shape(Point(*ORIGIN), 4326), original_lon=ORIGIN[0],
-                             original_lat=ORIGIN[1], category_code="0101", description="",
-                             channel="app", grid_id=parent.id, status="closed", created_at=at(11, 2),
-                             updated_at=at(11, 2), closed_at=at(11, 2) + dt.timedelta(hours=hours)))
+        committed.add(
+            Report(
+                geom=from_shape(Point(*ORIGIN), 4326),
+                original_lon=ORIGIN[0],
+                original_lat=ORIGIN[1],
+                category_code="0101",
+                description="",
+                channel="app",
+                grid_id=parent.id,
+                status="closed",
+                created_at=at(11, 2),
+                updated_at=at(11, 2),
+                closed_at=at(11, 2) + dt.timedelta(hours=hours),
+            )
+        )
     committed.commit()
     return committed
 
@@ -211,21 +291,22 @@ def test_percentiles_beside_the_counts_give_the_same_figures(closed_cases):
     committed = closed_cases
     beside = indicators(committed, "grid", NOV, now=NOW)
     committed.rollback()
-    committed.add(Department(code="DX", name="x"))   # a write of its own: one connection only
+    committed.add(Department(code="DX", name="x"))  # a write of its own: one connection only
     committed.flush()
     alone = indicators(committed, "grid", NOV, now=NOW)
     assert beside == alone
     assert (beside["total"]["median_hours"], beside["total"]["p90_hours"]) == (10.0, 59.6)
 
 
-def test_work_goes_to_a_second_connection_only_when_this_one_has_written_nothing(committed, session,
-                                                                                make_department):
+def test_work_goes_to_a_second_connection_only_when_this_one_has_written_nothing(
+    committed, session, make_department
+):
     def backend(s):
         return s.scalar(text("SELECT pg_backend_pid()")), s.scalar(text("SHOW work_mem"))
 
     with _beside(committed, backend) as result:
         here = committed.scalar(text("SELECT pg_backend_pid()"))
     assert result()[0] != here and result()[1] == "256MB"
-    make_department("DY")   # the test's transaction has written: the work must see that row
+    make_department("DY")  # the test's transaction has written: the work must see that row
     with _beside(session, lambda s: s.scalar(text("SELECT count(*) FROM departments"))) as result:
         assert result() == 1

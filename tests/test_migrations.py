@@ -1,4 +1,5 @@
 """The schema comes from Alembic, and the migrations say exactly what the models say."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
@@ -11,8 +12,9 @@ from tests.conftest import recreate_database, scratch_database_url
 
 def test_migrations_equal_models(engine):
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "include_object": alembic_helpers.include_object, "compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"include_object": alembic_helpers.include_object, "compare_type": True}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 
@@ -32,6 +34,9 @@ def test_downgrade_to_base_and_upgrade_again():
 
 
 def test_spatial_columns_have_gist_indexes(engine):
-    indexes = {(i["name"]) for t in ("areas", "buildings", "reports", "patrol_tracks")
-               for i in inspect(engine).get_indexes(t)}
+    indexes = {
+        (i["name"])
+        for t in ("areas", "buildings", "reports", "patrol_tracks")
+        for i in inspect(engine).get_indexes(t)
+    }
     assert {"idx_areas_geom", "idx_buildings_geom", "idx_reports_geom", "idx_patrol_tracks_geom"} <= indexes

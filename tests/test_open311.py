@@ -1,5 +1,6 @@
 """Open311 GeoReport v2: what we serve validates against the official schemas, and a client can
 post a request and read it back."""
+
 import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -18,7 +19,9 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "open311-georeport-v2
 def validator(name: str) -> Draft4Validator:
     registry = Registry().with_resources(
         (p.name, Resource.from_contents(json.loads(p.read_text()), default_specification=DRAFT4))
-        for p in SCHEMAS.glob("*.json") if p.name != "swagger.json")
+        for p in SCHEMAS.glob("*.json")
+        if p.name != "swagger.json"
+    )
     return Draft4Validator(json.loads((SCHEMAS / name).read_text()), registry=registry)
 
 
@@ -26,9 +29,15 @@ pytestmark = pytest.mark.skipif(not SCHEMAS.exists(), reason="shared/open311-geo
 
 
 def post_request(client, user, **extra):
-    form = {"api_key": user.token, "service_code": "0101", "lat": ORIGIN[1] + CELL / 2,
-            "long": ORIGIN[0] + CELL / 2, "description": "井盖破损 broken cover",
-            "email": "resident@example.cn", **extra}
+    form = {
+        "api_key": user.token,
+        "service_code": "0101",
+        "lat": ORIGIN[1] + CELL / 2,
+        "long": ORIGIN[0] + CELL / 2,
+        "description": "井盖破损 broken cover",
+        "email": "resident@example.cn",
+        **extra,
+    }
     return client.post("/open311/v2/requests.json", data=form)
 
 
@@ -38,7 +47,8 @@ def test_services_validate_and_are_public(client):
     services = response.get_json()
     validator("services.json").validate(services)
     assert {"service_code": "2301", "metadata": False, "type": "realtime"}.items() <= next(
-        s for s in services if s["service_code"] == "2301").items()
+        s for s in services if s["service_code"] == "2301"
+    ).items()
     definition = client.get("/open311/v2/services/2301.json").get_json()
     validator("service-definition.json").validate(definition)
     assert client.get("/open311/v2/services/9999.json").status_code == 404
@@ -57,7 +67,8 @@ def test_a_client_posts_a_request_and_reads_it_back(client, town, make_user):
     assert read["description"] == "井盖破损 broken cover"
     assert read["lat"] == pytest.approx(ORIGIN[1] + CELL / 2)
     assert client.get(f"/open311/v2/tokens/{token}.json").get_json() == [
-        {"service_request_id": request_id, "token": token}]
+        {"service_request_id": request_id, "token": token}
+    ]
     listed = client.get("/open311/v2/requests.json?status=open&service_code=0101").get_json()
     validator("requests.json").validate(listed)
     assert request_id in [r["service_request_id"] for r in listed]
@@ -65,8 +76,9 @@ def test_a_client_posts_a_request_and_reads_it_back(client, town, make_user):
 
 
 def test_post_without_or_with_a_bad_api_key_is_403(client, town):
-    response = client.post("/open311/v2/requests.json", data={"service_code": "0101", "lat": 44.3,
-                                                              "long": 84.9})
+    response = client.post(
+        "/open311/v2/requests.json", data={"service_code": "0101", "lat": 44.3, "long": 84.9}
+    )
     assert response.status_code == 403
     assert response.get_json()[0]["code"] == 403
     response = client.post("/open311/v2/requests.json", data={"api_key": "nope", "service_code": "0101"})
@@ -98,8 +110,10 @@ def test_xml_is_served_too(client, town, make_user):
 def test_closed_states_map_to_closed(client, session, town, make_user):
     from gis.reports import submit_report
     from gis.workflow import act
-    report = submit_report(session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2,
-                           category="0101").report(session)
+
+    report = submit_report(
+        session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2, category="0101"
+    ).report(session)
     act(session, report, make_user("dispatcher"), "void", version=report.version, note="重复")
     [read] = client.get(f"/open311/v2/requests/{report.id}.json").get_json()
     assert read["status"] == "closed" and read["status_notes"] == "重复"

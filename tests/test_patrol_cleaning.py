@@ -1,4 +1,5 @@
 """Cleaning patrol fixes and reading GPX: pure functions, on files the tests write."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,10 +40,10 @@ def test_gpx_10_without_times_is_a_route_with_a_warning():
 
 def test_bad_fixes_are_dropped_and_counted():
     fixes = walk((84.9, 44.3), NORTH, 10)
-    fixes[3] = (fixes[3][0], fixes[3][1], fixes[3][2], 20.0)          # HDOP 20 ≈ 100 m: too vague
-    fixes[5] = (fixes[5][0] + 0.01, fixes[5][1], fixes[5][2], None)   # 800 m off in 10 s: a jump
-    fixes.insert(7, fixes[6])                                          # the same fix twice
-    fixes.append((0.0, 0.0, T0 + dt.timedelta(seconds=100), None))   # (0, 0): no position
+    fixes[3] = (fixes[3][0], fixes[3][1], fixes[3][2], 20.0)  # HDOP 20 ≈ 100 m: too vague
+    fixes[5] = (fixes[5][0] + 0.01, fixes[5][1], fixes[5][2], None)  # 800 m off in 10 s: a jump
+    fixes.insert(7, fixes[6])  # the same fix twice
+    fixes.append((0.0, 0.0, T0 + dt.timedelta(seconds=100), None))  # (0, 0): no position
     cleaned = clean(read_gpx(gpx_file([fixes]))[1])
     assert dict(cleaned.dropped) == {"accuracy": 1, "speed": 1, "duplicate": 1, "position": 1}
     assert cleaned.kept == 8
@@ -84,11 +85,16 @@ def test_live_pings_continue_or_start_a_segment():
     assert retry.kept == 0 and retry.dropped["duplicate"] == 1
 
 
-@pytest.mark.parametrize("data, message", [
-    ("this is not xml", "not a readable GPX file"),
-    ('<?xml version="1.0"?><gpx version="1.1" creator="t"><wpt lat="44.3" lon="84.9"/></gpx>',
-     "no track or route points"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("this is not xml", "not a readable GPX file"),
+        (
+            '<?xml version="1.0"?><gpx version="1.1" creator="t"><wpt lat="44.3" lon="84.9"/></gpx>',
+            "no track or route points",
+        ),
+    ],
+)
 def test_unreadable_gpx_is_refused_clearly(data, message):
     with pytest.raises(Invalid, match=message):
         read_gpx(data)

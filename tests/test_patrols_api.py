@@ -1,4 +1,5 @@
 """Patrols over HTTP and the CLI: live pings from the phone, GPX uploads, coverage JSON and page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,10 @@ def recent():
 
 
 def pings(t0, count=10, start=START):
-    return [{"lon": lon, "lat": lat, "time": t.isoformat(), "accuracy": 8}
-            for lon, lat, t, _ in walk(start, EAST, count, t0=t0)]
+    return [
+        {"lon": lon, "lat": lat, "time": t.isoformat(), "accuracy": 8}
+        for lon, lat, t, _ in walk(start, EAST, count, t0=t0)
+    ]
 
 
 def test_a_live_patrol_from_start_to_end(client, town, make_user, session):
@@ -41,17 +44,21 @@ def test_a_live_patrol_from_start_to_end(client, town, make_user, session):
 
     # a jump of 1 km in 10 s and a vague fix are dropped; epoch milliseconds are understood
     later = t0 + dt.timedelta(seconds=200)
-    bad = [{"lon": START[0] + 0.013, "lat": START[1], "time": later.timestamp() * 1000, "accuracy": 5},
-           {"lon": START[0] + 0.0013, "lat": START[1], "time": later.isoformat(), "accuracy": 500}]
+    bad = [
+        {"lon": START[0] + 0.013, "lat": START[1], "time": later.timestamp() * 1000, "accuracy": 5},
+        {"lon": START[0] + 0.0013, "lat": START[1], "time": later.isoformat(), "accuracy": 500},
+    ]
     body = client.post(track["points_url"], json={"points": bad}, headers=bearer(worker)).get_json()
     assert body["accepted"] == 0 and set(body["dropped"]) == {"speed", "accuracy"}
 
     # 20 minutes later: a new segment of the same patrol
-    resumed = client.post(track["points_url"], json={"points": pings(t0 + dt.timedelta(minutes=20), 3)},
-                          headers=bearer(worker)).get_json()
+    resumed = client.post(
+        track["points_url"], json={"points": pings(t0 + dt.timedelta(minutes=20), 3)}, headers=bearer(worker)
+    ).get_json()
     assert resumed["accepted"] == 3 and resumed["new_segment"]
-    segments = session.scalars(select(func.count(func.distinct(PatrolPoint.segment)))
-                               .where(PatrolPoint.track_id == track["id"])).one()
+    segments = session.scalars(
+        select(func.count(func.distinct(PatrolPoint.segment))).where(PatrolPoint.track_id == track["id"])
+    ).one()
     assert segments == 2
 
     ended = client.post(track["end_url"], headers=bearer(worker))
@@ -62,8 +69,9 @@ def test_a_live_patrol_from_start_to_end(client, town, make_user, session):
     assert all(g["minutes"] > 0 for g in body["coverage"]["grids"])
     # ending twice is harmless; pinging an ended patrol is refused
     assert client.post(track["end_url"], headers=bearer(worker)).status_code == 200
-    late = client.post(track["points_url"], json={"points": pings(t0 + dt.timedelta(hours=1), 1)},
-                       headers=bearer(worker))
+    late = client.post(
+        track["points_url"], json={"points": pings(t0 + dt.timedelta(hours=1), 1)}, headers=bearer(worker)
+    )
     assert late.status_code == 409 and "ended" in late.get_json()["error"]
 
 
@@ -88,14 +96,15 @@ def test_pings_are_checked(client, town, make_user):
 
 def _upload(client, uploader, text, **form):
     data = {"file": (io.BytesIO(text.encode()), "walk.gpx"), **form}
-    return client.post("/api/v1/patrols/gpx", data=data, headers=bearer(uploader),
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/patrols/gpx", data=data, headers=bearer(uploader), content_type="multipart/form-data"
+    )
 
 
 def test_gpx_upload_reports_its_cleaning_and_the_grids_passed(client, town, make_user, session):
     worker = make_user("grid_worker")
     fixes = walk(START, EAST, 20, t0=recent())
-    fixes[4] = (fixes[4][0] + 0.02, fixes[4][1], fixes[4][2], None)   # a GPS jump
+    fixes[4] = (fixes[4][0] + 0.02, fixes[4][1], fixes[4][2], None)  # a GPS jump
     response = _upload(client, worker, gpx_file([fixes]))
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -109,7 +118,9 @@ def test_gpx_upload_refuses_garbage_and_other_peoples_tracks(client, town, make_
     before = session.scalar(select(func.count()).select_from(PatrolTrack))
     garbage = _upload(client, worker, "<gpx><trk>")
     assert garbage.status_code == 422 and "GPX" in garbage.get_json()["error"]
-    for_other = _upload(client, worker, gpx_file([walk(START, EAST, 5, t0=recent())]), user=colleague.username)
+    for_other = _upload(
+        client, worker, gpx_file([walk(START, EAST, 5, t0=recent())]), user=colleague.username
+    )
     assert for_other.status_code == 403
     assert session.scalar(select(func.count()).select_from(PatrolTrack)) == before
     supervisor = make_user("supervisor")
@@ -130,10 +141,14 @@ def test_coverage_api_and_layers(client, town, make_user):
     tracks = client.get(f"/api/v1/layers/tracks.geojson?bbox={bbox}", headers=bearer(worker)).get_json()
     assert len(tracks["features"]) == 1 and tracks["features"][0]["properties"]["timed"]
     gaps = client.get(f"/api/v1/coverage/gaps.geojson?bbox={bbox}", headers=bearer(worker)).get_json()
-    assert gaps["features"] == []   # no street layer imported
+    assert gaps["features"] == []  # no street layer imported
 
-    for query, words in [("radius=abc", "numbers"), ("radius=0", "radius"), ("from=soon", "time like"),
-                         ("from=2026-11-23&to=2026-11-22", "before")]:
+    for query, words in [
+        ("radius=abc", "numbers"),
+        ("radius=0", "radius"),
+        ("from=soon", "time like"),
+        ("from=2026-11-23&to=2026-11-22", "before"),
+    ]:
         bad = client.get(f"/api/v1/coverage?{query}", headers=bearer(worker))
         assert bad.status_code == 422 and words in bad.get_json()["error"], query
 
@@ -143,7 +158,7 @@ def test_coverage_page_shows_the_hour_check_and_unvisited_grids(client, town, ma
     _upload(client, supervisor, gpx_file([walk(START, EAST, 20, t0=recent())]))
     html = login(supervisor).get("/coverage").get_data(as_text=True)
     assert "24-hour check" in html and 'id="hour-table"' in html
-    assert "第3网格" in html and "第4网格" in html     # the northern grids had nobody
+    assert "第3网格" in html and "第4网格" in html  # the northern grids had nobody
     assert "<strong>2</strong> of 4 grids" in html
     assert "/static/js/coverage.js" in html and "cdn" not in html.lower()
 
@@ -160,7 +175,7 @@ def test_cli_imports_a_track_and_says_what_was_dropped(runner, town, make_user, 
     assert "passing 2 grid(s)" in result.output
     missing = runner.invoke(["import", "tracks", str(path), "--user", "nobody"])
     assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
-    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL"))   # as after a grid import
+    session.execute(text("UPDATE patrol_tracks SET reach_radius_m = NULL"))  # as after a grid import
     rebuilt = runner.invoke(["patrols", "store-reach"])
     assert rebuilt.exit_code == 0 and "stored the reach of 1 track(s)" in rebuilt.output, rebuilt.output
 
@@ -169,7 +184,9 @@ def test_cli_imports_streets_and_refuses_polygons(runner, tmp_path, session, tow
     import geopandas as gpd
     from shapely.geometry import LineString, box
 
-    lines = gpd.GeoDataFrame({"路名": ["天山路"]}, geometry=[LineString([(84.9, 44.3), (84.904, 44.3)])], crs=4326)
+    lines = gpd.GeoDataFrame(
+        {"路名": ["天山路"]}, geometry=[LineString([(84.9, 44.3), (84.904, 44.3)])], crs=4326
+    )
     lines.to_file(tmp_path / "roads.geojson")
     result = runner.invoke(["import", "streets", str(tmp_path / "roads.geojson")])
     assert result.exit_code == 0, result.output

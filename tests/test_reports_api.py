@@ -1,4 +1,5 @@
 """POST /api/v1/reports: a pin lands in its grid; retries never duplicate; bad input is refused."""
+
 import io
 import uuid
 
@@ -13,8 +14,13 @@ INSIDE = (ORIGIN[0] + 0.5 * CELL, ORIGIN[1] + 0.5 * CELL)
 
 
 def post(client, user, **fields):
-    body = {"lon": INSIDE[0], "lat": INSIDE[1], "category": "2301",
-            "description": "电动车在楼道内充电", **fields}
+    body = {
+        "lon": INSIDE[0],
+        "lat": INSIDE[1],
+        "category": "2301",
+        "description": "电动车在楼道内充电",
+        **fields,
+    }
     return client.post("/api/v1/reports", json=body, headers=bearer(user))
 
 
@@ -40,8 +46,9 @@ def test_same_client_id_twice_returns_the_first_report(client, town, make_user, 
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["id"] == first.get_json()["id"]
     assert again.get_json()["description"] == "电动车在楼道内充电"
-    count = session.scalar(select(func.count()).select_from(Report).where(
-        Report.client_id == uuid.UUID(client_id)))
+    count = session.scalar(
+        select(func.count()).select_from(Report).where(Report.client_id == uuid.UUID(client_id))
+    )
     assert count == 1
 
 
@@ -71,8 +78,12 @@ def test_point_in_the_sea_is_kept_in_the_unassigned_queue(client, town, make_use
 
 
 def test_invalid_coordinates_are_422_with_a_message(client, town, make_user, session):
-    for lon, lat, words in [(0, 0, "no GPS fix"), ("NaN", 44, "not NaN"), (44.3, 184.9, "swapped"),
-                            (None, None, "must be numbers")]:
+    for lon, lat, words in [
+        (0, 0, "no GPS fix"),
+        ("NaN", 44, "not NaN"),
+        (44.3, 184.9, "swapped"),
+        (None, None, "must be numbers"),
+    ]:
         response = post(client, make_user(), lon=lon, lat=lat)
         assert response.status_code == 422
         assert words in response.get_json()["error"]
@@ -90,9 +101,17 @@ def test_photos_are_resized_and_served(client, town, make_user):
     Image.new("RGB", (4000, 3000), "red").save(image, "PNG")
     image.seek(0)
     user = make_user()
-    response = client.post("/api/v1/reports", headers=bearer(user), data={
-        "lon": str(INSIDE[0]), "lat": str(INSIDE[1]), "category": "0101",
-        "photos": [(image, "cover.png")]}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/reports",
+        headers=bearer(user),
+        data={
+            "lon": str(INSIDE[0]),
+            "lat": str(INSIDE[1]),
+            "category": "0101",
+            "photos": [(image, "cover.png")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_json()
     [url] = response.get_json()["photos"]
     served = client.get(url, headers=bearer(user))
@@ -101,10 +120,17 @@ def test_photos_are_resized_and_served(client, town, make_user):
 
 
 def test_a_file_that_is_not_an_image_is_refused(client, town, make_user, session):
-    response = client.post("/api/v1/reports", headers=bearer(make_user()), data={
-        "lon": str(INSIDE[0]), "lat": str(INSIDE[1]), "category": "0101",
-        "photos": [(io.BytesIO(b"%PDF-1.4 not an image"), "x.pdf")]},
-        content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/reports",
+        headers=bearer(make_user()),
+        data={
+            "lon": str(INSIDE[0]),
+            "lat": str(INSIDE[1]),
+            "category": "0101",
+            "photos": [(io.BytesIO(b"%PDF-1.4 not an image"), "x.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "not an image" in response.get_json()["error"]
     assert session.scalar(select(func.count()).select_from(ReportEvent)) == 0
@@ -116,15 +142,18 @@ def test_locate_returns_the_grid_and_its_parents(client, town, make_user):
     assert response.status_code == 200
     body = response.get_json()
     assert [body[k]["code"] for k in ("grid", "community", "street", "district")] == [
-        "650202001001001", "650202001001", "650202001", "650202"]
+        "650202001001001",
+        "650202001001",
+        "650202001",
+        "650202",
+    ]
     far = client.get("/api/v1/grids/locate?lon=121.9&lat=29.9", headers=bearer(user))
     assert far.status_code == 404 and "unassigned" in far.get_json()["error"]
     bad = client.get("/api/v1/grids/locate?lon=0&lat=0", headers=bearer(user))
     assert bad.status_code == 422
 
 
-def test_intake_checks_the_token_itself_and_writes_nothing_without_one(client, town, make_user,
-                                                                       session):
+def test_intake_checks_the_token_itself_and_writes_nothing_without_one(client, town, make_user, session):
     """Intake checks a Bearer token in its own statement (no lookup of its own): a wrong token,
     or the token of a user who has been deactivated, is 401 and leaves no report behind."""
     worker = make_user("grid_worker", grids=town["grids"][:1])
@@ -161,8 +190,11 @@ def test_a_phones_pin_commits_in_its_own_statement(engine, committed):
         body = {"lon": INSIDE[0], "lat": INSIDE[1], "category": "2301", "client_id": client_id}
         first = client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
         again = client.post("/api/v1/reports", json=body, headers={"Authorization": f"Bearer {token}"})
-        wrong = client.post("/api/v1/reports", json={**body, "client_id": str(uuid.uuid4())},
-                            headers={"Authorization": "Bearer not-a-token"})
+        wrong = client.post(
+            "/api/v1/reports",
+            json={**body, "client_id": str(uuid.uuid4())},
+            headers={"Authorization": "Bearer not-a-token"},
+        )
         assert (first.status_code, again.status_code, wrong.status_code) == (201, 200, 401)
         assert again.get_json()["id"] == first.get_json()["id"]
         with engine.connect() as other:
@@ -188,8 +220,15 @@ def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engin
     Image.new("RGB", (40, 30), "red").save(photo, "JPEG")
     for commit_alone, photos, seen in ((True, [], 1), (False, [], 0), (True, [photo.getvalue()], 0)):
         before = count_seen_elsewhere()
-        submit_report(committed, lon=INSIDE[0], lat=INSIDE[1], category="2301", reporter_id=user_id,
-                      photos=photos, commit_alone=commit_alone)
+        submit_report(
+            committed,
+            lon=INSIDE[0],
+            lat=INSIDE[1],
+            category="2301",
+            reporter_id=user_id,
+            photos=photos,
+            commit_alone=commit_alone,
+        )
         assert count_seen_elsewhere() - before == seen
         committed.commit()
         assert count_seen_elsewhere() - before == 1

@@ -1,4 +1,5 @@
 """The closed loop: every transition, every refusal (wrong role, wrong grid, stale version)."""
+
 import datetime as dt
 
 import pytest
@@ -29,14 +30,21 @@ def people(make_user, make_department, town):
 @pytest.fixture
 def report(session, town, people):
     """The Karamay water-main cover: reported at 16:45 in grid 001."""
-    return submit_report(session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2,
-                         category="0101", description="上水井盖破损", reporter_id=people["worker"].id,
-                         now=T0).report(session)
+    return submit_report(
+        session,
+        lon=ORIGIN[0] + CELL / 2,
+        lat=ORIGIN[1] + CELL / 2,
+        category="0101",
+        description="上水井盖破损",
+        reporter_id=people["worker"].id,
+        now=T0,
+    ).report(session)
 
 
 def step(session, report, user, action, minutes, **kw):
-    return act(session, report, user, action, version=report.version,
-               now=T0 + dt.timedelta(minutes=minutes), **kw)
+    return act(
+        session, report, user, action, version=report.version, now=T0 + dt.timedelta(minutes=minutes), **kw
+    )
 
 
 def test_the_whole_loop_from_report_to_close(session, report, people):
@@ -49,17 +57,29 @@ def test_the_whole_loop_from_report_to_close(session, report, people):
     step(session, report, people["dispatcher"], "close", 128)
     assert report.status == "closed"
     assert report.closed_at - report.created_at == dt.timedelta(hours=2, minutes=8)
-    assert [e.action for e in report.events] == ["report", "accept", "open", "dispatch", "handle",
-                                                 "verify", "close"]
+    assert [e.action for e in report.events] == [
+        "report",
+        "accept",
+        "open",
+        "dispatch",
+        "handle",
+        "verify",
+        "close",
+    ]
     assert [(e.from_status, e.to_status) for e in report.events][1:3] == [
-        ("reported", "accepted"), ("accepted", "opened")]
+        ("reported", "accepted"),
+        ("accepted", "opened"),
+    ]
     assert report.events[3].data["department"] == "自来水公司"
 
 
 def test_failed_check_sends_it_back_as_rework(session, report, people):
-    for action, who, kw in [("accept", "dispatcher", {}), ("open", "dispatcher", {}),
-                            ("dispatch", "dispatcher", {"department_id": people["water_dept"].id}),
-                            ("handle", "water", {})]:
+    for action, who, kw in [
+        ("accept", "dispatcher", {}),
+        ("open", "dispatcher", {}),
+        ("dispatch", "dispatcher", {"department_id": people["water_dept"].id}),
+        ("handle", "water", {}),
+    ]:
         step(session, report, people[who], action, 10, **kw)
     step(session, report, people["supervisor"], "reject", 20, note="井盖仍松动")
     assert report.status == "dispatched" and report.rework_count == 1
@@ -101,9 +121,15 @@ def test_worker_resolves_locally_in_their_own_grid_only(session, report, people)
     assert report.status == "closed" and report.resolved_locally
 
 
-@pytest.mark.parametrize("who, action", [
-    ("worker", "accept"), ("planner", "accept"), ("supervisor", "open"), ("water", "accept"),
-])
+@pytest.mark.parametrize(
+    "who, action",
+    [
+        ("worker", "accept"),
+        ("planner", "accept"),
+        ("supervisor", "open"),
+        ("water", "accept"),
+    ],
+)
 def test_wrong_role_is_refused(session, report, people, who, action):
     if action == "open":
         step(session, report, people["dispatcher"], "accept", 1)
@@ -144,8 +170,8 @@ def test_traffic_light_green_yellow_red(session, report, people):
     step(session, report, people["dispatcher"], "open", 2)
     step(session, report, people["dispatcher"], "dispatch", 0, department_id=people["water_dept"].id)
     at = lambda minutes: traffic_light(report, T0 + dt.timedelta(minutes=minutes))  # noqa: E731
-    assert at(60) == "green"       # 25 % of 4 h
-    assert at(3 * 60) == "green"   # 75 %
+    assert at(60) == "green"  # 25 % of 4 h
+    assert at(3 * 60) == "green"  # 75 %
     assert at(int(0.85 * 240)) == "yellow"
     assert at(240) == "yellow"
     assert at(241) == "red"
@@ -153,8 +179,20 @@ def test_traffic_light_green_yellow_red(session, report, people):
 
 
 def test_every_action_is_covered_by_this_file():
-    tested = {"accept", "void", "open", "dispatch", "handle", "return", "extend", "verify",
-              "reject", "close", "escalate", "resolve_locally"}
+    tested = {
+        "accept",
+        "void",
+        "open",
+        "dispatch",
+        "handle",
+        "return",
+        "extend",
+        "verify",
+        "reject",
+        "close",
+        "escalate",
+        "resolve_locally",
+    }
     assert tested == set(ACTIONS)
 
 
@@ -173,10 +211,15 @@ def test_two_dispatchers_clicking_at_once_only_one_wins(client, report, people, 
 
 def test_http_wrong_role_is_403_and_missing_version_422(client, report, people):
     url = f"/api/v1/reports/{report.id}/actions"
-    assert client.post(url, json={"action": "accept", "version": 1},
-                       headers=bearer(people["planner"])).status_code == 403
-    assert client.post(url, json={"action": "accept"},
-                       headers=bearer(people["dispatcher"])).status_code == 422
+    assert (
+        client.post(
+            url, json={"action": "accept", "version": 1}, headers=bearer(people["planner"])
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(url, json={"action": "accept"}, headers=bearer(people["dispatcher"])).status_code == 422
+    )
     detail = client.get(f"/api/v1/reports/{report.id}", headers=bearer(people["dispatcher"])).get_json()
     assert detail["actions"] == ["accept", "void", "escalate"]
     assert [e["action"] for e in detail["events"]] == ["report"]

@@ -4,20 +4,31 @@ Revision ID: 9e3f4a5b6c7d
 Revises: 8d2e3f4a5b6c
 Create Date: 2026-11-23 19:00:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 
-revision = '9e3f4a5b6c7d'
-down_revision = '8d2e3f4a5b6c'
+revision = "9e3f4a5b6c7d"
+down_revision = "8d2e3f4a5b6c"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_reports_open_geom', 'reports', ['geom'], unique=False, postgresql_using='gist',
-                    postgresql_where=sa.text("status NOT IN ('closed', 'voided')"))
+    op.create_index(
+        "ix_reports_open_geom",
+        "reports",
+        ["geom"],
+        unique=False,
+        postgresql_using="gist",
+        postgresql_where=sa.text("status NOT IN ('closed', 'voided')"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_reports_open_geom', table_name='reports', postgresql_using='gist',
-                  postgresql_where=sa.text("status NOT IN ('closed', 'voided')"))
+    op.drop_index(
+        "ix_reports_open_geom",
+        table_name="reports",
+        postgresql_using="gist",
+        postgresql_where=sa.text("status NOT IN ('closed', 'voided')"),
+    )

@@ -13,16 +13,35 @@ Revision ID: c6d7e8f9a0b1
 Revises: b5c6d7e8f9a0
 Create Date: 2026-11-24 09:00:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 
-revision = 'c6d7e8f9a0b1'
-down_revision = 'b5c6d7e8f9a0'
+revision = "c6d7e8f9a0b1"
+down_revision = "b5c6d7e8f9a0"
 branch_labels = None
 depends_on = None
 
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
-GROUPS = ("01", "02", "03", "04", "05", "06", "11", "12", "13", "14", "15", "16", "21", "22", "23", "24", "25")
+GROUPS = (
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "21",
+    "22",
+    "23",
+    "24",
+    "25",
+)
 # (column, what one ended case r adds to it)
 COUNTS = (
     ("reports", "true"),
@@ -31,7 +50,10 @@ COUNTS = (
     ("due", "r.status = 'closed'"),
     ("closed", "r.status = 'closed'"),
     ("on_time", "r.status = 'closed' AND (r.deadline_at IS NULL OR r.closed_at <= r.deadline_at)"),
-    ("handled", "r.rework_count > 0 OR (r.dispatched_at IS NOT NULL AND r.status IN ('handled', 'verified', 'closed'))"),
+    (
+        "handled",
+        "r.rework_count > 0 OR (r.dispatched_at IS NOT NULL AND r.status IN ('handled', 'verified', 'closed'))",
+    ),
     ("reworked", "r.rework_count > 0"),
     ("solved_locally", "r.status = 'closed' AND r.resolved_locally"),
     *((f"ch:{c}", f"r.channel = '{c}'") for c in CHANNELS),
@@ -90,22 +112,30 @@ CREATE TRIGGER final_case_counts_truncate AFTER TRUNCATE ON reports FOR EACH STA
 
 def upgrade() -> None:
     op.execute("UPDATE reports SET closed_at = updated_at WHERE status = 'closed' AND closed_at IS NULL")
-    op.create_check_constraint(op.f('ck_reports_closed_at'), 'reports',
-                               "status <> 'closed' OR closed_at IS NOT NULL")
+    op.create_check_constraint(
+        op.f("ck_reports_closed_at"), "reports", "status <> 'closed' OR closed_at IS NOT NULL"
+    )
     op.create_table(
-        'final_case_counts',
-        sa.Column('id', sa.BigInteger(), nullable=False),
-        sa.Column('keyed_by', sa.String(length=16), nullable=False),
-        sa.Column('key', sa.Integer(), nullable=True),
-        sa.Column('month', sa.DateTime(timezone=True), nullable=False),
+        "final_case_counts",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("keyed_by", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.Integer(), nullable=True),
+        sa.Column("month", sa.DateTime(timezone=True), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=False) for name, _ in COUNTS],
-        sa.CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name=op.f('ck_final_case_counts_keyed_by')),
-        sa.PrimaryKeyConstraint('id', name=op.f('pk_final_case_counts')),
-        sa.UniqueConstraint('keyed_by', 'key', 'month', name='uq_final_case_counts_key_month',
-                            postgresql_nulls_not_distinct=True),
+        sa.CheckConstraint(
+            "keyed_by IN ('grid_id', 'department_id')", name=op.f("ck_final_case_counts_keyed_by")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_final_case_counts")),
+        sa.UniqueConstraint(
+            "keyed_by",
+            "key",
+            "month",
+            name="uq_final_case_counts_key_month",
+            postgresql_nulls_not_distinct=True,
+        ),
     )
     op.execute(FUNCTIONS)
-    op.execute(add("reports", 1))   # the cases that have already ended
+    op.execute(add("reports", 1))  # the cases that have already ended
     op.execute(TRIGGERS)
 
 
@@ -113,5 +143,5 @@ def downgrade() -> None:
     for trigger in ("insert", "update", "delete", "truncate"):
         op.execute(f"DROP TRIGGER final_case_counts_{trigger} ON reports")
     op.execute("DROP FUNCTION final_case_counts_clear(), final_case_counts_follow()")
-    op.drop_table('final_case_counts')
-    op.drop_constraint(op.f('ck_reports_closed_at'), 'reports', type_='check')
+    op.drop_table("final_case_counts")
+    op.drop_constraint(op.f("ck_reports_closed_at"), "reports", type_="check")

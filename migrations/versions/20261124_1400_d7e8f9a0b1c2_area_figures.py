@@ -18,12 +18,13 @@ Revision ID: d7e8f9a0b1c2
 Revises: c6d7e8f9a0b1
 Create Date: 2026-11-24 14:00:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = 'd7e8f9a0b1c2'
-down_revision = 'c6d7e8f9a0b1'
+revision = "d7e8f9a0b1c2"
+down_revision = "c6d7e8f9a0b1"
 branch_labels = None
 depends_on = None
 
@@ -42,7 +43,8 @@ def open_cases_changed(*sources: tuple[str, int]) -> str:
         return OPEN_CASES_INSERTED
     changes = " UNION ALL ".join(
         f"SELECT grid_id, {sign} AS sign, deadline_at FROM {source} WHERE {OPEN} AND grid_id IS NOT NULL"
-        for source, sign in sources)
+        for source, sign in sources
+    )
     return f"""
     WITH change AS ({changes}),
     per_area AS (
@@ -87,7 +89,9 @@ def buildings_changed(*sources: tuple[str, int]) -> str:
     """The statement adding or taking back each source's buildings and households, per area."""
     changes = " UNION ALL ".join(
         f"SELECT grid_id, {sign} AS sign, coalesce(households, 0) AS households FROM {source} "
-        f"WHERE grid_id IS NOT NULL" for source, sign in sources)
+        f"WHERE grid_id IS NOT NULL"
+        for source, sign in sources
+    )
     return f"""
     WITH change AS ({changes})
     INSERT INTO area_figures AS t (area_id, buildings, households)
@@ -205,36 +209,51 @@ WHERE g.level = 'grid' AND (b.buildings > 0 OR r.open > 0)
 
 def upgrade() -> None:
     op.create_table(
-        'area_figures',
-        sa.Column('area_id', sa.Integer(), nullable=False),
-        sa.Column('buildings', sa.Integer(), server_default='0', nullable=False),
-        sa.Column('households', sa.Integer(), server_default='0', nullable=False),
-        sa.Column('open', sa.Integer(), server_default='0', nullable=False),
-        sa.Column('deadlines', postgresql.ARRAY(sa.DateTime(timezone=True)), server_default='{}',
-                  nullable=False),
-        sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_area_figures_area_id_areas'),
-                                ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('area_id', name=op.f('pk_area_figures')),
+        "area_figures",
+        sa.Column("area_id", sa.Integer(), nullable=False),
+        sa.Column("buildings", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("households", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("open", sa.Integer(), server_default="0", nullable=False),
+        sa.Column(
+            "deadlines", postgresql.ARRAY(sa.DateTime(timezone=True)), server_default="{}", nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["area_id"], ["areas.id"], name=op.f("fk_area_figures_area_id_areas"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("area_id", name=op.f("pk_area_figures")),
     )
     op.execute(GRIDS_BACKFILL)
     op.execute(FUNCTIONS)
     op.execute("SELECT area_figures_recount(ARRAY(SELECT id FROM areas WHERE level = 'community'))")
     # the open cases outside every grid, for the map's bubbles (all others are counted per area)
-    op.create_index('ix_reports_open_unassigned_geom', 'reports', ['geom'], unique=False,
-                    postgresql_using='gist',
-                    postgresql_where=sa.text(f"{OPEN} AND grid_id IS NULL"))
+    op.create_index(
+        "ix_reports_open_unassigned_geom",
+        "reports",
+        ["geom"],
+        unique=False,
+        postgresql_using="gist",
+        postgresql_where=sa.text(f"{OPEN} AND grid_id IS NULL"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_reports_open_unassigned_geom', table_name='reports', postgresql_using='gist',
-                  postgresql_where=sa.text(f"{OPEN} AND grid_id IS NULL"))
-    for table, triggers in (("reports", ("insert", "update", "delete", "truncate")),
-                            ("buildings", ("insert", "update", "delete", "truncate")),
-                            ("areas", ("update", "delete"))):
+    op.drop_index(
+        "ix_reports_open_unassigned_geom",
+        table_name="reports",
+        postgresql_using="gist",
+        postgresql_where=sa.text(f"{OPEN} AND grid_id IS NULL"),
+    )
+    for table, triggers in (
+        ("reports", ("insert", "update", "delete", "truncate")),
+        ("buildings", ("insert", "update", "delete", "truncate")),
+        ("areas", ("update", "delete")),
+    ):
         for trigger in triggers:
             op.execute(f"DROP TRIGGER area_figures_{trigger} ON {table}")
-    op.execute("DROP FUNCTION area_figures_follow_reports(), area_figures_follow_buildings(), "
-               "area_figures_follow_areas(), area_figures_clear_reports(), area_figures_clear_buildings(), "
-               "area_figures_recount(int[]), "
-               "area_figures_deadlines(timestamptz[], timestamptz[], timestamptz[])")
-    op.drop_table('area_figures')
+    op.execute(
+        "DROP FUNCTION area_figures_follow_reports(), area_figures_follow_buildings(), "
+        "area_figures_follow_areas(), area_figures_clear_reports(), area_figures_clear_buildings(), "
+        "area_figures_recount(int[]), "
+        "area_figures_deadlines(timestamptz[], timestamptz[], timestamptz[])"
+    )
+    op.drop_table("area_figures")

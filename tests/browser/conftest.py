@@ -1,5 +1,6 @@
 """Browser tests: a live GridWatch on its own database (demo city, committed for real), driven by
 Debian's Chromium through Playwright."""
+
 from __future__ import annotations
 
 import threading
@@ -54,8 +55,14 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 800})
     pg = context.new_page()
     pg.external_requests = []
-    pg.on("request", lambda r: None if r.url.startswith(live_server) or r.url.startswith("data:")
-          else pg.external_requests.append(r.url))
+    pg.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith(live_server) or r.url.startswith("data:")
+            else pg.external_requests.append(r.url)
+        ),
+    )
     yield pg
     context.close()
 
@@ -69,4 +76,5 @@ def log_in(page):
         page.click("button[type=submit]")
         page.wait_for_load_state("networkidle")
         return page
+
     return do

@@ -1,4 +1,5 @@
 """The indicators page: cards, charts and a table that sorts, drawn from the demo city's cases."""
+
 import pytest
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,5 @@
 """A supervisor logs in and sees the demo grids on the map, with Leaflet from /static."""
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -10,8 +11,7 @@ def test_login_then_map_shows_the_demo_grids(page, log_in, live_server):
     page.wait_for_selector(".folium-map[data-grids-loaded]")
     assert int(page.get_attribute(".folium-map", "data-grids-loaded")) == 96
     assert page.locator("path.leaflet-interactive").count() >= 96  # grids, then pins
-    leaflet_src = page.eval_on_selector_all(
-        "script[src]", "els => els.map(e => e.getAttribute('src'))")
+    leaflet_src = page.eval_on_selector_all("script[src]", "els => els.map(e => e.getAttribute('src'))")
     assert "/static/vendor/leaflet/leaflet.js" in leaflet_src
     assert page.evaluate("typeof L") == "object"
     assert page.external_requests == []  # nothing from a CDN or the internet

@@ -1,5 +1,6 @@
 """Patrols in the browser: a worker starts and ends a patrol on the phone page while GPS moves;
 a supervisor reads /coverage and loads a GPX file there."""
+
 import datetime as dt
 import time
 
@@ -16,9 +17,12 @@ HERE = (ORIGIN_LONLAT[0] + 0.004, ORIGIN_LONLAT[1] - 0.004)
 
 @pytest.fixture
 def phone(browser, live_server):
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  permissions=["geolocation"],
-                                  geolocation={"longitude": HERE[0], "latitude": HERE[1], "accuracy": 8})
+    context = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 360, "height": 740},
+        permissions=["geolocation"],
+        geolocation={"longitude": HERE[0], "latitude": HERE[1], "accuracy": 8},
+    )
     page = context.new_page()
     page.add_init_script("window.GW_PATROL_MIN_S = 0; localStorage.clear();")
     yield context, page
@@ -33,15 +37,17 @@ def test_start_walk_and_end_a_patrol_on_the_phone(phone):
     page.fill("#username", "worker")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("#patrol-bar[data-ready]")   # a click before the script is in is lost
+    page.wait_for_selector("#patrol-bar[data-ready]")  # a click before the script is in is lost
     page.click("#patrol-start")
     page.wait_for_selector("#patrol-end:not(.d-none)")
-    for step in range(1, 8):   # ~2 m every 0.3 s: a brisk walk
+    for step in range(1, 8):  # ~2 m every 0.3 s: a brisk walk
         time.sleep(0.3)
         context.set_geolocation({"longitude": HERE[0] + step * 0.00003, "latitude": HERE[1], "accuracy": 8})
     # end only once two fixes are on the server (a loaded machine sends them later, not fewer)
-    page.wait_for_function("Number((document.getElementById('patrol-status').textContent"
-                           ".match(/On patrol: (\\d+) fixes sent/) || [0, 0])[1]) >= 2")
+    page.wait_for_function(
+        "Number((document.getElementById('patrol-status').textContent"
+        ".match(/On patrol: (\\d+) fixes sent/) || [0, 0])[1]) >= 2"
+    )
     page.click("#patrol-end")
     page.wait_for_selector("#patrol-bar[data-ended]")
     status = page.text_content("#patrol-status")

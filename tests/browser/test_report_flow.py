@@ -1,4 +1,5 @@
 """A grid worker drops a pin on /report on a 360 px phone; the case shows up in /cases."""
+
 import uuid
 
 import pytest

@@ -1,4 +1,5 @@
 """The supervisors' map: grids, pins and legend; filters; the grid panel; user text stays text."""
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -59,7 +60,8 @@ def test_clicking_a_grid_opens_its_panel(page, log_in):
 def test_description_with_html_is_shown_as_text_in_a_popup(page, log_in):
     log_in("supervisor")
     page.wait_for_selector(".folium-map[data-pins-loaded]")
-    created = page.evaluate("""async (xss) => {
+    created = page.evaluate(
+        """async (xss) => {
         const c = GridWatch.map.getCenter();
         const token = document.querySelector('meta[name=csrf-token]').content;
         const r = await fetch('/api/v1/reports', {method: 'POST', credentials: 'same-origin',
@@ -69,7 +71,9 @@ def test_description_with_html_is_shown_as_text_in_a_popup(page, log_in):
         delete GridWatch.map.getContainer().dataset.pinsLoaded;  // set again when the pins reload
         GridWatch.map.setView([body.lat, body.lon], 19, {animate: false});
         return body;
-    }""", XSS)
+    }""",
+        XSS,
+    )
     assert created["description"] == XSS
     page.wait_for_selector(".folium-map[data-pins-loaded]", state="attached")
     box = page.locator(".folium-map").bounding_box()
@@ -91,7 +95,7 @@ def test_grids_can_be_coloured_by_patrol_coverage_and_tracks_shown(page, log_in)
     assert "patrol coverage" in legend and "nobody came" in legend and "overdue cases" not in legend
     fills = page.eval_on_selector_all("path.leaflet-interactive", "ps => ps.map(p => p.getAttribute('fill'))")
     assert "#bdbdbd" in fills and any(f in fills for f in ("#1a9850", "#91cf60", "#fee08b", "#fc8d59"))
-    page.hover(".leaflet-control-layers")       # the layer control opens on hover
+    page.hover(".leaflet-control-layers")  # the layer control opens on hover
     page.check("label:has-text('Patrol tracks (24 h)') input")
     page.wait_for_selector(".folium-map[data-tracks-loaded]")
     assert int(page.get_attribute(".folium-map", "data-tracks-loaded")) >= 1
@@ -111,21 +115,24 @@ def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
     assert page.locator(".leaflet-control-layers-overlays label", has_text="Heatmap").count() == 1
     # the shift onto a GCJ-02 basemap is the published one (gis.coords, checked against references)
     from gis.coords import wgs84_to_gcj02
+
     lon, lat = page.evaluate("gcoord.transform([84.9, 44.3], gcoord.WGS84, gcoord.GCJ02)")
     assert (lon, lat) == pytest.approx(wgs84_to_gcj02(84.9, 44.3), abs=1e-6)
 
 
 def test_too_many_pins_in_view_show_as_counts_per_area(page, log_in, monkeypatch):
     from gis import layers
-    monkeypatch.setattr(layers, "MAX_PINS", 5)   # the live server runs in this process
+
+    monkeypatch.setattr(layers, "MAX_PINS", 5)  # the live server runs in this process
     log_in("supervisor")
     page.wait_for_selector(".folium-map[data-pins-aggregated]:not([data-pins-aggregated=''])")
     bubbles = page.locator(".gw-bubble")
     assert bubbles.count() > 1
-    counts = [int(t) for t in bubbles.all_text_contents()]   # the demo's are below 1,000
+    counts = [int(t) for t in bubbles.all_text_contents()]  # the demo's are below 1,000
     assert sum(counts) > 5 and all(c > 0 for c in counts)
-    assert page.evaluate("[GridWatch.shortCount(950), GridWatch.shortCount(1234), GridWatch.shortCount(56789)]") \
-        == ["950", "1.2k", "57k"]
+    assert page.evaluate(
+        "[GridWatch.shortCount(950), GridWatch.shortCount(1234), GridWatch.shortCount(56789)]"
+    ) == ["950", "1.2k", "57k"]
     zoom = page.evaluate("() => Object.values(window).find((v) => v instanceof L.Map).getZoom()")
-    bubbles.first.click()   # zooms in towards it
+    bubbles.first.click()  # zooms in towards it
     page.wait_for_function(f"Object.values(window).find((v) => v instanceof L.Map).getZoom() > {zoom}")
