@@ -2,7 +2,6 @@
 post a request and read it back."""
 
 import json
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -11,21 +10,17 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from tests.factories import CELL, ORIGIN
-
-# shared/ sits beside the repository (as in CI and on developers' machines)
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "open311-georeport-v2"
+from tests.shared import shared_path
 
 
 def validator(name: str) -> Draft4Validator:
+    schemas = shared_path("open311-georeport-v2")
     registry = Registry().with_resources(
         (p.name, Resource.from_contents(json.loads(p.read_text()), default_specification=DRAFT4))
-        for p in SCHEMAS.glob("*.json")
+        for p in schemas.glob("*.json")
         if p.name != "swagger.json"
     )
-    return Draft4Validator(json.loads((SCHEMAS / name).read_text()), registry=registry)
-
-
-pytestmark = pytest.mark.skipif(not SCHEMAS.exists(), reason="shared/open311-georeport-v2 missing")
+    return Draft4Validator(json.loads((schemas / name).read_text()), registry=registry)
 
 
 def post_request(client, user, **extra):
