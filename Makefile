@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
+.PHONY: run test lint lock setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -20,11 +20,26 @@ setup: system venv assets
 system:
 	@scripts/system-packages.sh
 
+# Python packages exactly as requirements.lock pins them (with their hashes); pyproject.toml keeps
+# the ranges. After changing a range: `make lock`.
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+LOCK_VENV := $(VENV)-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || (python3 -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q 'pip-tools==7.6.2')
+	$(LOCK_VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --extra dev --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# ruff (lint and format) over the tree, mypy over gis/: the settings are in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Front-end libraries from the npm registry (pinned by package-lock.json), copied to static/vendor.
 VENDOR := static/vendor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select

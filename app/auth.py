@@ -37,7 +37,7 @@ class LoginUser:
         self.is_anonymous = False
 
     @classmethod
-    def of(cls, row: User) -> "LoginUser":
+    def of(cls, row: User) -> LoginUser:
         return cls(row.id, row.role, row)
 
     @property

@@ -212,7 +212,7 @@ def users_list():
 def serve(port, host, workers, threads):
     """Serve with gunicorn (what `make run` does)."""
     click.echo(f"GridWatch on http://{host}:{port}/")
-    argv = gunicorn_command(f"{host}:{port}", workers, threads) + ["--access-logfile", "-"]
+    argv = [*gunicorn_command(f"{host}:{port}", workers, threads), "--access-logfile", "-"]
     os.execvp(argv[0], argv)
 
 
@@ -468,7 +468,7 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
         f"track {summary['track']}: {summary['fixes_kept']} of {summary['fixes_read']} fixes kept "
         f"in {summary['segments']} segment(s), passing {grids} grid(s)"
     )
-    for reason, info in summary["dropped"].items():
+    for info in summary["dropped"].values():
         click.echo(f"  dropped {info['count']}: {info['why']}")
     if summary["split_at_gaps"]:
         click.echo(f"  split at {summary['split_at_gaps']} gap(s) longer than {gap_minutes:g} min")

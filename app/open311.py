@@ -124,7 +124,7 @@ def _date_arg(name):
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+08:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @bp.get("/requests.<fmt>")

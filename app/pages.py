@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.auth import current_row
 from app.database import db
-from app.params import date_arg
 from app.maps import render_parts, supervisor_map
+from app.params import date_arg
 from app.schemas import area_chain
 from gis.cases import CaseFilter, find_cases, visible_to
 from gis.errors import DomainError

@@ -42,7 +42,7 @@ def datetime_arg(name: str) -> dt.datetime | None:
 
 def coverage_window() -> Window:
     """from/to/radius of a coverage request; by default the last ``hours`` (24) up to now."""
-    end = datetime_arg("to") or dt.datetime.now(dt.timezone.utc)
+    end = datetime_arg("to") or dt.datetime.now(dt.UTC)
     try:
         radius = float(request.args.get("radius") or DEFAULT_RADIUS_M)
         hours = float(request.args.get("hours") or 24)

@@ -89,7 +89,7 @@ def _ping(item) -> Fix:
         raise Invalid("each point needs its time (ISO 8601 or epoch milliseconds)")
     try:
         if isinstance(value, (int, float)):
-            time = dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+            time = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
         else:
             time = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):

@@ -69,16 +69,20 @@ REPORTS_SQL = text("""
     SELECT pt, 'wgs84', ST_X(pt), ST_Y(pt), cat, '生成的报告 ' || n, ch, grid_id, 'inside',
            status, 'community', status = 'closed' AND u2 < 0.15, CASE WHEN u2 > 0.93 THEN 1 ELSE 0 END,
            CASE WHEN status NOT IN ('reported', 'accepted', 'voided') THEN created + interval '1 hour' END,
-           CASE WHEN status IN ('dispatched', 'handled', 'verified', 'closed') THEN created + interval '2 hours' END,
+           CASE WHEN status IN ('dispatched', 'handled', 'verified', 'closed')
+                THEN created + interval '2 hours' END,
            CASE WHEN status IN ('dispatched', 'handled', 'verified', 'closed')
                 THEN created + interval '2 hours' + interval '72 hours' END,
-           CASE WHEN status = 'closed' THEN created + (CASE WHEN u2 < 0.8 THEN 20 ELSE 120 END) * interval '1 hour' END,
+           CASE WHEN status = 'closed'
+                THEN created + (CASE WHEN u2 < 0.8 THEN 20 ELSE 120 END) * interval '1 hour' END,
            created, created, 1
     FROM (
         SELECT n, a.id AS grid_id,
-               ST_SetSRID(ST_MakePoint(ST_XMin(a.geom) + random() * :cell, ST_YMin(a.geom) + random() * :cell), 4326) AS pt,
+               ST_SetSRID(ST_MakePoint(ST_XMin(a.geom) + random() * :cell,
+                                       ST_YMin(a.geom) + random() * :cell), 4326) AS pt,
                leaf.codes[1 + floor(random() * cardinality(leaf.codes))::int] AS cat,
-               (ARRAY['app', 'hotline', 'patrol', 'volunteer', 'video', 'public'])[1 + (random() * 5)::int] AS ch,
+               (ARRAY['app', 'hotline', 'patrol', 'volunteer', 'video', 'public'])
+                   [1 + (random() * 5)::int] AS ch,
                now() - random() * interval '365 days' AS created,
                u, random() AS u2,
                CASE WHEN u < 0.90 THEN 'closed' WHEN u < 0.92 THEN 'voided'

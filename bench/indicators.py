@@ -54,8 +54,8 @@ def main() -> None:
         print(f"{'indicators per':<16}{'seconds':>9}{'× floor':>9}{'judging every report':>22}")
         worst = 0.0
         for level in ("district", "street", "community", "grid", "department"):
-            seconds = best_of(2, lambda: indicators(session, level, period))
-            judged = best_of(2, lambda: indicators(session, level, period, rolled_up=False))
+            seconds = best_of(2, lambda level=level: indicators(session, level, period))
+            judged = best_of(2, lambda level=level: indicators(session, level, period, rolled_up=False))
             worst = max(worst, seconds)
             session.rollback()
             print(f"{level:<16}{seconds:>9.2f}{seconds / floor:>9.1f}{judged:>20.2f} s")
@@ -69,7 +69,8 @@ def main() -> None:
 
         seconds = best_of(2, dashboard)
         print(
-            f"{'dashboard':<16}{seconds:>9.2f}{seconds / floor:>9.1f}   (grid level, then the trend given its total)"
+            f"{'dashboard':<16}{seconds:>9.2f}{seconds / floor:>9.1f}"
+            "   (grid level, then the trend given its total)"
         )
         print(f"slowest level {worst:.2f} s; target < 1 s: {'MET' if worst < 1 else 'NOT MET'}")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gis.errors import NotFound, Invalid
+from gis.errors import Invalid, NotFound
 from gis.models import ROLES, Area, Department, User
 
 # werkzeug's default (scrypt). Tests lower it: hashing is deliberately slow.

@@ -75,4 +75,4 @@ def find_cases(
         .limit(page_size)
         .offset((max(page, 1) - 1) * page_size)
     ).all()
-    return list(rows), total
+    return list(rows), total or 0

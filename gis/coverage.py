@@ -61,7 +61,7 @@ class Window:
 
     @classmethod
     def last_hours(cls, hours: float, end: dt.datetime | None = None, radius_m: float = DEFAULT_RADIUS_M):
-        end = end or dt.datetime.now(dt.timezone.utc)
+        end = end or dt.datetime.now(dt.UTC)
         return cls(end - dt.timedelta(hours=hours), end, radius_m)
 
     @property
@@ -389,7 +389,7 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
     )
     session.execute(text("DELETE FROM patrol_reach WHERE track_id = :id"), {"id": track_id})
     grid_ids = grids_near_track(session, track_id, radius_m) if storable else []
-    if grid_ids:
+    if grid_ids and track is not None:
         window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
         grid_filter, extra = _grid_filter(grid_ids)
         session.execute(

@@ -171,7 +171,7 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
 
     users = {}
     for username, role, display, grid_spec, department in USERS:
-        codes = ()
+        codes: tuple[str, ...] = ()
         if grid_spec:
             community_index, n = grid_spec
             codes = tuple(g.code for g in grids if g.parent_id == communities[community_index].id)[:n]
@@ -279,7 +279,7 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
         count += 1
         clock = created
 
-        def step(action, user, **kw):
+        def step(action, user, report=report, **kw):
             nonlocal clock
             clock = min(clock + dt.timedelta(minutes=rng.uniform(10, 300)), now)
             act(session, report, users[user], action, version=report.version, now=clock, **kw)

@@ -7,10 +7,11 @@ import writes nothing. Rows go in with COPY, never one ORM object per feature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis import topology
 from gis.assignment import grids_for_footprints
 from gis.coverage import forget_stored_reach
 from gis.crs import local_metric_crs
@@ -26,7 +28,6 @@ from gis.errors import Invalid
 from gis.geometry import check_polygon_layer, clean_polygons
 from gis.models import AREA_LEVELS, CODE_LENGTH, ImportBatch
 from gis.readers import read_dataset
-from gis import topology
 
 Progress = Callable[[str, float], None]
 CODE_FIELDS = ("code", "grid_code", "wgbm", "bm", "dm", "编码", "网格编码", "代码")
@@ -57,7 +58,7 @@ class ImportResult:
 def preview_geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
     sample = frame.iloc[:PREVIEW_LIMIT]
     keep = [c for c in columns if c in sample.columns]
-    return sample[keep + [sample.geometry.name]].to_json(drop_id=True, to_wgs84=False)
+    return sample[[*keep, sample.geometry.name]].to_json(drop_id=True, to_wgs84=False)
 
 
 def _quiet(stage: str, fraction: float) -> None:
@@ -109,7 +110,7 @@ def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> in
     PostgreSQL's binary format: ``columns`` maps each column to the type its values are sent as
     (geometry goes as EWKB ``bytes``: see ``_ewkb``), no text to write or parse (100,000
     buildings: 1.2 s as CSV, 0.5 s so)."""
-    raw = session.connection().connection.dbapi_connection
+    raw: Any = session.connection().connection.dbapi_connection  # psycopg's, with COPY
     count = 0
     with (
         raw.cursor() as cursor,
@@ -216,11 +217,7 @@ def import_areas(
     progress("checking topology", 0.6)
     metric_rows["code"] = rows["code"]
     metric_rows["parent_code"] = rows["parent_code"]
-    parent_shapes = (
-        {code: geom for code, geom in zip(parents["code"], parents.to_crs(metric).geometry)}
-        if parents is not None
-        else {}
-    )
+    parent_shapes = dict(zip(parents["code"], parents.to_crs(metric).geometry)) if parents is not None else {}
     report["topology"] = {
         "overlaps": topology.overlaps(metric_rows),
         "gaps": topology.gaps(metric_rows, parent_shapes),
@@ -284,7 +281,7 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
         m_rows = rows.to_crs(metric)
         m_parents = parents.to_crs(metric)
         tree = shapely.STRtree(m_parents.geometry.values)
-        chosen = []
+        chosen: list[str | None] = []
         for row, geom in zip(rows["row"], m_rows.geometry.values):
             candidates = tree.query(geom, predicate="intersects")
             if len(candidates) == 0:
@@ -301,7 +298,7 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
 def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) -> None:
     """File codes where valid; otherwise parent code + sequence, west→east then north→south."""
     length = CODE_LENGTH[level]
-    codes = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
+    codes: list[str | None] = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
     for i, code in enumerate(codes):
         if code is None:
             continue
@@ -337,7 +334,8 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
                     if replace
                     else session.scalar(
                         text(
-                            "SELECT max(right(code, 3)::int) FROM areas WHERE code LIKE :p AND length(code) = :n"
+                            "SELECT max(right(code, 3)::int) FROM areas "
+                            "WHERE code LIKE :p AND length(code) = :n"
                         ),
                         {"p": parent + "%", "n": length},
                     )
@@ -462,7 +460,8 @@ def _reattach_layer(session, level, saved) -> dict:
             text(
                 "INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at) "
                 "VALUES (:report_id, 'regrid', :status, :status, 'grid layer replaced', "
-                "jsonb_build_object('from_grid', CAST(:from_grid AS text), 'to_grid', CAST(:to_grid AS text)), now())"
+                "jsonb_build_object('from_grid', CAST(:from_grid AS text), "
+                "'to_grid', CAST(:to_grid AS text)), now())"
             ),
             events,
         )
@@ -561,7 +560,7 @@ def import_buildings(
     frame = dataset.frame.to_crs(4326)
     lon, lat = shapely.centroid(shapely.box(*frame.total_bounds)).coords[0]
     metric = local_metric_crs(lon, lat)
-    name_col = _pick_field(frame, name_field, NAME_FIELDS + ("address", "地址"), "name")
+    name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "address", "地址"), "name")
     households_col = _pick_field(frame, households_field, ("households", "hs", "户数"), "households")
     floors_col = _pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
     report["fields"] = {"name": name_col, "households": households_col, "floors": floors_col}
@@ -675,7 +674,7 @@ def import_streets(
     ]
     if not keep.any():
         raise ImportRefused(f"{dataset.source}: no usable street line", report)
-    name_col = _pick_field(frame, name_field, NAME_FIELDS + ("road", "路名", "道路名称"), "name")
+    name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "road", "路名", "道路名称"), "name")
     names = [_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
     multi = np.array(
         [shapely.multilinestrings([g]) if g.geom_type == "LineString" else g for g in lines[keep]],

@@ -114,8 +114,10 @@ def parse_period(
     zone = ZoneInfo(tz)
     today = today or dt.datetime.now(zone).date()
     value = (value or "").strip()
+    start: dt.date
+    end: dt.date
     if date_from or date_to:
-        start = date_from or (date_to - dt.timedelta(days=29))
+        start = date_from or (date_to or today) - dt.timedelta(days=29)
         end = (date_to or today) + dt.timedelta(days=1)
         label = f"{start.isoformat()} – {(end - dt.timedelta(days=1)).isoformat()}"
     elif not value or re.fullmatch(r"last\d{1,4}", value):
@@ -348,7 +350,7 @@ def indicators(
     params = {
         "start": period.start,
         "end": period.end,
-        "now": now or dt.datetime.now(dt.timezone.utc),
+        "now": now or dt.datetime.now(dt.UTC),
         "within": within,
     }
     scope = _in_area(within)
@@ -405,7 +407,7 @@ def indicators(
 def _mondays(period: Period) -> list[dt.datetime]:
     """Local midnights of the Mondays from the week holding the period's start to past its end."""
     day = period.start.date() - dt.timedelta(days=period.start.weekday())
-    out = []
+    out: list[dt.datetime] = []
     while not out or out[-1] < period.end:
         out.append(dt.datetime.combine(day, dt.time(0), tzinfo=period.start.tzinfo))
         day += dt.timedelta(days=7)
@@ -450,13 +452,16 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
         .mappings()
         .all()
     )
-    if counted:
+    if totals is not None:
         by_channel, by_group = totals["by_channel"], totals["by_category"]
     else:
         by_channel = {r["channel"]: r["reports"] for r in rows if r["channel"] is not None}
         by_group = {r["grp"]: r["reports"] for r in rows if r["grp"] is not None}
     weeks = sorted((r for r in rows if r["week"] is not None), key=lambda r: r["week"])
-    names = dict(session.execute(text("SELECT code, name FROM categories WHERE parent_code IS NULL")).all())
+    names = {
+        r.code: r.name
+        for r in session.execute(text("SELECT code, name FROM categories WHERE parent_code IS NULL"))
+    }
     return {
         "weeks": [
             {

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from gis.errors import Invalid
 from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 
-
 # The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
 ENVELOPE = "env AS NOT MATERIALIZED (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
 OPEN = f"r.{OPEN_CASE_SQL}"  # on reports r
@@ -76,7 +75,8 @@ def _figures(level: str) -> tuple[str, dict]:
 AREAS_BBOX_SQL = """
     WITH {env}, {figures}
     SELECT '{{"type": "FeatureCollection", "level": ' || to_json(CAST(:level AS text)) || ', "features": ['
-           || coalesce(string_agg('{{"id": ' || to_json(code) || ', ' || substr(ST_AsGeoJSON(f.*, 'geom', 6), 2),
+           || coalesce(string_agg('{{"id": ' || to_json(code) || ', '
+                                  || substr(ST_AsGeoJSON(f.*, 'geom', 6), 2),
                                   ', ' ORDER BY code), '')
            || ']}}'
     FROM (SELECT code, name, level, round(area_m2) AS area_m2, open, overdue, households,
@@ -252,7 +252,8 @@ OPEN_BUBBLES_SQL = (
     bubbles AS (
         SELECT code, name, open AS n, overdue, ST_PointOnSurface(geom) AS at FROM figures WHERE open > 0
         UNION ALL
-        SELECT NULL, NULL, count(*), count(*) FILTER (WHERE r.deadline_at < now()), ST_Centroid(ST_Collect(r.geom))
+        SELECT NULL, NULL, count(*), count(*) FILTER (WHERE r.deadline_at < now()),
+               ST_Centroid(ST_Collect(r.geom))
         FROM reports r, env WHERE r.geom && env.g AND {open} AND r.grid_id IS NULL
         HAVING count(*) > 0)
 """

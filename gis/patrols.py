@@ -138,7 +138,7 @@ def clean(
         if index > 0 or previous is None:
             last = None  # a file's segments are separate walks
         if has_time:
-            raw = sorted((f for f in raw if f.time is not None), key=lambda f: f.time)
+            raw = sorted((f for f in raw if f.time is not None), key=lambda f: f.time)  # type: ignore[arg-type,return-value]
         current: list[Fix] = []
         for fix in raw:
             reason = _reject(fix, last, rules, has_time)
@@ -176,7 +176,7 @@ def _reject(fix: Fix, last: Fix | None, rules: CleaningRules, has_time: bool) ->
         return None
     if not has_time:
         return "duplicate" if (fix.lon, fix.lat) == (last.lon, last.lat) else None
-    seconds = (fix.time - last.time).total_seconds()
+    seconds = (fix.time - last.time).total_seconds()  # type: ignore[operator]  # timed: both have one
     if seconds < 0:
         return "late"
     if seconds == 0:
@@ -210,9 +210,7 @@ def read_gpx(data: bytes | str) -> tuple[str | None, list[list[Fix]]]:
 def _fix(point) -> Fix:
     time = point.time
     if time is not None:  # GPX times are UTC when they say no zone
-        time = (
-            time.replace(tzinfo=dt.timezone.utc) if time.tzinfo is None else time.astimezone(dt.timezone.utc)
-        )
+        time = time.replace(tzinfo=dt.UTC) if time.tzinfo is None else time.astimezone(dt.UTC)
     hdop = getattr(point, "horizontal_dilution", None)
     return Fix(
         float(point.longitude),
@@ -228,10 +226,11 @@ TRACK_GEOMETRY_SQL = text("""
         geom = (SELECT ST_Multi(ST_Collect(line ORDER BY segment)) FROM (
                     SELECT segment, ST_MakeLine(geom ORDER BY recorded_at NULLS LAST, id) AS line
                     FROM patrol_points WHERE track_id = t.id GROUP BY segment HAVING count(*) > 1) s),
-        started_at = coalesce(t.started_at, (SELECT min(recorded_at) FROM patrol_points WHERE track_id = t.id)),
+        started_at = coalesce(t.started_at,
+                              (SELECT min(recorded_at) FROM patrol_points WHERE track_id = t.id)),
         max_step_m = (SELECT coalesce(max(ST_Distance(geom::geography, previous::geography)), 0) FROM (
-                          SELECT geom, lag(geom) OVER (PARTITION BY segment ORDER BY recorded_at NULLS LAST, id)
-                                 AS previous
+                          SELECT geom, lag(geom) OVER (PARTITION BY segment
+                                                       ORDER BY recorded_at NULLS LAST, id) AS previous
                           FROM patrol_points WHERE track_id = t.id) s)
     WHERE t.id = :id
 """)
@@ -297,7 +296,8 @@ def track_span(session: Session, track_id: int) -> tuple[dt.datetime, dt.datetim
             PatrolPoint.track_id == track_id
         )
     ).one()
-    return None if row[0] is None else (row[0], row[1])
+    first, last = row
+    return None if first is None else (first, last or first)
 
 
 # -- live patrols from the phone ---------------------------------------------------------------
@@ -307,7 +307,7 @@ def start_patrol(session: Session, user: User, name: str | None = None) -> Patro
         name=name or f"{user.display_name} patrol",
         source="live",
         has_time=True,
-        started_at=dt.datetime.now(dt.timezone.utc),
+        started_at=dt.datetime.now(dt.UTC),
         cleaning={},
     )
     session.add(track)
@@ -366,7 +366,7 @@ def end_patrol(session: Session, track: PatrolTrack) -> PatrolTrack:
             .order_by(PatrolPoint.recorded_at.desc())
             .limit(1)
         )
-        track.ended_at = last or dt.datetime.now(dt.timezone.utc)
+        track.ended_at = last or dt.datetime.now(dt.UTC)
         session.flush()
         session.execute(TRACK_GEOMETRY_SQL, {"id": track.id})
         store_reach(session, track.id)

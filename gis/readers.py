@@ -166,6 +166,8 @@ def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
             codec = {"936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}.get(name.lower(), name)
             return codec, ".cpg"
     dbf = _sidecar(shp, ".dbf")
+    if dbf is None:
+        return "utf-8", "no .dbf"
     data = dbf.read_bytes()
     if len(data) > 32 and data[29] in LDID_CODECS:
         return LDID_CODECS[data[29]], "dbf language byte"

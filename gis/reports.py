@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import RawCursor
 from psycopg.pq import TransactionStatus
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from gis.accounts import UNAUTHORIZED_MESSAGE, digest_identity
 from gis.assignment import ASSIGNMENT_CTES, POINT, check_point
 from gis.coords import CRS_NAMES, to_wgs84
-from gis.errors import Invalid, Unauthorized
+from gis.errors import Conflict, Invalid, Unauthorized
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 
 MAX_PHOTOS = 3
@@ -118,7 +120,7 @@ def _fetch_one(session: Session, compiled, params: dict, alone: bool = False):
     writes nothing else; if nothing has run in the transaction yet, the statement runs in
     autocommit — atomic by itself, committed before it answers, one round trip instead of three
     (BEGIN, the statement, COMMIT) — and the session's own commit then has nothing left to do."""
-    connection = session.connection().connection.driver_connection
+    connection: Any = session.connection().connection.driver_connection  # psycopg's
     alone = alone and connection.info.transaction_status == TransactionStatus.IDLE
     if alone:
         connection.autocommit = True
@@ -138,7 +140,7 @@ class Intake:
     detail: tuple | None = None  # REPORT_SQL's columns, when intake could read it in the same statement
 
     def report(self, session: Session) -> Report:
-        return session.get(Report, self.report_id)
+        return session.get_one(Report, self.report_id)
 
 
 def submit_report(
@@ -155,7 +157,7 @@ def submit_report(
     client_id: str | uuid.UUID | None = None,
     address: str | None = None,
     contact: str | None = None,
-    photos: list[bytes] = (),
+    photos: Sequence[bytes] = (),
     nearest_grid_m: float = 50,
     nearest_building_m: float = 20,
     now: dt.datetime | None = None,
@@ -218,6 +220,8 @@ def submit_report(
             raise Invalid(f"unknown category {category!r}: choose a sub-category such as 0101")
         # a retry (or a racing one) with the same client_id: answer with the first
         report_id = session.scalar(select(Report.id).where(Report.client_id == client_uuid))
+        if report_id is None:  # nothing else keeps a valid report out
+            raise Conflict("the report was not recorded: send it again")
         return Intake(report_id, created=False)
     report_id = detail.report["id"]
     if jpegs:
@@ -249,7 +253,7 @@ def resize_photo(data: bytes) -> bytes:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError):
         raise Invalid("a photo is not an image we can read (JPEG, PNG or WebP)") from None

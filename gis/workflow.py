@@ -141,8 +141,10 @@ def act(
     elif action.name == "extend":
         if not hours or hours <= 0:
             raise Invalid("say how many hours to extend by")
-        report.deadline_at = report.deadline_at + dt.timedelta(hours=hours)
-        data = {"hours": hours, "deadline_at": report.deadline_at.isoformat()}
+        assert report.deadline_at is not None  # a dispatched case has its deadline
+        deadline = report.deadline_at + dt.timedelta(hours=hours)
+        report.deadline_at = deadline
+        data = {"hours": hours, "deadline_at": deadline.isoformat()}
     elif action.name == "reject":
         report.rework_count += 1
     elif action.name == "return":

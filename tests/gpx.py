@@ -6,7 +6,7 @@ import datetime as dt
 
 import gpxpy.gpx
 
-T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 
 
 def gpx_file(segments, *, version: str = "1.1", name: str | None = "morning patrol", tracks: int = 1) -> str:
@@ -37,6 +37,6 @@ def walk(start, step, count: int, t0=T0, every_s: float = 10, hdop=None, timed: 
 
 
 def as_fixes(points):
-    from gis.patrols import Fix, HDOP_TO_METRES
+    from gis.patrols import HDOP_TO_METRES, Fix
 
     return [Fix(lon, lat, t, hdop * HDOP_TO_METRES if hdop else None) for lon, lat, t, hdop in points]

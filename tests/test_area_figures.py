@@ -14,7 +14,7 @@ from gis.models import Report
 from gis.workflow import act
 from tests.factories import CELL, ORIGIN, square
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.datetime(2026, 11, 1, tzinfo=UTC)
 STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled", "verified", "closed")
 
@@ -23,7 +23,8 @@ RECOUNT_SQL = text("""
                      UNION ALL
                      SELECT parent_id, id FROM areas WHERE level = 'grid' AND parent_id IS NOT NULL)
     SELECT k.area_id,
-           (SELECT count(*) FROM buildings b JOIN grid_of g ON g.grid_id = b.grid_id WHERE g.area_id = k.area_id),
+           (SELECT count(*) FROM buildings b JOIN grid_of g ON g.grid_id = b.grid_id
+            WHERE g.area_id = k.area_id),
            (SELECT coalesce(sum(b.households), 0) FROM buildings b JOIN grid_of g ON g.grid_id = b.grid_id
             WHERE g.area_id = k.area_id),
            (SELECT count(*) FROM reports r JOIN grid_of g ON g.grid_id = r.grid_id
@@ -38,7 +39,8 @@ RECOUNT_SQL = text("""
 """)
 KEPT_SQL = text("""
     SELECT a.id, coalesce(f.buildings, 0), coalesce(f.households, 0), coalesce(f.open, 0),
-           coalesce(width_bucket(now() - interval '1 microsecond', f.deadlines), 0), coalesce(f.deadlines, '{}')
+           coalesce(width_bucket(now() - interval '1 microsecond', f.deadlines), 0),
+           coalesce(f.deadlines, '{}')
     FROM areas a LEFT JOIN area_figures f ON f.area_id = a.id
     WHERE a.level = 'grid' OR a.id IN (SELECT parent_id FROM areas WHERE level = 'grid')
 """)

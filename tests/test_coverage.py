@@ -52,7 +52,7 @@ def metric(geom):
 @pytest.fixture
 def t0():
     """Two hours ago, on a whole minute (coverage cuts walks into clock minutes)."""
-    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     return now - dt.timedelta(hours=2)
 
 
@@ -229,12 +229,12 @@ def test_new_grids_make_the_stored_reach_stale(session, field, make_area, tmp_pa
     [
         ({"radius_m": 0}, "radius"),
         ({"radius_m": 1000}, "radius"),
-        ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)}, "before"),
-        ({"end": dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)}, "at most"),
+        ({"end": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, "before"),
+        ({"end": dt.datetime(2027, 6, 1, tzinfo=dt.UTC)}, "at most"),
     ],
 )
 def test_bad_windows_are_refused(kwargs, message):
-    start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     args = {"start": start, "end": start + dt.timedelta(days=1), **kwargs}
     with pytest.raises(Invalid, match=message):
         Window(**args)

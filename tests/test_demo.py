@@ -87,7 +87,7 @@ def test_demo_workers_patrolled_their_grids_in_the_last_day(session):
 
     from gis.coverage import Window, grid_coverage
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     summary = load_demo(session, now=now)
     assert summary.streets == 22 and summary.patrols == 6
     coverage = grid_coverage(session, Window(now - dt.timedelta(hours=24), now))

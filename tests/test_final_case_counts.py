@@ -15,7 +15,7 @@ from gis.models import CHANNELS, COUNTED_GROUPS, FINAL_COUNTS, Report, final_cas
 from gis.workflow import act
 from tests.factories import CELL, ORIGIN
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2027, 2, 10, 12, tzinfo=UTC)
 ZONE = "Asia/Shanghai"
 PERIODS = [parse_period(p, ZONE) for p in ("2026", "2026-Q4", "2026-11", "2026-W47", "2026-10-31")] + [

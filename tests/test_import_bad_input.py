@@ -19,20 +19,20 @@ def shp(tmp_path):
 
 def test_empty_file(tmp_path):
     (tmp_path / "empty.geojson").write_bytes(b"")
-    with pytest.raises(Invalid, match="empty.geojson is empty"):
+    with pytest.raises(Invalid, match=r"empty.geojson is empty"):
         read_dataset(tmp_path / "empty.geojson")
 
 
 def test_unknown_file_type(tmp_path):
     (tmp_path / "grids.xlsx").write_bytes(b"PK\x03\x04 not really")
-    with pytest.raises(Invalid, match="not .xlsx"):
+    with pytest.raises(Invalid, match=r"not .xlsx"):
         read_dataset(tmp_path / "grids.xlsx")
 
 
 def test_zip_without_a_shapefile(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
         z.writestr("readme.txt", "hello")
-    with pytest.raises(Invalid, match="holds no .shp file"):
+    with pytest.raises(Invalid, match=r"holds no .shp file"):
         read_dataset(tmp_path / "a.zip")
 
 
@@ -50,7 +50,7 @@ def test_shp_without_its_side_cars(shp, missing):
 
 
 def test_zipped_shapefile_missing_dbf(shp, tmp_path):
-    with pytest.raises(Invalid, match="without its .dbf"):
+    with pytest.raises(Invalid, match=r"without its .dbf"):
         read_dataset(zip_shapefile(shp, tmp_path / "nodbf.zip", skip={".dbf"}))
 
 
@@ -76,7 +76,7 @@ def test_zip_bomb_is_refused(tmp_path):
 
 def test_a_file_that_is_not_spatial(tmp_path):
     (tmp_path / "t.geojson").write_text('{"hello": "world"}')
-    with pytest.raises(Invalid, match="not a spatial file|no layers|no geometry|could not be read"):
+    with pytest.raises(Invalid, match=r"not a spatial file|no layers|no geometry|could not be read"):
         read_dataset(tmp_path / "t.geojson")
 
 

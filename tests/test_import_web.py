@@ -10,7 +10,7 @@ from gis.models import Area
 from tests.conftest import csrf_from
 from tests.factories import bearer
 from tests.files import town_cells, write_shapefile, zip_shapefile
-from tests.test_import_areas import CODES, community  # noqa: F401  (fixture)
+from tests.test_import_areas import CODES, community  # noqa: F401 (fixture)
 
 
 def upload(path):
@@ -21,7 +21,7 @@ def count(session):
     return session.scalar(select(func.count()).select_from(Area).where(Area.level == "grid"))
 
 
-def test_check_then_import_a_zipped_gbk_shapefile(client, session, community, make_user, tmp_path):  # noqa: F811
+def test_check_then_import_a_zipped_gbk_shapefile(client, session, community, make_user, tmp_path):
     planner = make_user("planner")
     (tmp_path / "s").mkdir()
     shp = write_shapefile(
@@ -51,7 +51,7 @@ def test_check_then_import_a_zipped_gbk_shapefile(client, session, community, ma
     assert count(session) == 4
 
 
-def test_shapefile_parts_uploaded_together(client, session, community, make_user, tmp_path):  # noqa: F811
+def test_shapefile_parts_uploaded_together(client, session, community, make_user, tmp_path):
     shp = write_shapefile(town_cells(CODES), tmp_path / "g.shp")
     parts = [upload(shp.with_suffix(s)) for s in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
     response = client.post(
@@ -72,7 +72,7 @@ def test_shapefile_parts_uploaded_together(client, session, community, make_user
 
 def test_refused_import_answers_422_with_the_report_and_writes_nothing(
     client, session, community, make_user, tmp_path
-):  # noqa: F811
+):
     path = tmp_path / "dup.geojson"
     town_cells([CODES[0]] * 4).to_file(path, driver="GeoJSON")
     response = client.post(

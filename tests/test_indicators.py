@@ -15,7 +15,7 @@ from gis.indicators import _beside, grade, indicators, parse_period, trend
 from gis.models import Area, Department, Report
 from tests.factories import CELL, ORIGIN
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 10, 12, tzinfo=UTC)
 NOV = parse_period("2026-11", "Asia/Shanghai")
 

@@ -42,7 +42,7 @@ def test_report_pins_filter_by_status_category_and_channel(client, session, town
     report_at(session, 1, 1, category="0101")
     act(session, fire, dispatcher, "void", version=fire.version, note="dup")
     get = lambda q: client.get(
-        f"/api/v1/layers/reports.geojson?bbox={TOWN}{q}",  # noqa: E731
+        f"/api/v1/layers/reports.geojson?bbox={TOWN}{q}",
         headers=bearer(dispatcher),
     ).get_json()["features"]
     assert len(get("")) == 2
@@ -122,7 +122,7 @@ def test_pins_filter_by_street_or_community_and_layer_downloads(client, session,
     user = make_user()
     wide = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 6 * CELL},{ORIGIN[1] + 6 * CELL}"
     get = lambda area: client.get(
-        f"/api/v1/layers/reports.geojson?bbox={wide}&area={area}",  # noqa: E731
+        f"/api/v1/layers/reports.geojson?bbox={wide}&area={area}",
         headers=bearer(user),
     ).get_json()["features"]
     assert len(get("")) == 2 and len(get("650202001")) == 2
@@ -148,7 +148,7 @@ def test_more_pins_than_drawable_become_one_bubble_per_area(client, session, tow
     user = make_user()
     wide = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 2 * CELL},{ORIGIN[1] + 4 * CELL}"
     get = lambda q="": client.get(
-        f"/api/v1/layers/reports.geojson?bbox={wide}{q}",  # noqa: E731
+        f"/api/v1/layers/reports.geojson?bbox={wide}{q}",
         headers=bearer(user),
     ).get_json()
     assert len(get()["features"]) == 4 and "aggregated" not in get()

@@ -32,7 +32,7 @@ def test_gpx_11_with_times_several_tracks_and_an_empty_segment():
 
 
 def test_gpx_10_without_times_is_a_route_with_a_warning():
-    name, segments = read_gpx(gpx_file([walk((84.9, 44.3), NORTH, 6, timed=False)], version="1.0"))
+    _name, segments = read_gpx(gpx_file([walk((84.9, 44.3), NORTH, 6, timed=False)], version="1.0"))
     cleaned = clean(segments)
     assert not cleaned.has_time and cleaned.kept == 6
     assert "no timestamps" in cleaned.warnings[0] and "coverage" in cleaned.warnings[0]

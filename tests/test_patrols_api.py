@@ -17,7 +17,7 @@ EAST = (0.00013, 0.0)
 
 
 def recent():
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
 
 
 def pings(t0, count=10, start=START):

@@ -6,9 +6,9 @@ import uuid
 from PIL import Image
 from sqlalchemy import func, select
 
+from gis.coords import wgs84_to_gcj02
 from gis.models import Report, ReportEvent
 from tests.factories import CELL, ORIGIN, bearer
-from gis.coords import wgs84_to_gcj02
 
 INSIDE = (ORIGIN[0] + 0.5 * CELL, ORIGIN[1] + 0.5 * CELL)
 

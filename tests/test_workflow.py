@@ -9,7 +9,7 @@ from gis.reports import submit_report
 from gis.workflow import ACTIONS, act, traffic_light
 from tests.factories import CELL, ORIGIN, bearer
 
-T0 = dt.datetime(2026, 11, 2, 16, 45, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 2, 16, 45, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_traffic_light_green_yellow_red(session, report, people):
     step(session, report, people["dispatcher"], "accept", 1)
     step(session, report, people["dispatcher"], "open", 2)
     step(session, report, people["dispatcher"], "dispatch", 0, department_id=people["water_dept"].id)
-    at = lambda minutes: traffic_light(report, T0 + dt.timedelta(minutes=minutes))  # noqa: E731
+    at = lambda minutes: traffic_light(report, T0 + dt.timedelta(minutes=minutes))
     assert at(60) == "green"  # 25 % of 4 h
     assert at(3 * 60) == "green"  # 75 %
     assert at(int(0.85 * 240)) == "yellow"

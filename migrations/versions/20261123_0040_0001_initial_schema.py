@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 00:40:20.269178
 """
 
-from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 

@@ -5,9 +5,8 @@ Revises: 5841b2a99783
 Create Date: 2026-11-23 02:27:53.290696
 """
 
-from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "1335c48a568d"

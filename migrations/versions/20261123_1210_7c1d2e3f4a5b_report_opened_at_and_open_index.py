@@ -5,8 +5,8 @@ Revises: 1335c48a568d
 Create Date: 2026-11-23 12:10:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "7c1d2e3f4a5b"
 down_revision = "1335c48a568d"

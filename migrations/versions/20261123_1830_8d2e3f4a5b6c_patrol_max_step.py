@@ -6,8 +6,8 @@ Revises: 7c1d2e3f4a5b
 Create Date: 2026-11-23 18:30:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "8d2e3f4a5b6c"
 down_revision = "7c1d2e3f4a5b"

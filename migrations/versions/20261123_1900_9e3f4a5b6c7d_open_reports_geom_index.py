@@ -5,8 +5,8 @@ Revises: 8d2e3f4a5b6c
 Create Date: 2026-11-23 19:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "9e3f4a5b6c7d"
 down_revision = "8d2e3f4a5b6c"

@@ -5,8 +5,8 @@ Revises: 9e3f4a5b6c7d
 Create Date: 2026-11-23 21:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "a4b5c6d7e8f9"
 down_revision = "9e3f4a5b6c7d"

@@ -5,9 +5,9 @@ Revises: a4b5c6d7e8f9
 Create Date: 2026-11-23 22:00:00
 """
 
-from alembic import op
 import geoalchemy2
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "b5c6d7e8f9a0"

@@ -14,8 +14,8 @@ Revises: b5c6d7e8f9a0
 Create Date: 2026-11-24 09:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "c6d7e8f9a0b1"
 down_revision = "b5c6d7e8f9a0"

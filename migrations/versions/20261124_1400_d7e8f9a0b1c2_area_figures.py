@@ -19,8 +19,8 @@ Revises: c6d7e8f9a0b1
 Create Date: 2026-11-24 14:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "d7e8f9a0b1c2"

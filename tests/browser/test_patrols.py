@@ -74,7 +74,7 @@ def test_coverage_page_draws_grids_tracks_and_the_hour_check(page, log_in):
 def test_gpx_upload_on_the_coverage_page(page, log_in, tmp_path):
     log_in("supervisor")
     page.goto("/coverage")
-    t0 = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     fixes = walk(HERE, (0.00013, 0), 30, t0=t0)
     fixes[10] = (fixes[10][0] + 0.05, fixes[10][1], fixes[10][2], None)
     path = tmp_path / "晚间巡逻.gpx"
