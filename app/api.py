@@ -11,12 +11,13 @@ from app.database import db
 from app.params import date_arg, intake_limits
 from app.schemas import area_chain, event_json, report_json
 from gis.assignment import assign_grid, check_point
+from gis.cases.intake import photo_gps, submit_report
+from gis.cases.lifecycle import act, get_report
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid, NotFound
-from gis.layers import areas_geojson, buildings_geojson, grid_summary, parse_bbox, reports_geojson
+from gis.geojson import parse_bbox
+from gis.maps.layers import areas_geojson, buildings_geojson, grid_summary, reports_geojson
 from gis.models import AREA_LEVELS, Department, ReportPhoto
-from gis.reports import photo_gps, submit_report
-from gis.workflow import act, get_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

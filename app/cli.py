@@ -95,7 +95,7 @@ def url():
 def migrate():
     """Upgrade the schema to the newest migration and refresh the reference data (categories)."""
     from gis import schema
-    from gis.categories import sync_categories
+    from gis.cases.categories import sync_categories
 
     eng = create_engine(current_app.config["DATABASE_URL"])
     schema.upgrade(eng)
@@ -257,7 +257,7 @@ def _common_import_options(f):
 def _run_import(run, dry_run: bool, as_json: bool):
     import json
 
-    from gis.importer import ImportRefused
+    from gis.areas.importer import ImportRefused
 
     def progress(stage, fraction):
         if not as_json:
@@ -340,7 +340,7 @@ def import_grids(
     path, level, code_field, name_field, parent_field, crs, encoding, layer, replace, dry_run, as_json
 ):
     """Import an area layer (grids by default) with validation and a topology report."""
-    from gis.importer import import_areas
+    from gis.areas.importer import import_areas
 
     _run_import(
         lambda session, progress: import_areas(
@@ -371,7 +371,7 @@ def import_buildings_command(
     path, name_field, households_field, floors_field, crs, encoding, layer, replace, dry_run, as_json
 ):
     """Import building footprints; each goes to the grid holding most of it."""
-    from gis.importer import import_buildings
+    from gis.areas.importer import import_buildings
 
     _run_import(
         lambda session, progress: import_buildings(
@@ -397,7 +397,7 @@ def import_buildings_command(
 @_common_import_options
 def import_streets_command(path, name_field, crs, encoding, layer, replace, dry_run, as_json):
     """Import street centre lines: patrol coverage measures the share of them walked."""
-    from gis.importer import import_streets
+    from gis.areas.importer import import_streets
 
     _run_import(
         lambda session, progress: import_streets(
@@ -449,9 +449,9 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
 
     from sqlalchemy import select
 
-    from gis.coverage import grids_near_track
     from gis.models import User
-    from gis.patrols import CleaningRules, import_gpx
+    from gis.patrols.coverage import grids_near_track
+    from gis.patrols.tracks import CleaningRules, import_gpx
 
     with session_scope() as session:
         user = session.scalar(select(User).where(User.username == username))
@@ -487,7 +487,7 @@ def patrols_store_reach():
     stale, coverage recomputes those tracks from their fixes until this runs."""
     import time
 
-    from gis.coverage import store_missing_reach
+    from gis.patrols.coverage import store_missing_reach
 
     started = time.perf_counter()
     with session_scope() as session:

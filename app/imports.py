@@ -17,11 +17,11 @@ from flask import Blueprint, jsonify, render_template, request
 
 from app.auth import current_row, roles_required
 from app.database import db
+from gis.areas.importer import ImportRefused, import_areas, import_buildings, import_streets
+from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid
-from gis.importer import ImportRefused, import_areas, import_buildings, import_streets
 from gis.models import AREA_LEVELS
-from gis.readers import SUPPORTED
 
 bp = Blueprint("imports", __name__)
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")

@@ -19,9 +19,9 @@ from app.auth import public
 from app.database import db
 from app.params import intake_limits
 from gis import accounts
+from gis.cases.intake import submit_report
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
 from gis.models import ENDED_STATUSES, Category, Report, utcnow
-from gis.reports import submit_report
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 MAX_REQUESTS = 1000

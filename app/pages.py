@@ -13,11 +13,11 @@ from app.database import db
 from app.maps import render_parts, supervisor_map
 from app.params import date_arg
 from app.schemas import area_chain
-from gis.cases import CaseFilter, find_cases, visible_to
+from gis.cases.lifecycle import act, available_actions, get_report, traffic_light
+from gis.cases.listing import CaseFilter, find_cases, visible_to
 from gis.errors import DomainError
-from gis.layers import grids_extent
+from gis.maps.layers import grids_extent
 from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, Report
-from gis.workflow import act, available_actions, get_report, traffic_light
 
 bp = Blueprint("pages", __name__)
 

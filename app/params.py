@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
-from gis.coverage import DEFAULT_RADIUS_M, Window
 from gis.errors import Invalid
 from gis.indicators import parse_period
+from gis.patrols.coverage import DEFAULT_RADIUS_M, Window
 
 
 def date_arg(name: str) -> dt.date | None:

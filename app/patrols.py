@@ -12,11 +12,18 @@ from app.auth import current_row
 from app.database import db
 from app.maps import coverage_map, render_parts
 from app.params import coverage_window
-from gis.coverage import Window, grid_coverage, grids_near_track, tracks_geojson, uncovered_streets_geojson
 from gis.errors import Forbidden, Invalid, NotFound
-from gis.layers import grids_extent, parse_bbox, tolerance_for_zoom
+from gis.geojson import parse_bbox, tolerance_for_zoom
+from gis.maps.layers import grids_extent
 from gis.models import PatrolTrack, User
-from gis.patrols import (
+from gis.patrols.coverage import (
+    Window,
+    grid_coverage,
+    grids_near_track,
+    tracks_geojson,
+    uncovered_streets_geojson,
+)
+from gis.patrols.tracks import (
     CleaningRules,
     Fix,
     add_pings,

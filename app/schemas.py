@@ -6,9 +6,9 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from gis.assignment import hierarchy
+from gis.cases.intake import REPORT_SQL
+from gis.cases.lifecycle import available_actions, traffic_light_for
 from gis.models import Report
-from gis.reports import REPORT_SQL
-from gis.workflow import available_actions, traffic_light_for
 
 
 def _iso(value):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.cli import gunicorn_command
 from gis import schema
-from gis.categories import sync_categories
+from gis.cases.categories import sync_categories
 from gis.embedded_postgres import EmbeddedPostgres, database_url
 
 

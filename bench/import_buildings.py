@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import scratch_engine
 from bench.report_intake import CELL, GRIDS_SQL, ORIGIN, SIDE
-from gis.importer import import_buildings
+from gis.areas.importer import import_buildings
 
 
 def make_shapefile(path: Path, count: int) -> None:

@@ -27,11 +27,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.common import scratch_engine
-from gis.coverage import Window, forget_stored_reach, grid_coverage, grids_near_track, store_missing_reach
-from gis.crs import transformer
-from gis.importer import _ewkb, copy_rows
+from gis.areas.crs import transformer
+from gis.areas.importer import _ewkb, copy_rows
 from gis.models import User
-from gis.patrols import TRACK_GEOMETRY_SQL, Fix, clean, store_track
+from gis.patrols.coverage import (
+    Window,
+    forget_stored_reach,
+    grid_coverage,
+    grids_near_track,
+    store_missing_reach,
+)
+from gis.patrols.tracks import TRACK_GEOMETRY_SQL, Fix, clean, store_track
 
 UTM = 32645
 X0, Y0 = 330_000.0, 4_906_000.0

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gis.errors import Invalid
 
 # The rules as CTEs over the point (:lon, :lat): one definition, used by ``assign_grid`` /
-# ``find_building`` below and by report intake's single statement (gis/reports.py).
+# ``find_building`` below and by report intake's single statement (gis/cases/intake.py).
 # Each lookup reads the point as a value, ``(SELECT g FROM pt)``, not by joining ``pt``: the planner
 # can only take an index against a value, not against a column of another relation (joined, every
 # lookup was a scan of all grids and buildings: 0.2 s per report with 10,000 grids and 300,000

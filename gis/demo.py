@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
-from gis.categories import leaf_codes
-from gis.crs import reproject, transformer
-from gis.geometry import polygonal_part
+from gis.areas.crs import reproject, transformer
+from gis.areas.geometry import polygonal_part
+from gis.cases.categories import leaf_codes
+from gis.cases.intake import submit_report
+from gis.cases.lifecycle import act
 from gis.models import Area, Building, Department, StreetLine, utcnow
-from gis.patrols import Fix, clean, store_track
-from gis.reports import submit_report
-from gis.workflow import act
+from gis.patrols.tracks import Fix, clean, store_track
 
 DEMO_PASSWORD = "gridwatch-demo"
 DISTRICT = ("650202", "独山子区")

@@ -367,7 +367,7 @@ class PatrolTrack(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True))
     # longest step between two fixes (m): how far from a grid a fix may lie and still belong to a
-    # line passing it, so coverage of a few grids reads only the fixes near them (gis/coverage.py)
+    # line passing it, so coverage of a few grids reads only the fixes near them (gis/patrols/coverage.py)
     max_step_m: Mapped[float | None] = mapped_column(Float)
     cleaning: Mapped[dict] = mapped_column(JSONB, default=dict)  # what was dropped and why
     # radius (m) its per-grid reach is stored for in patrol_reach; NULL: not stored, computed live
@@ -377,7 +377,7 @@ class PatrolTrack(Base):
 
 class PatrolReach(Base):
     """What one finished track covered in one grid, stored when the track is: a day's coverage then
-    unions ~16 stored shapes per grid instead of ~40 buffers of passes (gis/coverage.py).
+    unions ~16 stored shapes per grid instead of ~40 buffers of passes (gis/patrols/coverage.py).
     ``reach`` is in the metric CRS it was computed in; the pieces are the track's minute pieces
     near the grid: start, end, and seconds spent inside the grid."""
 

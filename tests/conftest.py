@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from gis import schema
-from gis.categories import sync_categories
+from gis.cases.categories import sync_categories
 from gis.embedded_postgres import EmbeddedPostgres, database_url
 
 pytest_plugins = ["tests.factories"]  # make_area, make_user, town, … (small callables)

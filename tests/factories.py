@@ -9,7 +9,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Polygon, box
 
 from gis.accounts import create_user, issue_token
-from gis.geometry import polygonal_part
+from gis.areas.geometry import polygonal_part
 from gis.models import Area, Building, Department
 
 PASSWORD = "correct-horse-battery"

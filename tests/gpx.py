@@ -37,6 +37,6 @@ def walk(start, step, count: int, t0=T0, every_s: float = 10, hdop=None, timed: 
 
 
 def as_fixes(points):
-    from gis.patrols import HDOP_TO_METRES, Fix
+    from gis.patrols.tracks import HDOP_TO_METRES, Fix
 
     return [Fix(lon, lat, t, hdop * HDOP_TO_METRES if hdop else None) for lon, lat, t, hdop in points]

@@ -10,8 +10,8 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import text
 
+from gis.cases.lifecycle import act
 from gis.models import Report
-from gis.workflow import act
 from tests.factories import CELL, ORIGIN, square
 
 UTC = dt.UTC

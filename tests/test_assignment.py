@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from gis.assignment import assign_grid, check_point, find_building
+from gis.cases.intake import INTAKE_PG, INTAKE_SQL
 from gis.errors import Invalid
-from gis.reports import INTAKE_PG, INTAKE_SQL
 from tests.factories import CELL, ORIGIN, square
 
 

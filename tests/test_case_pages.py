@@ -1,7 +1,7 @@
 """/cases and /cases/<id>: filtered and paged, user text escaped, actions through the form."""
 
-from gis.reports import submit_report
-from gis.workflow import act
+from gis.cases.intake import submit_report
+from gis.cases.lifecycle import act
 from tests.conftest import csrf_from
 from tests.factories import CELL, ORIGIN
 

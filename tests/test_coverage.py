@@ -21,7 +21,11 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.coverage import (
+from gis.areas.crs import reproject, transformer
+from gis.areas.importer import import_areas, import_streets
+from gis.errors import Invalid
+from gis.models import PatrolReach
+from gis.patrols.coverage import (
     Window,
     grid_coverage,
     grids_near_track,
@@ -29,11 +33,7 @@ from gis.coverage import (
     store_reach,
     uncovered_streets_geojson,
 )
-from gis.crs import reproject, transformer
-from gis.errors import Invalid
-from gis.importer import import_areas, import_streets
-from gis.models import PatrolReach
-from gis.patrols import import_gpx
+from gis.patrols.tracks import import_gpx
 from tests.gpx import gpx_file
 
 UTM45 = 32645

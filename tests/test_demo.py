@@ -85,7 +85,7 @@ def test_demo_logins_cover_every_role(session):
 def test_demo_workers_patrolled_their_grids_in_the_last_day(session):
     import datetime as dt
 
-    from gis.coverage import Window, grid_coverage
+    from gis.patrols.coverage import Window, grid_coverage
 
     now = dt.datetime.now(dt.UTC)
     summary = load_demo(session, now=now)

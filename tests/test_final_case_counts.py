@@ -9,10 +9,10 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select, text
 
-from gis.categories import TREE
+from gis.cases.categories import TREE
+from gis.cases.lifecycle import act
 from gis.indicators import FIGURES, LEVELS, indicators, parse_period, whole_months
 from gis.models import CHANNELS, COUNTED_GROUPS, FINAL_COUNTS, Report, final_case_counts
-from gis.workflow import act
 from tests.factories import CELL, ORIGIN
 
 UTC = dt.UTC

@@ -9,10 +9,10 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import Polygon, box
 from sqlalchemy import select
 
+from gis.areas.importer import ImportRefused, import_areas
+from gis.cases.intake import submit_report
 from gis.errors import Invalid
-from gis.importer import ImportRefused, import_areas
 from gis.models import Area, ReportEvent
-from gis.reports import submit_report
 from tests.factories import CELL, ORIGIN
 from tests.files import town_cells, write_shapefile
 

@@ -5,9 +5,9 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
+from gis.areas.readers import read_dataset
 from gis.errors import Invalid, TooLarge
 from gis.models import Area, ImportBatch
-from gis.readers import read_dataset
 from tests.files import town_cells, write_shapefile, zip_shapefile
 
 

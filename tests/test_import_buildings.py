@@ -4,7 +4,7 @@ import geopandas as gpd
 from shapely.geometry import box
 from sqlalchemy import select
 
-from gis.importer import import_buildings
+from gis.areas.importer import import_buildings
 from gis.models import Building
 from tests.factories import CELL, ORIGIN
 from tests.files import write_shapefile

@@ -1,7 +1,7 @@
 """Map layers by viewport: grids with case counts, report pins with filters, the grid summary."""
 
-from gis.reports import submit_report
-from gis.workflow import act
+from gis.cases.intake import submit_report
+from gis.cases.lifecycle import act
 from tests.factories import CELL, ORIGIN, bearer
 
 TOWN = f"{ORIGIN[0]},{ORIGIN[1]},{ORIGIN[0] + 2 * CELL},{ORIGIN[1] + 2 * CELL}"
@@ -76,7 +76,7 @@ def test_grid_summary(client, session, town, make_user, make_building):
 def test_too_many_grids_in_view_draws_their_community_with_cases_summed(
     client, session, town, make_user, monkeypatch
 ):
-    from gis import layers
+    from gis.maps import layers
 
     report_at(session, 0, 0)
     report_at(session, 1, 1)
@@ -134,7 +134,7 @@ def test_pins_filter_by_street_or_community_and_layer_downloads(client, session,
 
 
 def test_more_pins_than_drawable_become_one_bubble_per_area(client, session, town, make_user, monkeypatch):
-    from gis import layers
+    from gis.maps import layers
 
     for col, row in ((0, 0), (0, 0), (1, 1)):
         report_at(session, col, row)

@@ -103,8 +103,8 @@ def test_xml_is_served_too(client, town, make_user):
 
 
 def test_closed_states_map_to_closed(client, session, town, make_user):
-    from gis.reports import submit_report
-    from gis.workflow import act
+    from gis.cases.intake import submit_report
+    from gis.cases.lifecycle import act
 
     report = submit_report(
         session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2, category="0101"

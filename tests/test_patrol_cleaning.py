@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from gis.errors import Invalid
-from gis.patrols import CleaningRules, Fix, clean, distance_m, read_gpx
+from gis.patrols.tracks import CleaningRules, Fix, clean, distance_m, read_gpx
 from tests.gpx import T0, as_fixes, gpx_file, walk
 
 # 0.0001° of latitude ≈ 11.1 m: a brisk walk at one fix every 10 s

@@ -207,7 +207,7 @@ def test_a_phones_pin_commits_in_its_own_statement(engine, committed):
 
 def test_commit_alone_commits_before_the_session_does_unless_photos_follow(engine, committed):
     from gis.accounts import create_user
-    from gis.reports import submit_report
+    from gis.cases.intake import submit_report
 
     user_id = create_user(committed, "phone", "grid_worker", "correct-horse-battery").id
     committed.commit()

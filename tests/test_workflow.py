@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
+from gis.cases.intake import submit_report
+from gis.cases.lifecycle import ACTIONS, act, traffic_light
 from gis.errors import Conflict, Forbidden, Invalid
-from gis.reports import submit_report
-from gis.workflow import ACTIONS, act, traffic_light
 from tests.factories import CELL, ORIGIN, bearer
 
 T0 = dt.datetime(2026, 11, 2, 16, 45, tzinfo=dt.UTC)

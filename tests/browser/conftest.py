@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from gis import schema
-from gis.categories import sync_categories
+from gis.cases.categories import sync_categories
 from gis.demo import DEMO_PASSWORD, load_demo
 from tests.conftest import recreate_database, scratch_database_url
 

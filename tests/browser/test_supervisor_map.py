@@ -121,7 +121,7 @@ def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
 
 
 def test_too_many_pins_in_view_show_as_counts_per_area(page, log_in, monkeypatch):
-    from gis import layers
+    from gis.maps import layers
 
     monkeypatch.setattr(layers, "MAX_PINS", 5)  # the live server runs in this process
     log_in("supervisor")

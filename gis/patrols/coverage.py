@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
-from gis.layers import ENVELOPE, geojson_text
+from gis.geojson import ENVELOPE, geojson_text
 
 DEFAULT_RADIUS_M = 30.0
 MAX_RADIUS_M = 500.0

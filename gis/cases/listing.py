@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from gis.cases.lifecycle import OPEN_STATUSES
 from gis.errors import Invalid
 from gis.models import REPORT_STATUSES, Area, Report, User, user_grids
-from gis.workflow import OPEN_STATUSES
 
 
 @dataclass

@@ -22,9 +22,9 @@ import gpxpy.gpx
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from gis.coverage import store_reach
 from gis.errors import Conflict, Forbidden, Invalid, NotFound
 from gis.models import PatrolPoint, PatrolTrack, User
+from gis.patrols.coverage import store_reach
 
 HDOP_TO_METRES = 5.0  # GPX carries HDOP, not metres: accuracy ≈ HDOP × a typical 5 m range error
 EARTH_RADIUS_M = 6_371_008.8

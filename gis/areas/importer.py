@@ -20,14 +20,14 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis import topology
+from gis.areas import topology
+from gis.areas.crs import local_metric_crs
+from gis.areas.geometry import check_polygon_layer, clean_polygons
+from gis.areas.readers import read_dataset
 from gis.assignment import grids_for_footprints
-from gis.coverage import forget_stored_reach
-from gis.crs import local_metric_crs
 from gis.errors import Invalid
-from gis.geometry import check_polygon_layer, clean_polygons
 from gis.models import AREA_LEVELS, CODE_LENGTH, ImportBatch
-from gis.readers import read_dataset
+from gis.patrols.coverage import forget_stored_reach
 
 Progress = Callable[[str, float], None]
 CODE_FIELDS = ("code", "grid_code", "wgbm", "bm", "dm", "编码", "网格编码", "代码")

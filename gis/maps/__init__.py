@@ -1,0 +1,1 @@
+"""The map's layers by viewport and the grid panel."""

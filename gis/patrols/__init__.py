@@ -1,0 +1,1 @@
+"""Patrols: tracks (GPX, live pings, cleaning) and what they covered per grid."""
