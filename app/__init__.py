@@ -10,7 +10,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from app import api, auth, dashboard, database, errors, health, imports, open311, pages, patrols
+    from app import (
+        admin,
+        api,
+        auth,
+        dashboard,
+        database,
+        errors,
+        health,
+        imports,
+        open311,
+        pages,
+        patrols,
+        security,
+    )
     from app.config import from_environment
 
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
@@ -19,7 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, health.bp, pages.bp, api.bp, imports.bp, open311.bp, patrols.bp, dashboard.bp):
+    security.init_app(app)
+    blueprints = (auth, health, pages, api, imports, open311, patrols, dashboard, admin)
+    for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
     auth.csrf.exempt(api.bp)

@@ -6,13 +6,14 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth import bearer_digest, checks_token_itself, current_row
+from app.auth import bearer_digest, checks_token_itself, current_viewer
 from app.database import db
 from app.params import date_arg, intake_limits
 from app.schemas import area_chain, event_json, report_json
 from gis.assignment import assign_grid, check_point
 from gis.cases.intake import photo_gps, submit_report
-from gis.cases.lifecycle import act, get_report
+from gis.cases.lifecycle import act
+from gis.cases.policy import load_visible
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Invalid, NotFound
 from gis.geojson import parse_bbox
@@ -69,19 +70,19 @@ def create_report():
 
 @bp.get("/reports/<int:report_id>")
 def get_report_json(report_id: int):
-    return _detail(get_report(db(), report_id))
+    return _detail(load_visible(db(), current_viewer(), report_id, via=request.path))
 
 
 @bp.post("/reports/<int:report_id>/actions")
 def report_action(report_id: int):
     data = _payload()
-    report = get_report(db(), report_id)
+    report = load_visible(db(), current_viewer(), report_id, via=request.path)
     department_id = _department_id(data.get("department"))
     hours = data.get("hours")
     act(
         db(),
         report,
-        current_row(),
+        current_viewer(),
         str(data.get("action") or ""),
         version=data.get("version"),
         note=data.get("note"),
@@ -93,7 +94,7 @@ def report_action(report_id: int):
 
 def _detail(report):
     """A report with its history and the actions this user may take now."""
-    body = report_json(db(), report.id, current_row())
+    body = report_json(db(), report.id, current_viewer())
     body["events"] = [event_json(e) for e in report.events]
     return jsonify(body)
 
@@ -151,9 +152,14 @@ def photo_location():
 
 @bp.get("/photos/<int:photo_id>")
 def photo(photo_id: int):
+    """A report's photo, for whoever may open the report (the same 404 otherwise)."""
     row = db().get(ReportPhoto, photo_id)
     if row is None:
         raise NotFound(f"no photo {photo_id}")
+    try:
+        load_visible(db(), current_viewer(), row.report_id, via=request.path)
+    except NotFound:
+        raise NotFound(f"no photo {photo_id}") from None
     return Response(row.data, mimetype=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
@@ -162,6 +168,7 @@ def reports_layer():
     bbox = parse_bbox(request.args.get("bbox"))
     body = reports_geojson(
         db(),
+        current_viewer(),
         bbox,
         status=request.args.get("status"),
         category=request.args.get("category"),
@@ -199,7 +206,7 @@ def areas_layer(level: str):
 
 @bp.get("/grids/<code>")
 def grid_detail(code: str):
-    summary = grid_summary(db(), code)
+    summary = grid_summary(db(), current_viewer(), code)
     if summary is None:
         raise NotFound(f"no grid {code}")
     summary["last_patrol"] = summary["last_patrol"].isoformat() if summary["last_patrol"] else None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gis.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from gis.errors import DomainError
+from gis.models import ROLES
 
 
 def _create_app():
@@ -139,16 +140,16 @@ def users():
 
 @users.command("add")
 @click.argument("name")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(["admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"]),
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--grid", "grids", multiple=True, help="Grid code this user works (repeatable).")
 @click.option("--department", help="Department code, for the department role.")
+@click.option(
+    "--area",
+    help="District, street or community code a supervisor or dispatcher works in (default: all).",
+)
 @click.option("--display-name")
 @click.option("--password", help="Default: ask (or generate one when there is no terminal).")
-def users_add(name, role, grids, department, display_name, password):
+def users_add(name, role, grids, department, area, display_name, password):
     """Add a user; prints an API token for the JSON API."""
     import secrets
 
@@ -161,12 +162,40 @@ def users_add(name, role, grids, department, display_name, password):
         else:
             password, generated = secrets.token_urlsafe(12), True
     with session_scope() as session:
-        user = create_user(session, name, role, password, display_name, tuple(grids), department)
+        user = create_user(session, name, role, password, display_name, tuple(grids), department, area)
         token = issue_token(user)
     click.echo(f"user {name} ({role}) added")
     if generated:
         click.echo(f"password: {password}")
     click.echo(f"API token: {token}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", help="Default: ask (or generate one when there is no terminal).")
+def users_password(name, password):
+    """Set a user's password; every session of theirs ends."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from gis.accounts import change_password
+    from gis.models import User
+
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise click.ClickException(f"no user named {name}")
+        change_password(session, user, password)
+    click.echo(f"password of {name} changed; their sessions have ended")
+    if generated:
+        click.echo(f"password: {password}")
 
 
 @users.command("token")
@@ -496,3 +525,20 @@ def patrols_store_reach():
         f"stored the reach of {stored} track(s) in {time.perf_counter() - started:.1f} s"
         + (f"; {left} left to compute live (fixes outside their recorded span)" if left else "")
     )
+
+
+@main.group("categories")
+def categories_group():
+    """The category tree and who may read each category's cases."""
+
+
+@categories_group.command("privacy")
+@click.argument("code")
+@click.argument("privacy", type=click.Choice(["public", "internal", "personal"]))
+def categories_privacy(code, privacy):
+    """Set who may read a category's cases (a group's applies to its sub-categories)."""
+    from gis.cases.categories import set_privacy
+
+    with session_scope() as session:
+        category = set_privacy(session, code, privacy)
+        click.echo(f"{category.code} {category.name}: {privacy}")

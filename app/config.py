@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 
@@ -20,8 +21,23 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def cookie_settings(secure: bool) -> dict:
+    """Session and remember-me cookies: never readable by scripts, not sent by other sites' forms,
+    only over HTTPS when ``secure`` (SECURE_COOKIES=1 behind TLS), remembered at most 14 days."""
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=14),
+    }
+
+
 def from_environment() -> dict:
     return {
+        **cookie_settings(os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on")),
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
         # Basemap: an XYZ tile URL (OSM-style, Tianditu with its key, an intranet server) or empty

@@ -1,7 +1,8 @@
 """Indicators for supervisors: the /dashboard page, its CSV/XLSX exports and GET /api/v1/stats.
 
 The figures come from ``gis.indicators``; this module only reads the query string and picks the
-format. Supervisors and dispatchers (and admins) see the whole district.
+format. Supervisors and dispatchers (and admins) see the figures of their area (the policy's
+``stats_area``), the whole district when they have none.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from app.auth import roles_required
+from app.auth import current_viewer, roles_required
 from app.database import db
 from app.params import period_arg
+from gis.cases.policy import stats_area
 from gis.indicators import LEVELS, indicators, table_rows, trend
+from gis.spreadsheets import csv_cell, looks_like_formula
 
 bp = Blueprint("dashboard", __name__)
 STAT_ROLES = ("supervisor", "dispatcher")
@@ -24,7 +27,7 @@ STAT_ROLES = ("supervisor", "dispatcher")
 
 def _result(with_trend: bool = False) -> dict:
     level = request.args.get("level") or "grid"
-    within = (request.args.get("within") or "").strip() or None
+    within = stats_area(current_viewer(), (request.args.get("within") or "").strip() or None)
     period = period_arg()
     result = indicators(db(), level, period, within=within)
     if with_trend:
@@ -54,7 +57,7 @@ def _filename(result: dict, ext: str) -> str:
 def export_csv():
     result = _result()
     out = io.StringIO()
-    csv.writer(out).writerows(table_rows(result))
+    csv.writer(out).writerows([csv_cell(v) for v in row] for row in table_rows(result))
     # with a BOM, Excel opens the Chinese names right
     return Response(
         "\ufeff" + out.getvalue(),
@@ -70,8 +73,11 @@ def export_xlsx():
     book = Workbook()
     sheet = book.active
     sheet.title = result["level"]
-    for row in table_rows(result):
-        sheet.append(row)
+    for r, row in enumerate(table_rows(result), start=1):
+        for c, value in enumerate(row, start=1):
+            cell = sheet.cell(row=r, column=c, value=value)
+            if looks_like_formula(value):
+                cell.data_type = "s"  # kept as the text it is, never evaluated
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "C2"

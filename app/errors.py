@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from gis.errors import DomainError
@@ -30,7 +30,12 @@ def _respond(status: int, message: str, details: dict):
     if request.path.startswith("/open311/"):
         # GeoReport v2: 404 unknown resource, 403 bad api_key, 400 for everything else
         status = status if status in (403, 404) or status >= 500 else 400
-        return jsonify([{"code": status, "description": message}]), status
+        errors = [{"code": status, "description": message}]
+        if request.path.endswith(".xml"):
+            from app.open311 import xml_document
+
+            return Response(xml_document("errors", "error", errors), status=status, mimetype="text/xml")
+        return jsonify(errors), status
     if wants_json():
         return jsonify({"error": message, "status": status, **details}), status
     return render_template("error.html", status=status, message=message), status

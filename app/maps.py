@@ -11,6 +11,8 @@ from flask import current_app, url_for
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from app.security import with_nonce
+
 V = "/static/vendor"
 LOCAL_ASSETS = {
     "leaflet": f"{V}/leaflet/leaflet.js",
@@ -100,7 +102,8 @@ def base_map(bounds=None) -> folium.Map:
     return fmap
 
 
-def supervisor_map(bounds) -> folium.Map:
+def supervisor_map(bounds, mine: list[str] = ()) -> folium.Map:
+    """The supervisors' map; ``mine``: the grid codes to highlight (a grid worker's own)."""
     fmap = base_map(bounds)
     GridWatchLayers(
         "supervisorMap",
@@ -112,6 +115,7 @@ def supervisor_map(bounds) -> folium.Map:
         tracksUrl=url_for("patrols.tracks_layer"),
         coverageUrl=url_for("patrols.coverage"),
         basemapCrs=current_app.config["BASEMAP_CRS"],
+        mine=list(mine),
     ).add_to(fmap)
     return fmap
 
@@ -137,4 +141,8 @@ def render_parts(fmap: folium.Map) -> dict[str, str]:
     use_local_assets(fmap)
     figure = fmap.get_root()
     figure.render()
-    return {"header": figure.header.render(), "html": figure.html.render(), "script": figure.script.render()}
+    return {
+        "header": with_nonce(figure.header.render()),
+        "html": with_nonce(figure.html.render()),
+        "script": figure.script.render(),  # the page puts it in a <script nonce=...> of its own
+    }

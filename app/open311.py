@@ -1,43 +1,56 @@
 """Open311 GeoReport v2 at /open311/v2/: categories are services, our states open/closed.
 
-JSON and XML (the spec requires XML). Reading is public, as in the spec; POST needs ``api_key``
-(a GridWatch API token). Errors are ``[{"code": ..., "description": ...}]`` (see app/errors.py).
+JSON and XML (the spec requires XML). Reading is public, as in the spec, for the cases of
+``public`` categories, masked (the access policy's ``public_cases``); with ``api_key`` (a GridWatch
+API token, in the query string or the form) the cases its user may open come whole. POST needs
+``api_key``. Errors are ``[{"code": ..., "description": ...}]`` (XML for ``.xml``: app/errors.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, jsonify, request
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth import public
 from app.database import db
 from app.params import intake_limits
 from gis import accounts
+from gis.accounts import Viewer
 from gis.cases.intake import submit_report
+from gis.cases.policy import NOTHING, public_cases, visible_to
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
 from gis.models import ENDED_STATUSES, Category, Report, utcnow
+from gis.privacy import MASK_TEXT
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 MAX_REQUESTS = 1000
 
 
+# What XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): one in a
+# description would make the whole feed ill-formed, so it is dropped from the text.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_document(root: str, item: str, items: list[dict]) -> bytes:
+    top = ET.Element(root)
+    for entry in items:
+        node = ET.SubElement(top, item)
+        for key, value in entry.items():
+            text = "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+            ET.SubElement(node, key).text = NOT_XML.sub("", text)
+    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
+
+
 def _respond(items: list[dict], root: str, item: str, fmt: str, status: int = 200):
     if fmt == "xml":
-        top = ET.Element(root)
-        for entry in items:
-            node = ET.SubElement(top, item)
-            for key, value in entry.items():
-                ET.SubElement(node, key).text = (
-                    "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
-                )
-        body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
-        return Response(body, status=status, mimetype="text/xml")
+        return Response(xml_document(root, item, items), status=status, mimetype="text/xml")
     if fmt != "json":
         raise NotFound(f"format {fmt!r}: use .json or .xml")
     return jsonify(items), status
@@ -86,22 +99,26 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-def request_json(r: Report) -> dict:
+def request_json(r: Report, full: bool, masked_description: str | None) -> dict:
+    """A request as Open311 shows it. ``full`` (the key's user may open the case, e.g. they posted
+    it): everything; otherwise a public case as anyone may see it — masked text, no address,
+    contact or notes."""
     point = to_shape(r.geom)
-    last_note = next((e.note for e in reversed(r.events) if e.note), None)
+    last_note = next((e.note for e in reversed(r.events) if e.note), None) if full else None
+    ended = r.status in ENDED_STATUSES
     return {
         "service_request_id": str(r.id),
-        "status": "closed" if r.status in ENDED_STATUSES else "open",
-        "status_notes": last_note if r.status in ENDED_STATUSES else r.status,
+        "status": "closed" if ended else "open",
+        "status_notes": (last_note if ended else r.status) if full else (None if ended else r.status),
         "service_name": f"{r.category.name} {r.category.name_en}",
         "service_code": r.category_code,
-        "description": r.description or None,
+        "description": (r.description if full else masked_description) or None,
         "agency_responsible": r.department.name if r.department else None,
         "service_notice": None,
         "requested_datetime": _iso(r.created_at),
         "updated_datetime": _iso(r.updated_at),
         "expected_datetime": _iso(r.deadline_at),
-        "address": r.address,
+        "address": r.address if full else None,
         "address_id": None,
         "zipcode": None,
         "lat": round(point.y, 7),
@@ -110,9 +127,27 @@ def request_json(r: Report) -> dict:
     }
 
 
-def _query_reports():
-    return select(Report).options(
-        joinedload(Report.category), joinedload(Report.department), selectinload(Report.events)
+def _key_viewer() -> Viewer | None:
+    """The user of ``api_key`` (query string, as GeoReport v2 puts it, or form body), if any; a
+    key that is given but unknown is refused."""
+    key = request.args.get("api_key") or request.form.get("api_key")
+    if not key:
+        return None
+    viewer = accounts.token_viewer(db(), key)
+    if viewer is None:
+        raise Forbidden("this api_key is not valid")
+    return viewer
+
+
+def _query_reports(viewer: Viewer | None):
+    """Requests this reader may see: public cases for anyone, whole for the cases the key's
+    user may open; with the two columns ``request_json`` needs."""
+    full = visible_to(viewer) if viewer else NOTHING
+    shown = full | public_cases()
+    return (
+        select(Report, full.flag("full"), getattr(func, MASK_TEXT)(Report.description))
+        .where(shown.clause())
+        .options(joinedload(Report.category), joinedload(Report.department), selectinload(Report.events))
     )
 
 
@@ -130,7 +165,7 @@ def _date_arg(name):
 @bp.get("/requests.<fmt>")
 @public
 def list_requests(fmt):
-    query = _query_reports()
+    query = _query_reports(_key_viewer())
     ids = request.args.get("service_request_id")
     if ids:
         try:
@@ -158,29 +193,29 @@ def list_requests(fmt):
     size = min(max(request.args.get("page_size", MAX_REQUESTS, type=int), 1), MAX_REQUESTS)
     rows = (
         db()
-        .scalars(
+        .execute(
             query.order_by(Report.created_at.desc(), Report.id.desc()).limit(size).offset((page - 1) * size)
         )
         .unique()
         .all()
     )
-    return _respond([request_json(r) for r in rows], "service_requests", "request", fmt)
+    return _respond([request_json(*row) for row in rows], "service_requests", "request", fmt)
 
 
 @bp.get("/requests/<int:report_id>.<fmt>")
 @public
 def get_request(report_id, fmt):
-    report = db().scalars(_query_reports().where(Report.id == report_id)).unique().first()
-    if report is None:
+    row = db().execute(_query_reports(_key_viewer()).where(Report.id == report_id)).unique().first()
+    if row is None:
         raise NotFound(f"no service request {report_id}")
-    return _respond([request_json(report)], "service_requests", "request", fmt)
+    return _respond([request_json(*row)], "service_requests", "request", fmt)
 
 
 @bp.post("/requests.<fmt>")
 @public
 def create_request(fmt):
     form = request.form
-    user = accounts.user_for_token(db(), form.get("api_key", "")) if form.get("api_key") else None
+    user = _key_viewer()
     if user is None:
         raise Forbidden("a valid api_key is required to post a service request")
     if not form.get("service_code"):
@@ -206,7 +241,7 @@ def create_request(fmt):
         category=form["service_code"],
         description=form.get("description", ""),
         channel="public",
-        reporter_id=user.id if user else None,
+        reporter_id=user.id,
         address=form.get("address_string"),
         contact=contact,
         client_id=token,

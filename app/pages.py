@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
-from app.auth import current_row
+from app.auth import current_row, current_viewer
 from app.database import db
 from app.maps import render_parts, supervisor_map
 from app.params import date_arg
 from app.schemas import area_chain
-from gis.cases.lifecycle import act, available_actions, get_report, traffic_light
-from gis.cases.listing import CaseFilter, find_cases, visible_to
+from gis.cases.lifecycle import act, available_actions, traffic_light
+from gis.cases.listing import CaseFilter, find_cases
+from gis.cases.policy import load_visible
 from gis.errors import DomainError
 from gis.maps.layers import grids_extent
-from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, Report
+from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department
 
 bp = Blueprint("pages", __name__)
 
@@ -31,7 +32,8 @@ def home():
 
 @bp.get("/map")
 def map():
-    parts = render_parts(supervisor_map(grids_extent(db())))
+    viewer = current_viewer()
+    parts = render_parts(supervisor_map(grids_extent(db(), viewer.grid_ids or None), _codes(viewer.grid_ids)))
     groups = (
         db().scalars(select(Category).where(Category.parent_code.is_(None)).order_by(Category.sort)).all()
     )
@@ -42,6 +44,13 @@ def map():
     return render_template(
         "map.html", map=parts, statuses=REPORT_STATUSES, groups=groups, channels=CHANNELS, areas=areas
     )
+
+
+def _codes(grid_ids) -> list[str]:
+    """The codes of these grids (a worker's own, highlighted on the map)."""
+    if not grid_ids:
+        return []
+    return list(db().scalars(select(Area.code).where(Area.id.in_(grid_ids)).order_by(Area.code)))
 
 
 @bp.get("/cases")
@@ -57,7 +66,7 @@ def cases():
     )
     page = max(request.args.get("page", 1, type=int), 1)
     size = 50
-    rows, total = find_cases(db(), current_row(), f, page, size)
+    rows, total = find_cases(db(), current_viewer(), f, page, size)
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
     return render_template(
         "cases.html",
@@ -72,17 +81,9 @@ def cases():
     )
 
 
-def _visible_report(report_id: int) -> Report:
-    report = get_report(db(), report_id)
-    scope = visible_to(current_row())
-    if scope is not None and not db().scalar(select(Report.id).where(Report.id == report.id, scope)):
-        abort(403, "this case is outside your grids or department")
-    return report
-
-
 @bp.get("/cases/<int:report_id>")
 def case(report_id: int):
-    report = _visible_report(report_id)
+    report = load_visible(db(), current_viewer(), report_id, via=request.path)
     point = to_shape(report.geom)
     departments = db().scalars(select(Department).order_by(Department.code)).all()
     return render_template(
@@ -91,30 +92,30 @@ def case(report_id: int):
         chain=area_chain(db(), report.grid_id),
         point={"lon": point.x, "lat": point.y},
         light=traffic_light(report),
-        actions=available_actions(current_row(), report),
+        actions=available_actions(db(), current_viewer(), report),
         departments=departments,
     )
 
 
 @bp.post("/cases/<int:report_id>/actions")
 def case_action(report_id: int):
-    report = _visible_report(report_id)
+    report = load_visible(db(), current_viewer(), report_id, via=request.path)
     form = request.form
     try:
         hours = float(form["hours"]) if form.get("hours") else None
-        act(
-            db(),
-            report,
-            current_row(),
-            form.get("action", ""),
-            version=form.get("version", type=int),
-            note=form.get("note"),
-            department_id=form.get("department", type=int),
-            hours=hours,
-        )
+        with db().begin_nested():  # a refused action writes nothing; the read stays recorded
+            act(
+                db(),
+                report,
+                current_viewer(),
+                form.get("action", ""),
+                version=form.get("version", type=int),
+                note=form.get("note"),
+                department_id=form.get("department", type=int),
+                hours=hours,
+            )
         flash(f"Done: {form.get('action')}.", "success")
     except DomainError as exc:
-        db().rollback()
         flash(exc.message, "danger")
     except ValueError:
         flash("hours must be a number", "danger")

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
-from app.auth import current_row
+from app.auth import current_row, current_viewer
 from app.database import db
 from app.maps import coverage_map, render_parts
 from app.params import coverage_window
+from gis.cases.policy import tracks_visible_to
 from gis.errors import Forbidden, Invalid, NotFound
 from gis.geojson import parse_bbox, tolerance_for_zoom
 from gis.maps.layers import grids_extent
@@ -35,7 +36,7 @@ from gis.patrols.tracks import (
 )
 
 bp = Blueprint("patrols", __name__)
-OVERSEERS = ("admin", "supervisor")  # may load tracks for others and read anyone's patrol
+OVERSEERS = ("admin", "supervisor")  # may load tracks for others
 MAX_PINGS = 2000  # one request's worth: a phone that was offline ~5 h at 10 s
 
 
@@ -74,11 +75,10 @@ def start():
 
 @bp.get("/api/v1/patrols/<int:track_id>")
 def get(track_id: int):
-    track = db().get(PatrolTrack, track_id)
+    scope = tracks_visible_to(current_viewer())
+    track = db().scalar(select(PatrolTrack).where(PatrolTrack.id == track_id, scope.clause()))
     if track is None:
         raise NotFound(f"no patrol {track_id}")
-    if track.user_id != current_row().id and current_row().role not in OVERSEERS:
-        raise Forbidden("this patrol belongs to someone else")
     return jsonify(track_json(track))
 
 
@@ -175,7 +175,10 @@ def gaps():
 def tracks_layer():
     bbox = parse_bbox(request.args.get("bbox"))
     tolerance = tolerance_for_zoom(request.args.get("zoom", 16, type=float))
-    return Response(tracks_geojson(db(), coverage_window(), bbox, tolerance), mimetype="application/geo+json")
+    return Response(
+        tracks_geojson(db(), current_viewer(), coverage_window(), bbox, tolerance),
+        mimetype="application/geo+json",
+    )
 
 
 @bp.get("/coverage")

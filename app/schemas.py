@@ -6,8 +6,8 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from gis.assignment import hierarchy
-from gis.cases.intake import REPORT_SQL
 from gis.cases.lifecycle import available_actions, traffic_light_for
+from gis.cases.sql import REPORT_SQL
 from gis.models import Report
 
 
@@ -23,15 +23,18 @@ def area_chain(session: Session, grid_id: int | None) -> dict:
 
 
 def report_json(session: Session, report_id: int, user=None, detail=None) -> dict:
-    """The API's shape of a report: the JSON PostgreSQL makes (``REPORT_SQL``; intake reads it
-    in its own statement and hands it in as ``detail``), with the traffic light now, the photos'
-    URLs and, with ``user``, the actions they may take now."""
+    """The API's shape of a report the caller may read (intake's own, or one ``load_visible``
+    gave): the JSON PostgreSQL makes (``REPORT_SQL``; intake reads it in its own statement and
+    hands it in as ``detail``), with the traffic light now, the photos' URLs and, with ``user``
+    (a Viewer), the actions they may take now."""
     row = detail or session.execute(REPORT_SQL, {"id": report_id}).one()
     out = row.report
     out["traffic_light"] = traffic_light_for(out["status"], row.dispatched_at, row.deadline_at)
     out["photos"] = [url_for("api.photo", photo_id=p) for p in row.photo_ids]
     if user is not None:
-        out["actions"] = [a.name for a in available_actions(user, session.get(Report, report_id))]
+        out["actions"] = [
+            a.name for a in available_actions(session, user, session.get_one(Report, report_id))
+        ]
     return out
 
 

@@ -86,6 +86,8 @@ USERS = [  # username, role, display name, grids (community index → its first 
     ("water", "department", "自来水公司 Water company", None, "WATER"),
     ("planner", "planner", "周规划 Zhou (planner)", None, None),
 ]
+# supervisors of one street: their cases, tracks and figures are the street's (the first one's)
+STREET_SUPERVISORS = [("street", "supervisor", "吴街道 Wu (supervisor of one street)")]
 
 
 @dataclass
@@ -176,6 +178,11 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
             community_index, n = grid_spec
             codes = tuple(g.code for g in grids if g.parent_id == communities[community_index].id)[:n]
         users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes, department)
+        summary.logins.append((username, role))
+    for username, role, display in STREET_SUPERVISORS:
+        users[username] = create_user(
+            session, username, role, DEMO_PASSWORD, display, area_code=f"{DISTRICT[0]}001"
+        )
         summary.logins.append((username, role))
     summary.reports = _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat)
     summary.streets = _streets(session, vertices)

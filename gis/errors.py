@@ -34,3 +34,9 @@ class Conflict(DomainError):
 
 class TooLarge(DomainError):
     status = 413
+
+
+class TooManyAttempts(DomainError):
+    """Throttled (log-in attempts): ``retry_after`` seconds to wait."""
+
+    status = 429

@@ -40,6 +40,10 @@ ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "plan
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
 REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled", "verified", "closed")
 RESPONSE_LEVELS = ("community", "street", "district")
+# Who may read a category's cases (gis/cases/policy.py): ``public`` ones are published on Open311
+# (masked), ``internal`` ones stay with staff in scope, ``personal`` ones (disputes, security,
+# households' requests) are masked in lists outside their handlers and every other read recorded.
+PRIVACY_CLASSES = ("public", "internal", "personal")
 ENDED_STATUSES = ("closed", "voided")  # a report in neither is an open case
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
 # open cases, made with this very text, apply to the queries that use it.
@@ -128,7 +132,10 @@ class Category(Base):
     """A report category (GB/T 30428.2 components and events, plus community ones)."""
 
     __tablename__ = "categories"
-    __table_args__ = (CheckConstraint(_in("kind", ("component", "event", "community")), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("component", "event", "community")), name="kind"),
+        CheckConstraint(_in("privacy", PRIVACY_CLASSES), name="privacy"),
+    )
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
@@ -137,6 +144,7 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(Text)
     time_limit_hours: Mapped[float | None] = mapped_column(Float)  # handling limit, from dispatch
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    privacy: Mapped[str] = mapped_column(String(8), default="internal", server_default="internal")
 
 
 class Department(Base):
@@ -158,8 +166,17 @@ user_grids = Table(
 
 
 class User(Base):
+    """A person who logs in. ``area_code`` bounds a supervisor's or dispatcher's cases to a district,
+    street or community (NULL: the whole territory); a code, not a key, so an area re-imported
+    under the same code keeps its people and a vanished one shows them nothing rather than all.
+    ``session_version`` is in every session and remember-cookie: raising it (log-out, a new
+    password) ends them all."""
+
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint("area_code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="area_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -169,6 +186,8 @@ class User(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    area_code: Mapped[str | None] = mapped_column(String(12))
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     grids: Mapped[list[Area]] = relationship(secondary=user_grids)
@@ -334,10 +353,21 @@ class ReportEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSONB, default=dict)  # department, grid change, …
+    # the department a dispatch sent the case to: it keeps reading the case after it is returned
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        Index(
+            "ix_report_events_department",
+            "department_id",
+            "report_id",
+            postgresql_where=text("department_id IS NOT NULL"),
+        ),
+    )
 
 
 class ReportPhoto(Base):
@@ -421,3 +451,31 @@ class StreetLine(Base):
     name: Mapped[str | None] = mapped_column(Text)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
     geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
+class PersonalRead(Base):
+    """A read of personal data (a ``personal`` case, later a household or person) by someone who
+    does not handle it: who, when, what, and through which door. Listed for admins."""
+
+    __tablename__ = "personal_reads"
+    __table_args__ = (Index("ix_personal_reads_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(12))  # report
+    subject_id: Mapped[int] = mapped_column(Integer)
+    via: Mapped[str] = mapped_column(Text)  # the page or endpoint
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    user: Mapped[User | None] = relationship()
+
+
+class LoginFailures(Base):
+    """Failed log-ins per account (``user:NAME``) and per address (``addr:IP``), for throttling
+    (gis/accounts.py): shared by every server process."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

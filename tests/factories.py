@@ -62,7 +62,11 @@ def town(make_area):
 @pytest.fixture
 def make_user(session):
     def make(
-        role: str = "supervisor", grids=(), department: Department | None = None, username: str | None = None
+        role: str = "supervisor",
+        grids=(),
+        department: Department | None = None,
+        username: str | None = None,
+        area: str | None = None,
     ):
         user = create_user(
             session,
@@ -71,6 +75,7 @@ def make_user(session):
             PASSWORD,
             grid_codes=tuple(g.code for g in grids),
             department_code=department.code if department else None,
+            area_code=area,
         )
         user.token = issue_token(user)
         session.flush()

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from gis.assignment import assign_grid, check_point, find_building
-from gis.cases.intake import INTAKE_PG, INTAKE_SQL
+from gis.cases.lifecycle import INTAKE_PARAMETERS, INTAKE_SQL
 from gis.errors import Invalid
 from tests.factories import CELL, ORIGIN, square
 
@@ -82,7 +82,7 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
     make_building(square(0, 0, size=CELL / 4), town["grids"][0], name="1号楼")
     session.execute(text("SET LOCAL enable_seqscan = off"))  # tiny tables: price scans out
     params = {
-        **dict.fromkeys(INTAKE_PG.positiontup),  # every parameter intake sends, then:
+        **dict.fromkeys(INTAKE_PARAMETERS),  # every parameter intake sends, then:
         "lon": ORIGIN[0] + CELL / 8,
         "lat": ORIGIN[1] + CELL / 8,
         "grid_m": 50,

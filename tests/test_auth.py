@@ -93,6 +93,7 @@ def test_token_lookup_sees_a_token_issued_in_the_same_session(session, make_user
     user = make_user("grid_worker")
     old = user.token
     new = accounts.issue_token(user)  # pending in the session, not flushed
-    assert accounts.token_identity(session, new) == (user.id, "grid_worker")
-    assert accounts.token_identity(session, old) is None
+    viewer = accounts.token_viewer(session, new)
+    assert (viewer.id, viewer.role) == (user.id, "grid_worker")
+    assert accounts.token_viewer(session, old) is None
     assert accounts.user_for_token(session, new) is user

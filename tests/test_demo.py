@@ -79,6 +79,8 @@ def test_demo_logins_cover_every_role(session):
     assert roles == {"admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"}
     worker = session.scalar(select(User).where(User.username == "worker"))
     assert len(worker.grids) == 4
+    street = session.scalar(select(User).where(User.username == "street"))
+    assert street.role == "supervisor" and street.area_code == "650202001"
     assert len(DEMO_PASSWORD) >= 8
 
 

@@ -109,6 +109,9 @@ def test_closed_states_map_to_closed(client, session, town, make_user):
     report = submit_report(
         session, lon=ORIGIN[0] + CELL / 2, lat=ORIGIN[1] + CELL / 2, category="0101"
     ).report(session)
-    act(session, report, make_user("dispatcher"), "void", version=report.version, note="重复")
+    dispatcher = make_user("dispatcher")
+    act(session, report, dispatcher, "void", version=report.version, note="重复")
     [read] = client.get(f"/open311/v2/requests/{report.id}.json").get_json()
+    assert read["status"] == "closed" and read["status_notes"] is None  # notes stay with staff
+    [read] = client.get(f"/open311/v2/requests/{report.id}.json?api_key={dispatcher.token}").get_json()
     assert read["status"] == "closed" and read["status_notes"] == "重复"

@@ -211,12 +211,11 @@ def test_two_dispatchers_clicking_at_once_only_one_wins(client, report, people, 
 
 def test_http_wrong_role_is_403_and_missing_version_422(client, report, people):
     url = f"/api/v1/reports/{report.id}/actions"
-    assert (
-        client.post(
-            url, json={"action": "accept", "version": 1}, headers=bearer(people["planner"])
-        ).status_code
-        == 403
-    )
+    void = {"action": "void", "note": "dup", "version": 1}  # the dispatcher's, not the supervisor's
+    assert client.post(url, json=void, headers=bearer(people["supervisor"])).status_code == 403
+    # a planner reads no case: as for a case that does not exist
+    accept = {"action": "accept", "version": 1}
+    assert client.post(url, json=accept, headers=bearer(people["planner"])).status_code == 404
     assert (
         client.post(url, json={"action": "accept"}, headers=bearer(people["dispatcher"])).status_code == 422
     )

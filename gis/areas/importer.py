@@ -25,6 +25,7 @@ from gis.areas.crs import local_metric_crs
 from gis.areas.geometry import check_polygon_layer, clean_polygons
 from gis.areas.readers import read_dataset
 from gis.assignment import grids_for_footprints
+from gis.cases.lifecycle import regrid, relink_buildings
 from gis.errors import Invalid
 from gis.models import AREA_LEVELS, CODE_LENGTH, ImportBatch
 from gis.patrols.coverage import forget_stored_reach
@@ -445,53 +446,8 @@ def _reattach_layer(session, level, saved) -> dict:
         )
     if level != "grid":
         return {}
-    counts = reassign_to_grids(session, only_unassigned=False)
-    # record each report whose grid changed, in its history
-    changed = session.execute(
-        text("SELECT r.id, r.status, a.code FROM reports r LEFT JOIN areas a ON a.id = r.grid_id")
-    ).all()
-    events = [
-        {"report_id": rid, "status": status, "from_grid": saved["report_grids"].get(rid), "to_grid": code}
-        for rid, status, code in changed
-        if saved["report_grids"].get(rid) != code
-    ]
-    if events:
-        session.execute(
-            text(
-                "INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at) "
-                "VALUES (:report_id, 'regrid', :status, :status, 'grid layer replaced', "
-                "jsonb_build_object('from_grid', CAST(:from_grid AS text), "
-                "'to_grid', CAST(:to_grid AS text)), now())"
-            ),
-            events,
-        )
-    counts["reports_regridded"] = len(events)
+    counts = reassign_to_grids(session, only_unassigned=False, previous=saved["report_grids"])
     return counts
-
-
-# Re-assignment after a grid layer changes, with the same rules as intake (gis/assignment.py):
-# covering grid with the lowest code; else the nearest within :max_m metres; else none.
-REASSIGN_REPORTS_SQL = text("""
-    UPDATE reports r SET grid_id = pick.id, assignment = pick.kind, assignment_distance_m = pick.d
-    FROM (
-        SELECT r2.id AS report_id, coalesce(inside.id, near.id) AS id,
-               CASE WHEN inside.id IS NOT NULL THEN 'inside' WHEN near.id IS NOT NULL THEN 'nearest'
-                    ELSE 'unassigned' END AS kind,
-               CASE WHEN inside.id IS NULL THEN round(near.d::numeric, 1)::float END AS d
-        FROM reports r2
-        LEFT JOIN LATERAL (
-            SELECT a.id FROM areas a WHERE a.level = 'grid' AND ST_Covers(a.geom, r2.geom)
-            ORDER BY a.code LIMIT 1) inside ON true
-        LEFT JOIN LATERAL (
-            SELECT c.id, ST_Distance(c.geom::geography, r2.geom::geography) AS d
-            FROM (SELECT a.id, a.code, a.geom FROM areas a WHERE a.level = 'grid'
-                  ORDER BY a.geom <-> r2.geom LIMIT 8) c
-            WHERE inside.id IS NULL AND ST_DWithin(c.geom::geography, r2.geom::geography, :max_m)
-            ORDER BY d, c.code LIMIT 1) near ON true
-        WHERE (NOT :only_unassigned OR r2.grid_id IS NULL)
-    ) pick
-    WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.id
-""")
 
 
 # A building goes to the grid holding the largest part of its footprint (ties: lowest code).
@@ -530,12 +486,12 @@ def assign_buildings(session, batch_id=None, only_unassigned: bool = False) -> i
     )
 
 
-def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50) -> dict:
-    reports = session.execute(
-        REASSIGN_REPORTS_SQL, {"max_m": max_m, "only_unassigned": only_unassigned}
-    ).rowcount
-    buildings = assign_buildings(session, only_unassigned=only_unassigned)
-    return {"reports": reports, "buildings_in_grids": buildings}
+def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50, previous=None) -> dict:
+    """Reports (gis/cases/lifecycle.regrid: the case's own history records it) and buildings to
+    the grids as they are now."""
+    counts = regrid(session, only_unassigned=only_unassigned, max_m=max_m, previous=previous)
+    counts["buildings_in_grids"] = assign_buildings(session, only_unassigned=only_unassigned)
+    return counts
 
 
 # -- buildings --------------------------------------------------------------------------------
@@ -620,12 +576,7 @@ def import_buildings(
         )
     assigned = int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
     if replace:
-        session.execute(
-            text("""
-            UPDATE reports r SET building_id = (
-                SELECT b.id FROM buildings b WHERE ST_DWithin(b.geom::geography, r.geom::geography, 20)
-                ORDER BY b.geom <-> r.geom LIMIT 1)""")
-        )
+        relink_buildings(session)
     report.update(written=len(cleaned), assigned_to_grid=assigned, outside_every_grid=len(cleaned) - assigned)
     batch.report = report
     session.flush()

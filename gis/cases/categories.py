@@ -6,11 +6,12 @@ database's reference list current. Time limits are handling hours from dispatch.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from gis.models import Category
+from gis.errors import Invalid, NotFound
+from gis.models import PRIVACY_CLASSES, Category
 
 # (code, name, English name, handling time limit in hours); a two-digit code opens a group.
 TREE: dict[str, list[tuple[str, str, str, float | None]]] = {
@@ -73,6 +74,13 @@ TREE: dict[str, list[tuple[str, str, str, float | None]]] = {
 }
 
 
+# Who may read a group's cases (gis/models.PRIVACY_CLASSES; its sub-categories inherit it): the
+# tree's default for a new category; admins change it afterwards (``set_privacy``), and a sync
+# leaves their choice alone.
+PRIVACY = {"21": "personal", "22": "personal", "25": "personal", "23": "internal", "24": "internal"}
+DEFAULT_PRIVACY = "public"
+
+
 def rows() -> list[dict]:
     out, sort = [], 0
     for kind, entries in TREE.items():
@@ -87,13 +95,15 @@ def rows() -> list[dict]:
                     name_en=name_en,
                     time_limit_hours=limit,
                     sort=sort,
+                    privacy=PRIVACY.get(code[:2], DEFAULT_PRIVACY),
                 )
             )
     return out
 
 
 def sync_categories(session: Session) -> int:
-    """Upsert the standard tree (groups before leaves, for the parent key)."""
+    """Upsert the standard tree (groups before leaves, for the parent key); a category's privacy
+    is set when it is new and stays as the admins left it."""
     data = sorted(rows(), key=lambda r: len(r["code"]))
     stmt = insert(Category).values(data)
     stmt = stmt.on_conflict_do_update(
@@ -106,6 +116,23 @@ def sync_categories(session: Session) -> int:
     session.execute(stmt)
     session.flush()
     return len(data)
+
+
+def set_privacy(session: Session, code: str, privacy: str) -> Category:
+    """An admin's choice of who may read a category's cases (a group's applies to its leaves too)."""
+    if privacy not in PRIVACY_CLASSES:
+        raise Invalid(f"privacy must be one of {', '.join(PRIVACY_CLASSES)}")
+    category = session.get(Category, code)
+    if category is None:
+        raise NotFound(f"no category {code}")
+    session.execute(
+        update(Category)
+        .where((Category.code == code) | (Category.parent_code == code))
+        .values(privacy=privacy)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return category
 
 
 def leaf_codes(session: Session) -> list[str]:

@@ -1,9 +1,10 @@
 """Report intake: validate, convert the phone's coordinates, assign grid and building, record.
 
 Intake is the hot path (every pin from every phone), so assignment, the report row and its first
-event are one SQL statement, ``INTAKE_SQL``. Phones on weak networks retry: a ``client_id`` seen
-before returns the first report, never a second one, even when two retries race — the unique
-index decides (ON CONFLICT DO NOTHING) and we read the winner.
+event are one SQL statement (``lifecycle.INTAKE_SQL``, run by ``lifecycle.record_intake``).
+Phones on weak networks retry: a ``client_id`` seen before returns the first report, never a
+second one, even when two retries race — the unique index decides (ON CONFLICT DO NOTHING) and we
+read the winner.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from psycopg import RawCursor
-from psycopg.pq import TransactionStatus
-from psycopg.rows import namedtuple_row
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis.accounts import UNAUTHORIZED_MESSAGE, digest_identity
-from gis.assignment import ASSIGNMENT_CTES, POINT, check_point
+from gis.accounts import UNAUTHORIZED_MESSAGE, digest_viewer
+from gis.assignment import check_point
+from gis.cases.lifecycle import record_intake
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Conflict, Invalid, Unauthorized
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
@@ -31,106 +28,6 @@ from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 MAX_PHOTOS = 3
 PHOTO_MAX_SIDE = 1600
 MAX_DESCRIPTION = 4000
-
-
-def _json_of(alias: str, *fields: str) -> str:
-    """A related row as a JSON object, null when there is none (a LEFT JOIN found nothing)."""
-    pairs = ", ".join(f"'{f}', {alias}.{f}" for f in fields)
-    return f"CASE WHEN {alias}.id IS NOT NULL THEN json_build_object({pairs}) END"
-
-
-# One report as the API shows it, as JSON made by PostgreSQL (the grid's parents follow the fixed
-# hierarchy), read from ``{source}``: the reports table, or the row intake has just inserted (a
-# statement cannot see its own inserts in the table, only through RETURNING). Beside it, what
-# app/schemas.py needs to add the traffic light and photo URLs: the two times as times, photo ids.
-# One JSON value from the database rather than 43 columns for the web worker to describe, convert
-# and rebuild on every intake.
-REPORT_DETAIL = f"""
-    SELECT json_build_object(
-               'id', r.id, 'client_id', r.client_id, 'status', r.status,
-               'category', json_build_object('code', c.code, 'name', c.name, 'name_en', c.name_en),
-               'description', r.description, 'address', r.address, 'channel', r.channel,
-               'lon', round(ST_X(r.geom)::numeric, 7), 'lat', round(ST_Y(r.geom)::numeric, 7),
-               'original', json_build_object('crs', r.original_crs, 'lon', r.original_lon,
-                                             'lat', r.original_lat),
-               'assignment', r.assignment, 'assignment_distance_m', r.assignment_distance_m,
-               'grid', {_json_of("g", "id", "code", "name")},
-               'community', {_json_of("cm", "id", "code", "name")},
-               'street', {_json_of("st", "id", "code", "name")},
-               'district', {_json_of("d", "id", "code", "name")},
-               'building', {_json_of("b", "id", "name")},
-               'response_level', r.response_level,
-               'department', {_json_of("dep", "id", "code", "name")},
-               'resolved_locally', r.resolved_locally, 'rework_count', r.rework_count,
-               'deadline_at', r.deadline_at, 'created_at', r.created_at,
-               'updated_at', r.updated_at, 'closed_at', r.closed_at, 'version', r.version) AS report,
-           r.dispatched_at, r.deadline_at,
-           ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id ORDER BY p.id) AS photo_ids
-    FROM {{source}} r
-    JOIN categories c ON c.code = r.category_code
-    LEFT JOIN areas g ON g.id = r.grid_id
-    LEFT JOIN areas cm ON cm.id = g.parent_id
-    LEFT JOIN areas st ON st.id = cm.parent_id
-    LEFT JOIN areas d ON d.id = st.parent_id
-    LEFT JOIN buildings b ON b.id = r.building_id
-    LEFT JOIN departments dep ON dep.id = r.department_id
-"""
-REPORT_SQL = text(REPORT_DETAIL.format(source="reports") + " WHERE r.id = :id")
-
-# Intake in one statement and one round trip: the reporter (given, or the active user holding the
-# API token whose digest is given: a phone's call needs no lookup of its own), assignment, the
-# report row (only for a known sub-category and a known token; nothing on a repeated client_id),
-# its first event, and the report's details. No row back means a bad token, a bad category or a
-# retry; ``submit_report`` tells which, off the hot path.
-INTAKE_SQL = text(f"""
-    WITH {ASSIGNMENT_CTES},
-    category AS (SELECT code FROM categories WHERE code = :category AND parent_code IS NOT NULL),
-    reporter AS (
-        SELECT coalesce(:reporter_id, (SELECT id FROM users
-                                       WHERE api_token_hash = :token_digest AND active)) AS id),
-    report AS (
-        INSERT INTO reports (client_id, geom, original_crs, original_lon, original_lat,
-            category_code, description, address, channel, reporter_id, reporter_contact,
-            grid_id, assignment, assignment_distance_m, building_id, status, response_level,
-            resolved_locally, rework_count, created_at, updated_at, version)
-        SELECT :client_id, {POINT}, :crs, :original_lon, :original_lat, category.code, :description,
-            :address, :channel, reporter.id, :contact, grid.id, grid.kind,
-            CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
-            'reported', 'community', false, 0, :now, :now, 1
-        FROM grid, category, reporter
-        WHERE reporter.id IS NOT NULL OR :token_digest IS NULL
-        ON CONFLICT (client_id) DO NOTHING
-        RETURNING *),
-    event AS (
-        INSERT INTO report_events (report_id, action, from_status, to_status, actor_id, data, at)
-        SELECT id, 'report', NULL, 'reported', reporter_id,
-               jsonb_build_object('assignment', assignment), :now
-        FROM report)
-    {REPORT_DETAIL.format(source="report")}
-""")
-# It goes to psycopg as PostgreSQL takes it ($1..$n, compiled once here), on the session's own
-# connection: psycopg re-parses a named-parameter statement longer than 4 kB on every call, and
-# SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
-INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
-
-
-def _fetch_one(session: Session, compiled, params: dict, alone: bool = False):
-    """The first row (attributes by column name) of a compiled ``numeric_dollar`` statement, run
-    by psycopg directly on the session's connection, inside its transaction. ``alone``: the caller
-    writes nothing else; if nothing has run in the transaction yet, the statement runs in
-    autocommit — atomic by itself, committed before it answers, one round trip instead of three
-    (BEGIN, the statement, COMMIT) — and the session's own commit then has nothing left to do."""
-    connection: Any = session.connection().connection.driver_connection  # psycopg's
-    alone = alone and connection.info.transaction_status == TransactionStatus.IDLE
-    if alone:
-        connection.autocommit = True
-    try:
-        with RawCursor(connection, row_factory=namedtuple_row) as cursor:
-            cursor.execute(compiled.string, [params[name] for name in compiled.positiontup])
-            return cursor.fetchone()
-    finally:
-        if alone:
-            connection.autocommit = False
 
 
 @dataclass
@@ -168,7 +65,7 @@ def submit_report(
     The reporter is ``reporter_id``, or the active user whose API token has ``token_digest``
     (checked by the statement itself; ``Unauthorized`` when there is none). ``commit_alone``: the
     caller writes nothing else in this transaction, so a report without photos may commit in its
-    own statement (a phone's pin: see ``_fetch_one``)."""
+    own statement (a phone's pin: see ``lifecycle.record_intake``)."""
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
@@ -185,9 +82,8 @@ def submit_report(
     wlon, wlat = to_wgs84(lon, lat, crs)
     now = now or utcnow()
     session.flush()  # the statement below goes past SQLAlchemy: nothing pending is flushed for it
-    detail = _fetch_one(
+    detail = record_intake(
         session,
-        INTAKE_PG,
         {
             "lon": wlon,
             "lat": wlat,
@@ -209,11 +105,7 @@ def submit_report(
         alone=commit_alone and not jpegs,
     )
     if detail is None:
-        if (
-            reporter_id is None
-            and token_digest is not None
-            and digest_identity(session, token_digest) is None
-        ):
+        if reporter_id is None and token_digest is not None and digest_viewer(session, token_digest) is None:
             raise Unauthorized(UNAUTHORIZED_MESSAGE)
         cat = session.get(Category, category) if category else None
         if cat is None or cat.parent_code is None:

@@ -1,16 +1,22 @@
-"""Finding cases: the filtered, paged list supervisors, dispatchers and workers work from."""
+"""Finding cases: the filtered, paged list supervisors, dispatchers and workers work from, each
+seeing the cases the policy lets them open, with personal data masked where they do not handle
+the case."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from gis.accounts import Viewer
 from gis.cases.lifecycle import OPEN_STATUSES
+from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
-from gis.models import REPORT_STATUSES, Area, Report, User, user_grids
+from gis.models import REPORT_STATUSES, Area, Report, User
+from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
 
 @dataclass
@@ -24,27 +30,27 @@ class CaseFilter:
     date_to: dt.date | None = None
 
 
-def visible_to(user: User):
-    """Grid workers see their grids, departments their dispatched cases, the others everything."""
-    if user.role == "grid_worker":
-        return Report.grid_id.in_(select(user_grids.c.area_id).where(user_grids.c.user_id == user.id))
-    if user.role == "department":
-        return Report.department_id == user.department_id
-    return None
+@dataclass
+class Listed:
+    """A case as a list shows it: the row, and its text and address as this viewer may see them."""
+
+    report: Report
+    description: str
+    address: str | None
 
 
 def find_cases(
     session: Session,
-    user: User,
+    user: Viewer | User,
     f: CaseFilter,
     page: int = 1,
     page_size: int = 50,
     now: dt.datetime | None = None,
-) -> tuple[list[Report], int]:
+) -> tuple[list[Listed], int]:
     conditions = []
     scope = visible_to(user)
-    if scope is not None:
-        conditions.append(scope)
+    if not scope.everything:
+        conditions.append(scope.clause())
     if f.status == "open":
         conditions.append(Report.status.in_(OPEN_STATUSES))
     elif f.status:
@@ -67,12 +73,21 @@ def find_cases(
     if f.date_to:
         conditions.append(Report.created_at < f.date_to + dt.timedelta(days=1))
     total = session.scalar(select(func.count()).select_from(Report).where(*conditions))
-    rows = session.scalars(
-        select(Report)
+    handled = handled_by(user)
+    description: Any
+    address: Any
+    if handled.everything:
+        description, address = Report.description, Report.address
+    else:
+        seen = handled.clause()
+        description = case((seen, Report.description), else_=getattr(func, MASK_TEXT)(Report.description))
+        address = case((seen, Report.address), else_=getattr(func, MASK_ADDRESS)(Report.address))
+    rows = session.execute(
+        select(Report, description, address)
         .where(*conditions)
         .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(page_size)
         .offset((max(page, 1) - 1) * page_size)
     ).all()
-    return list(rows), total or 0
+    return [Listed(*row) for row in rows], total or 0

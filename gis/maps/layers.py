@@ -11,8 +11,11 @@ import json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.accounts import Viewer
+from gis.cases.policy import Condition, areas_visible_to, handled_by, visible_to
 from gis.geojson import ENVELOPE, geojson_text, tolerance_for_zoom
 from gis.models import CODE_LENGTH, OPEN_CASE_SQL
+from gis.privacy import MASK_TEXT
 
 OPEN = f"r.{OPEN_CASE_SQL}"  # on reports r
 
@@ -141,9 +144,13 @@ REPORT_FILTERS = (
 )
 
 
-def _report_filters(**given) -> tuple[str, dict]:
-    """WHERE conditions (the viewport's first) and their parameters for the filters given."""
+def _report_filters(scope: Condition, **given) -> tuple[str, dict]:
+    """WHERE conditions (the viewport's first, then the viewer's scope) and their parameters for
+    the filters given."""
     conditions, params = ["r.geom && env.g"], {}
+    if not scope.everything:
+        conditions.append(scope.sql)
+        params.update(scope.params)
     if given.get("status") == "open":
         conditions.append(OPEN)
         given["status"] = None
@@ -157,7 +164,7 @@ def _report_filters(**given) -> tuple[str, dict]:
 PINS_SQL = """
     WITH {env},
     picked AS (
-        SELECT r.id, r.geom, r.status, r.channel, r.description, r.created_at, r.deadline_at,
+        SELECT r.id, r.geom, r.status, r.channel, {description} AS description, r.created_at, r.deadline_at,
                c.name AS category, g.name AS grid, {open} AND r.deadline_at < now() AS overdue
         FROM reports r CROSS JOIN env
         JOIN categories c ON c.code = r.category_code
@@ -170,7 +177,7 @@ PINS_SQL = """
             'geometry', ST_AsGeoJSON(geom, 6)::json,
             'properties', json_build_object(
                 'id', id, 'status', status, 'channel', channel, 'category', category,
-                'grid', grid, 'description', left(description, 280),
+                'grid', grid, 'description', description,
                 'created_at', created_at, 'deadline_at', deadline_at,
                 'overdue', overdue))), '[]'::json))
     FROM picked
@@ -226,25 +233,57 @@ OPEN_BUBBLES_SQL = (
 )
 
 
+def _pin_description(viewer: Viewer) -> tuple[str, dict]:
+    """A pin's text (its first 280 characters), masked where ``viewer`` does not handle the case."""
+    handled = handled_by(viewer, "r")
+    if handled.everything:
+        return "left(r.description, 280)", {}
+    return (
+        f"CASE WHEN {handled.sql} THEN left(r.description, 280)"
+        f" ELSE left({MASK_TEXT}(r.description), 280) END",
+        handled.params,
+    )
+
+
 def reports_geojson(
-    session: Session, bbox, status=None, category=None, channel=None, date_from=None, date_to=None, area=None
+    session: Session,
+    viewer: Viewer,
+    bbox,
+    status=None,
+    category=None,
+    channel=None,
+    date_from=None,
+    date_to=None,
+    area=None,
 ) -> str:
-    """Report pins in the viewport, filtered as the map asks: the newest MAX_PINS, or, when more
-    match, counts per area as bubbles (the collection says ``aggregated``: the areas' level)."""
+    """The pins ``viewer`` may open in the viewport, filtered as the map asks: the newest MAX_PINS,
+    or, when more match, counts per area as bubbles (the collection says ``aggregated``: the
+    areas' level). Bubbles count only the viewer's cases too; the default view's come from
+    area_figures when they see every case."""
     minx, miny, maxx, maxy = bbox
+    scope = visible_to(viewer, "r")
     where, params = _report_filters(
-        status=status, category=category, channel=channel, date_from=date_from, date_to=date_to, area=area
+        scope,
+        status=status,
+        category=category,
+        channel=channel,
+        date_from=date_from,
+        date_to=date_to,
+        area=area,
     )
     params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
     in_view = session.scalar(
         text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)), {**params, "cap": MAX_PINS + 1}
     )
     if in_view <= MAX_PINS:
+        description, masking = _pin_description(viewer)
         return geojson_text(
-            session, PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN), {**params, "limit": MAX_PINS}
+            session,
+            PINS_SQL.format(env=ENVELOPE, where=where, open=OPEN, description=description),
+            {**params, **masking, "limit": MAX_PINS},
         )
     level = level_to_draw(session, bbox, most=MAX_BUBBLES)
-    if status == "open" and not (category or channel or date_from or date_to or area):
+    if scope.everything and status == "open" and not (category or channel or date_from or date_to or area):
         figures, figure_params = _figures(level)
         return geojson_text(
             session,
@@ -287,7 +326,7 @@ def buildings_geojson(session: Session, bbox, zoom: float) -> str:
     return geojson_text(session, BUILDINGS_BBOX_SQL, dict(minx=minx, miny=miny, maxx=maxx, maxy=maxy))
 
 
-GRID_SUMMARY_SQL = text(f"""
+GRID_SUMMARY_SQL = f"""
     SELECT g.id, g.code, g.name, g.area_m2, cm.name AS community, st.name AS street,
         (SELECT string_agg(u.display_name, ', ' ORDER BY u.display_name) FROM user_grids ug
            JOIN users u ON u.id = ug.user_id WHERE ug.area_id = g.id AND u.role = 'grid_worker') AS workers,
@@ -303,12 +342,18 @@ GRID_SUMMARY_SQL = text(f"""
     LEFT JOIN area_figures f ON f.area_id = g.id
     LEFT JOIN areas cm ON cm.id = g.parent_id
     LEFT JOIN areas st ON st.id = cm.parent_id
-    WHERE g.code = :code AND g.level = 'grid'
-""")
+    WHERE g.code = :code AND g.level = 'grid' AND {{scope}}
+"""
 
 
-def grid_summary(session: Session, code: str) -> dict | None:
+def grid_summary(session: Session, viewer: Viewer, code: str) -> dict | None:
     """What a supervisor wants on clicking a grid: worker, buildings, households, open and overdue
-    cases, last patrol, reports per week for the last 12 weeks (oldest first)."""
-    row = session.execute(GRID_SUMMARY_SQL, {"code": code}).mappings().first()
+    cases, last patrol, reports per week for the last 12 weeks (oldest first). None for a grid
+    outside the panels ``viewer`` may open, as for one that does not exist."""
+    scope = areas_visible_to(viewer, "g")
+    row = (
+        session.execute(text(GRID_SUMMARY_SQL.format(scope=scope.sql)), {"code": code, **scope.params})
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.accounts import Viewer
+from gis.cases.policy import tracks_visible_to
 from gis.errors import Invalid
 from gis.geojson import ENVELOPE, geojson_text
 
@@ -439,19 +441,21 @@ def grids_near_track(session: Session, track_id: int, radius_m: float = DEFAULT_
 
 TRACKS_SQL = f"""
     WITH {ENVELOPE},
+    shown AS (SELECT t.id FROM patrol_tracks t, env WHERE t.geom && env.g AND {{scope}}),
     timed AS (
         SELECT p.track_id, ST_MakeLine(p.geom ORDER BY p.recorded_at) AS line,
                min(p.recorded_at) AS t0, max(p.recorded_at) AS t1
         FROM patrol_points p
         WHERE p.recorded_at >= :start AND p.recorded_at < :end
-          AND p.track_id IN (SELECT t.id FROM patrol_tracks t, env WHERE t.geom && env.g)
+          AND p.track_id IN (SELECT id FROM shown)
         GROUP BY p.track_id, p.segment HAVING count(*) > 1),
     lines AS (
         SELECT track_id, ST_Multi(ST_Collect(line)) AS line, min(t0) AS t0, max(t1) AS t1, true AS timed
         FROM timed GROUP BY track_id
         UNION ALL
         SELECT t.id, t.geom, NULL, NULL, false FROM patrol_tracks t CROSS JOIN env
-        WHERE NOT t.has_time AND t.created_at >= :start AND t.created_at < :end AND t.geom && env.g)
+        WHERE NOT t.has_time AND t.created_at >= :start AND t.created_at < :end AND t.geom && env.g
+          AND t.id IN (SELECT id FROM shown))
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
         json_build_object('type', 'Feature', 'id', l.track_id,
             'geometry', ST_AsGeoJSON(ST_Simplify(l.line, :tolerance), 6)::json,
@@ -462,13 +466,16 @@ TRACKS_SQL = f"""
 """
 
 
-def tracks_geojson(session: Session, window: Window, bbox, tolerance: float = 0.0) -> str:
-    """The tracks in the window and viewport (the part of them inside the window)."""
+def tracks_geojson(session: Session, viewer: Viewer, window: Window, bbox, tolerance: float = 0.0) -> str:
+    """The tracks ``viewer`` may see in the window and viewport (the part of them inside the
+    window)."""
     minx, miny, maxx, maxy = bbox
+    scope = tracks_visible_to(viewer, "t")
     return geojson_text(
         session,
-        TRACKS_SQL,
+        TRACKS_SQL.format(scope=scope.sql),
         dict(
+            **scope.params,
             minx=minx,
             miny=miny,
             maxx=maxx,

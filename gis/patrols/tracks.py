@@ -22,7 +22,7 @@ import gpxpy.gpx
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from gis.errors import Conflict, Forbidden, Invalid, NotFound
+from gis.errors import Conflict, Invalid, NotFound
 from gis.models import PatrolPoint, PatrolTrack, User
 from gis.patrols.coverage import store_reach
 
@@ -317,10 +317,8 @@ def start_patrol(session: Session, user: User, name: str | None = None) -> Patro
 
 def live_track(session: Session, track_id: int, user: User) -> PatrolTrack:
     track = session.get(PatrolTrack, track_id)
-    if track is None or track.source != "live":
-        raise NotFound(f"no live patrol {track_id}")
-    if track.user_id != user.id:
-        raise Forbidden("this patrol belongs to someone else")
+    if track is None or track.source != "live" or track.user_id != user.id:
+        raise NotFound(f"no live patrol {track_id} of yours")  # another's is none of yours
     return track
 
 

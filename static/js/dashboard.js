@@ -3,6 +3,7 @@
 (function () {
   const root = document.getElementById("dashboard");
   const form = document.getElementById("stats-form");
+  form.addEventListener("submit", (e) => e.preventDefault());  // the button loads; Enter must not reload
   const GRADE_COLOURS = { A: "#1a9850", B: "#91cf60", C: "#fee08b", D: "#fc8d59", E: "#d73027" };
   const COLUMNS = [
     ["code", "Code"], ["name", "Name"], ["reports", "Reports"], ["opened", "Opened"], ["due", "Due"],

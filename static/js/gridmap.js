@@ -67,7 +67,9 @@ window.GridWatch = window.GridWatch || {};
     const describeLevel = (p) => (p.level && p.level !== "grid" ? [`${p.level}: click to zoom in to its grids`] : []);
     return GW.viewportLayer(map, {
       name: "grids", url: opts.url, onLoad: opts.onLoad,
-      style: (f) => ({ color: "#2c3e50", weight: 1, fillColor: colour(f.properties), fillOpacity: 0.45 }),
+      style: (f) => (opts.mine && opts.mine.has(f.properties.code)
+        ? { color: "#08519c", weight: 4, fillColor: colour(f.properties), fillOpacity: 0.55, className: "gw-mine" }
+        : { color: "#2c3e50", weight: 1, fillColor: colour(f.properties), fillOpacity: opts.mine ? 0.2 : 0.45 }),
       onEachFeature: (f, l) => {
         const p = f.properties;
         const tip = document.createElement("div");
@@ -297,6 +299,7 @@ window.GridWatch = window.GridWatch || {};
     GW.shiftToGcj02 = opts.basemapCrs === "gcj02" && typeof gcoord !== "undefined";
     if (!map.options.maxZoom) map.setMaxZoom(20);  // clustering needs it when there is no basemap
     const form = document.getElementById("map-filters");
+    form.addEventListener("submit", (e) => e.preventDefault());
     const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
     let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
     const mode = () => form.elements.colour.value;
@@ -306,9 +309,13 @@ window.GridWatch = window.GridWatch || {};
       : GW.CHOROPLETHS[mode()] || GW.CHOROPLETHS.cases);
     const panel = GW.gridPanel(opts);
     const download = document.getElementById("download-layer");
+    // a grid worker's own grids, highlighted; only theirs open a panel (the others' are not theirs to read)
+    const mine = opts.mine && opts.mine.length ? new Set(opts.mine) : null;
     const grids = GW.areaLayer(map, {
+      mine,
       // a community or street drawn in place of its many grids: a click zooms into it
-      url: opts.gridsUrl, onClick: (p, l) => (p.level === "grid" ? panel(p) : map.fitBounds(l.getBounds())),
+      url: opts.gridsUrl,
+      onClick: (p, l) => (p.level !== "grid" ? map.fitBounds(l.getBounds()) : !mine || mine.has(p.code) ? panel(p) : null),
       colour: (p) => choropleth().colour(p),
       describe: (p) => [`open ${p.open} · overdue ${p.overdue}`,
         ...(p.households ? [`${p.households} households · ${GW.per1000(p).toFixed(1)} open per 1,000`] : []),

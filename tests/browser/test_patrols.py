@@ -45,7 +45,7 @@ def test_start_walk_and_end_a_patrol_on_the_phone(phone):
         context.set_geolocation({"longitude": HERE[0] + step * 0.00003, "latitude": HERE[1], "accuracy": 8})
     # end only once two fixes are on the server (a loaded machine sends them later, not fewer)
     page.wait_for_function(
-        "Number((document.getElementById('patrol-status').textContent"
+        "() => Number((document.getElementById('patrol-status').textContent"
         ".match(/On patrol: (\\d+) fixes sent/) || [0, 0])[1]) >= 2"
     )
     page.click("#patrol-end")

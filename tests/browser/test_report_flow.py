@@ -14,7 +14,7 @@ def test_drop_a_pin_and_find_the_case(page, log_in):
     page.wait_for_selector("#report-map.leaflet-container")
     box = page.locator("#report-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('report-map').dataset.grid")
+    page.wait_for_function("() => document.getElementById('report-map').dataset.grid")
     grid_code = page.get_attribute("#report-map", "data-grid")
     assert len(grid_code) == 15
     assert grid_code in page.text_content("#pin-where")

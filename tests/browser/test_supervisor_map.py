@@ -36,10 +36,14 @@ def test_a_filter_changes_what_is_drawn(page, log_in):
     page.wait_for_selector(".folium-map[data-pins-loaded]")
     open_pins = pins(page)
     page.select_option("#map-filters select[name=status]", "")  # every report, closed ones too
-    page.wait_for_function(f"Number(document.querySelector('.folium-map').dataset.pinsLoaded) > {open_pins}")
+    page.wait_for_function(
+        f"() => Number(document.querySelector('.folium-map').dataset.pinsLoaded) > {open_pins}"
+    )
     every = pins(page)
     page.select_option("#map-filters select[name=status]", "closed")
-    page.wait_for_function(f"Number(document.querySelector('.folium-map').dataset.pinsLoaded) < {every}")
+    page.wait_for_function(
+        f"() => Number(document.querySelector('.folium-map').dataset.pinsLoaded) < {every}"
+    )
     assert 0 < pins(page) < every
 
 
@@ -110,7 +114,7 @@ def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
     assert "download=1" in page.get_attribute("#download-layer", "href")
     # buildings come in from zoom 16
     page.evaluate("GridWatch.map.setZoom(17)")
-    page.wait_for_function("Number(document.querySelector('.folium-map').dataset.buildingsLoaded) > 0")
+    page.wait_for_function("() => Number(document.querySelector('.folium-map').dataset.buildingsLoaded) > 0")
     # the heatmap is one click away in the layer control
     assert page.locator(".leaflet-control-layers-overlays label", has_text="Heatmap").count() == 1
     # the shift onto a GCJ-02 basemap is the published one (gis.coords, checked against references)
@@ -135,4 +139,4 @@ def test_too_many_pins_in_view_show_as_counts_per_area(page, log_in, monkeypatch
     ) == ["950", "1.2k", "57k"]
     zoom = page.evaluate("() => Object.values(window).find((v) => v instanceof L.Map).getZoom()")
     bubbles.first.click()  # zooms in towards it
-    page.wait_for_function(f"Object.values(window).find((v) => v instanceof L.Map).getZoom() > {zoom}")
+    page.wait_for_function(f"() => Object.values(window).find((v) => v instanceof L.Map).getZoom() > {zoom}")

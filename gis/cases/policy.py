@@ -1,0 +1,225 @@
+"""The access policy: who may open a case, who handles it, who may act on it — one home, in SQL.
+
+Every door that reads a case, photo or track (pages, API, map layers, the grid panel, exports,
+Open311) passes through here: a query adds a ``Condition`` from this module to its WHERE, and a
+single case is read with ``load_visible`` (NotFound outside the scope, exactly as for a case that
+does not exist). The scopes, as SQL on a report row:
+
+- responsible (may act, sees everything unmasked): a grid worker for the reports in their grids,
+  a department for the cases dispatched to it now, a supervisor or dispatcher for their area
+  (``users.area_code``: a district, street or community; NULL: the whole territory), an admin
+  for everything, a planner for nothing;
+- visible (may open): what one is responsible for, what one reported, and for a department the
+  cases once dispatched to it;
+- handled (sees personal data unmasked in lists): responsible or the reporter, admins excepted;
+  a read of a ``personal`` case by anyone who does not handle it is recorded (``PersonalRead``).
+Anonymous readers (Open311) see ``public`` categories only (``public_cases``), masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session, joinedload
+
+from gis.accounts import Viewer, viewer_of
+from gis.errors import NotFound
+from gis.models import Category, PersonalRead, Report, User
+
+if TYPE_CHECKING:
+    from gis.cases.lifecycle import Action
+
+OVERSEERS = frozenset({"supervisor", "dispatcher"})
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A SQL condition and its bound parameters (all prefixed ``scope_``)."""
+
+    sql: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def everything(self) -> bool:
+        return self.sql == "true"
+
+    def clause(self):
+        """For SQLAlchemy queries (``select(Report).where(condition.clause())``)."""
+        return text(self.sql).bindparams(**self.params) if self.params else text(self.sql)
+
+    def flag(self, name: str):
+        """The condition as a selected boolean column ``name``."""
+        return case((self.clause(), True), else_=False).label(name)
+
+    def __or__(self, other: Condition) -> Condition:
+        if self.everything or other.everything:
+            return EVERYTHING
+        if other.sql == "false":
+            return self
+        if self.sql == "false":
+            return other
+        return Condition(f"({self.sql} OR {other.sql})", {**self.params, **other.params})
+
+
+EVERYTHING = Condition("true")
+NOTHING = Condition("false")
+
+
+def _area(viewer: Viewer, r: str) -> Condition:
+    """The reports of a supervisor's or dispatcher's area: its grids', and those outside every
+    grid that lie inside the area itself."""
+    if viewer.area_code is None:
+        return EVERYTHING
+    return Condition(
+        f"({r}.grid_id IN (SELECT id FROM areas WHERE level = 'grid' AND code LIKE :scope_area || '%')"
+        f" OR ({r}.grid_id IS NULL AND EXISTS (SELECT 1 FROM areas scope_a WHERE scope_a.code = :scope_area"
+        f" AND ST_Intersects(scope_a.geom, {r}.geom))))",
+        {"scope_area": viewer.area_code},
+    )
+
+
+def responsible_for(viewer: Viewer | User, r: str = "reports") -> Condition:
+    """The cases ``viewer`` answers for: may act on them and sees them whole."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "admin":
+        return EVERYTHING
+    if viewer.role in OVERSEERS:
+        return _area(viewer, r)
+    if viewer.role == "grid_worker":
+        return Condition(
+            f"{r}.grid_id = ANY(CAST(:scope_grids AS int[]))", {"scope_grids": list(viewer.grid_ids)}
+        )
+    if viewer.role == "department" and viewer.department_id is not None:
+        return Condition(f"{r}.department_id = :scope_department", {"scope_department": viewer.department_id})
+    return NOTHING
+
+
+def _reported_by(viewer: Viewer, r: str) -> Condition:
+    return Condition(f"{r}.reporter_id = :scope_uid", {"scope_uid": viewer.id})
+
+
+def visible_to(viewer: Viewer | User, r: str = "reports") -> Condition:
+    """The cases ``viewer`` may open: responsible for, reported, or (a department) once had."""
+    viewer = viewer_of(viewer)
+    visible = responsible_for(viewer, r) | _reported_by(viewer, r)
+    if viewer.role == "department" and viewer.department_id is not None:
+        visible = visible | Condition(
+            f"{r}.id IN (SELECT report_id FROM report_events WHERE department_id = :scope_department)",
+            {"scope_department": viewer.department_id},
+        )
+    return visible
+
+
+def handled_by(viewer: Viewer | User, r: str = "reports") -> Condition:
+    """The cases whose personal data ``viewer`` sees unmasked: responsible for (admins are not:
+    they see everything, masked) or reported."""
+    viewer = viewer_of(viewer)
+    responsible = NOTHING if viewer.role == "admin" else responsible_for(viewer, r)
+    return responsible | _reported_by(viewer, r)
+
+
+def public_cases(r: str = "reports") -> Condition:
+    """What anyone may read, masked (Open311 without a key): cases of ``public`` categories."""
+    return Condition(f"{r}.category_code IN (SELECT code FROM categories WHERE privacy = 'public')")
+
+
+def areas_visible_to(viewer: Viewer | User, a: str = "areas") -> Condition:
+    """The grids whose panel (worker, figures, last patrol) ``viewer`` may open: a grid worker's
+    own, an overseer's area, every grid for the others (the panel holds no case)."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "grid_worker":
+        return Condition(f"{a}.id = ANY(CAST(:scope_grids AS int[]))", {"scope_grids": list(viewer.grid_ids)})
+    if viewer.role in OVERSEERS and viewer.area_code is not None:
+        return Condition(f"{a}.code LIKE :scope_area || '%'", {"scope_area": viewer.area_code})
+    return EVERYTHING
+
+
+def tracks_visible_to(viewer: Viewer | User, t: str = "patrol_tracks") -> Condition:
+    """The patrol tracks ``viewer`` may see: their own, and an overseer's those in their area."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "admin" or (viewer.role in OVERSEERS and viewer.area_code is None):
+        return EVERYTHING
+    own = Condition(f"{t}.user_id = :scope_uid", {"scope_uid": viewer.id})
+    if viewer.role in OVERSEERS:
+        return own | Condition(
+            f"EXISTS (SELECT 1 FROM areas scope_a WHERE scope_a.code = :scope_area"
+            f" AND ST_Intersects(scope_a.geom, {t}.geom))",
+            {"scope_area": viewer.area_code},
+        )
+    return own
+
+
+def stats_area(viewer: Viewer | User, within: str | None) -> str | None:
+    """The area whose indicators ``viewer`` may read: ``within`` inside their own (NotFound
+    outside it), their own when none is asked for (None: the whole territory)."""
+    viewer = viewer_of(viewer)
+    mine = viewer.area_code if viewer.role in OVERSEERS else None
+    if mine is None:
+        return within
+    if within is None:
+        return mine
+    if not within.startswith(mine):
+        raise NotFound(f"no area {within} in your area {mine}")
+    return within
+
+
+def load_visible(session: Session, viewer: Viewer | User, report_id: int, via: str = "") -> Report:
+    """The case, if ``viewer`` may open it (NotFound otherwise, as for one that does not exist).
+    A ``personal`` case read by someone who does not handle it is recorded, with ``via``."""
+    viewer = viewer_of(viewer)
+    handled = handled_by(viewer)
+    row = session.execute(
+        select(Report, handled.flag("handled"), Category.privacy)
+        .join(Category, Category.code == Report.category_code)
+        .where(Report.id == report_id, visible_to(viewer).clause())
+    ).first()
+    if row is None:
+        raise NotFound(f"no report {report_id}")
+    report, is_handled, privacy = row
+    if privacy == "personal" and not is_handled:
+        session.add(PersonalRead(user_id=viewer.id, subject="report", subject_id=report.id, via=via))
+        session.flush()
+    return report
+
+
+def is_responsible(session: Session, viewer: Viewer | User, report_id: int) -> bool:
+    """Whether ``viewer`` answers for this case (one indexed lookup)."""
+    condition = responsible_for(viewer)
+    if condition.everything or condition.sql == "false":
+        return condition.everything
+    found = session.scalar(select(Report.id).where(Report.id == report_id, condition.clause()))
+    return found is not None
+
+
+def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: bool) -> str | None:
+    """Why ``viewer`` may not take ``action`` on ``report`` — or None when they may.
+    ``responsible``: ``is_responsible`` for this viewer and case."""
+    viewer = viewer_of(viewer)
+    if report.status not in action.sources:
+        return f"a report that is {report.status} cannot be given '{action.name}'"
+    if viewer.role == "admin":
+        return None
+    if viewer.role not in action.roles:
+        return f"'{action.name}' belongs to {' or '.join(sorted(action.roles))}, not {viewer.role}"
+    if not responsible:
+        if viewer.role == "grid_worker":
+            return "grid workers act only on reports in their own grids"
+        if viewer.role == "department":
+            return "this report was dispatched to another department"
+        return "this report is outside your area"
+    return None
+
+
+def personal_reads(session: Session, page: int = 1, size: int = 50) -> tuple[list[PersonalRead], int]:
+    """The recorded reads of personal data, newest first (for admins), and how many there are."""
+    total = session.scalar(select(func.count()).select_from(PersonalRead)) or 0
+    rows = session.scalars(
+        select(PersonalRead)
+        .options(joinedload(PersonalRead.user))
+        .order_by(PersonalRead.at.desc(), PersonalRead.id.desc())
+        .limit(size)
+        .offset((max(page, 1) - 1) * size)
+    ).all()
+    return list(rows), total

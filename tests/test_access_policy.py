@@ -1,0 +1,302 @@
+"""The access policy at every door: each role × each read route × a case (track, grid) inside and
+outside its scope answers 200 or 404 — and every route of the app is either in this table or
+named below as reading no case, so a new route without the policy fails here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from shapely.geometry import box
+
+from gis.cases.intake import submit_report
+from gis.cases.lifecycle import act
+from gis.models import ReportPhoto
+from gis.patrols.tracks import Fix, clean, store_track
+from tests.conftest import csrf_from
+from tests.factories import CELL, ORIGIN, PASSWORD, bearer, square
+
+BBOX = f"{ORIGIN[0] - 0.01},{ORIGIN[1] - 0.01},{ORIGIN[0] + 0.02},{ORIGIN[1] + 0.01}"
+
+
+@dataclass
+class World:
+    grids: dict  # "A" / "B": the first grid of street A / B
+    communities: dict
+    cases: dict  # "A" / "B": a case in street A / B
+    photos: dict
+    tracks: dict  # "A" / "B": a worker's patrol in street A / B
+    viewers: dict
+    clients: dict  # logged in through the form: pages
+    api: object  # no cookies: the API by each viewer's token
+
+
+def _point(col: float):
+    return ORIGIN[0] + (col + 0.5) * CELL, ORIGIN[1] + 0.5 * CELL
+
+
+@pytest.fixture
+def world(app, session, make_area, make_user, make_department):
+    """District 650202 of two streets, A (west) and B (east), one community and two grids each;
+    a case in each street (internal category, dispatched to D-A or D-B) with a photo; a patrol
+    of each street's worker; one viewer per role and scope, each with its own logged-in client."""
+    outline = box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + 4 * CELL, ORIGIN[1] + CELL)
+    district = make_area("district", "650202", outline)
+    grids, communities = {}, {}
+    for n, side in enumerate("AB"):
+        half = box(ORIGIN[0] + 2 * n * CELL, ORIGIN[1], ORIGIN[0] + (2 * n + 2) * CELL, ORIGIN[1] + CELL)
+        street = make_area("street", f"650202{n + 1:03d}", half, parent=district)
+        community = make_area("community", f"{street.code}001", half, parent=street)
+        communities[side] = community
+        cells = [
+            make_area("grid", f"{community.code}{k + 1:03d}", square(2 * n + k, 0), parent=community)
+            for k in range(2)
+        ]
+        grids[side] = cells[0]
+    departments = {side: make_department(f"D-{side}", f"部门{side}") for side in "AB"}
+    viewers = {
+        "worker_a": make_user("grid_worker", grids=[grids["A"]]),
+        "worker_b": make_user("grid_worker", grids=[grids["B"]]),
+        "department_a": make_user("department", department=departments["A"]),
+        "supervisor_a": make_user("supervisor", area=communities["A"].code[:9]),
+        "dispatcher_a": make_user("dispatcher", area=communities["A"].code[:9]),
+        "supervisor": make_user("supervisor"),
+        "admin": make_user("admin"),
+        "planner": make_user("planner"),
+    }
+    dispatcher = make_user("dispatcher")
+    cases, photos, tracks = {}, {}, {}
+    for n, side in enumerate("AB"):
+        lon, lat = _point(2 * n)
+        case = submit_report(
+            session,
+            lon=lon,
+            lat=lat,
+            category="2301",
+            description=f"楼道充电 {side}",
+            address=f"西宁路{n + 1}号",
+        ).report(session)
+        for action in ("accept", "open"):
+            act(session, case, dispatcher, action, version=case.version)
+        act(session, case, dispatcher, "dispatch", version=case.version, department_id=departments[side].id)
+        photo = ReportPhoto(report_id=case.id, data=b"\xff\xd8 not really a jpeg", content_type="image/jpeg")
+        session.add(photo)
+        session.flush()
+        cases[side], photos[side] = case, photo
+        t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+        fixes = [Fix(lon + i * 0.00005, lat, t0 + dt.timedelta(seconds=10 * i), 5) for i in range(12)]
+        worker = viewers["worker_a" if side == "A" else "worker_b"]
+        tracks[side] = store_track(session, worker, clean([fixes]), name=f"patrol {side}")
+    clients = {}
+    for key, user in viewers.items():
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        client.post(
+            "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_from(page)}
+        )
+        clients[key] = client
+    return World(grids, communities, cases, photos, tracks, viewers, clients, app.test_client())
+
+
+# -- what each viewer may see: the policy's scopes, written out for this world ---------------------
+CASES_SEEN = {
+    "worker_a": {"A"},
+    "worker_b": {"B"},
+    "department_a": {"A"},
+    "supervisor_a": {"A"},
+    "dispatcher_a": {"A"},
+    "supervisor": {"A", "B"},
+    "admin": {"A", "B"},
+    "planner": set(),
+}
+GRID_PANELS = {
+    **{k: {"A", "B"} for k in CASES_SEEN},
+    "worker_a": {"A"},
+    "worker_b": {"B"},
+    "supervisor_a": {"A"},
+    "dispatcher_a": {"A"},
+}
+TRACKS_SEEN = {
+    "worker_a": {"A"},
+    "worker_b": {"B"},
+    "department_a": set(),
+    "supervisor_a": {"A"},
+    "dispatcher_a": {"A"},
+    "supervisor": {"A", "B"},
+    "admin": {"A", "B"},
+    "planner": set(),
+}
+STATS_SEEN = {"supervisor_a": {"A"}, "dispatcher_a": {"A"}, "supervisor": {"A", "B"}, "admin": {"A", "B"}}
+
+
+def _shown(response) -> bool:
+    """200 shows it; a hidden one must look like nothing at all (404), or a door closed to the
+    role (403) — never an error, never a redirect to log in."""
+    assert response.status_code in (200, 403, 404), (
+        response.status_code,
+        response.get_data(as_text=True)[:300],
+    )
+    return response.status_code == 200
+
+
+def _in_collection(response, wanted_id) -> bool:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return any(f["id"] == wanted_id for f in response.get_json()["features"])
+
+
+def _headers(w, viewer):
+    return bearer(w.viewers[viewer])
+
+
+# door → (what it reads, how to ask it whether `side`'s thing is shown to `viewer`)
+DOORS = {
+    "pages.case": ("case", lambda w, v, s: _shown(w.clients[v].get(f"/cases/{w.cases[s].id}"))),
+    "pages.cases": (
+        "case",
+        lambda w, v, s: f'href="/cases/{w.cases[s].id}"' in w.clients[v].get("/cases").get_data(as_text=True),
+    ),
+    "pages.case_action": (
+        "case",
+        lambda w, v, s: (
+            w.clients[v]
+            .post(
+                f"/cases/{w.cases[s].id}/actions",
+                data={
+                    "action": "nothing",
+                    "csrf_token": csrf_from(w.clients[v].get("/account").get_data(as_text=True)),
+                },
+            )
+            .status_code
+            == 302
+        ),
+    ),
+    "api.get_report_json": (
+        "case",
+        lambda w, v, s: _shown(w.api.get(f"/api/v1/reports/{w.cases[s].id}", headers=_headers(w, v))),
+    ),
+    "api.report_action": (
+        "case",
+        lambda w, v, s: (
+            w.api.post(
+                f"/api/v1/reports/{w.cases[s].id}/actions",
+                json={"action": "nothing", "version": 1},
+                headers=_headers(w, v),
+            ).status_code
+            != 404
+        ),
+    ),
+    "api.photo": (
+        "case",
+        lambda w, v, s: _shown(w.api.get(f"/api/v1/photos/{w.photos[s].id}", headers=_headers(w, v))),
+    ),
+    "api.reports_layer": (
+        "case",
+        lambda w, v, s: _in_collection(
+            w.api.get(f"/api/v1/layers/reports.geojson?bbox={BBOX}", headers=_headers(w, v)),
+            w.cases[s].id,
+        ),
+    ),
+    "open311.get_request": (
+        "case",
+        lambda w, v, s: _shown(
+            w.api.get(f"/open311/v2/requests/{w.cases[s].id}.json?api_key={w.viewers[v].token}")
+        ),
+    ),
+    "open311.list_requests": (
+        "case",
+        lambda w, v, s: (
+            str(w.cases[s].id)
+            in {
+                r["service_request_id"]
+                for r in w.api.get(f"/open311/v2/requests.json?api_key={w.viewers[v].token}").get_json()
+            }
+        ),
+    ),
+    "api.grid_detail": (
+        "grid",
+        lambda w, v, s: _shown(w.api.get(f"/api/v1/grids/{w.grids[s].code}", headers=_headers(w, v))),
+    ),
+    "patrols.tracks_layer": (
+        "track",
+        lambda w, v, s: _in_collection(
+            w.api.get(f"/api/v1/layers/tracks.geojson?bbox={BBOX}&hours=6", headers=_headers(w, v)),
+            w.tracks[s].id,
+        ),
+    ),
+    "patrols.get": (
+        "track",
+        lambda w, v, s: _shown(w.api.get(f"/api/v1/patrols/{w.tracks[s].id}", headers=_headers(w, v))),
+    ),
+    "dashboard.stats": (
+        "stats",
+        lambda w, v, s: _shown(
+            w.api.get(f"/api/v1/stats?level=grid&within={w.communities[s].code}", headers=_headers(w, v))
+        ),
+    ),
+    "dashboard.export_csv": (
+        "stats",
+        lambda w, v, s: _shown(
+            w.clients[v].get(f"/dashboard/export.csv?level=grid&within={w.communities[s].code}")
+        ),
+    ),
+    "dashboard.export_xlsx": (
+        "stats",
+        lambda w, v, s: _shown(
+            w.clients[v].get(f"/dashboard/export.xlsx?level=grid&within={w.communities[s].code}")
+        ),
+    ),
+}
+EXPECTED = {"case": CASES_SEEN, "grid": GRID_PANELS, "track": TRACKS_SEEN, "stats": STATS_SEEN}
+
+# Every other route, and why it reads no case, photo, track or personal data beyond the asker's own.
+NOT_CASE_READS = {
+    "static": "files",
+    "health.healthz": "the database's state",
+    "auth.login": "the login form",
+    "auth.logout": "ends the asker's sessions",
+    "auth.account": "the asker's own account",
+    "pages.home": "a redirect",
+    "pages.map": "the map's frame; its layers are doors above",
+    "pages.report": "the phone's form and the category tree",
+    "api.create_report": "a write; its answer is the writer's own report",
+    "api.locate_grid": "which grid holds a point",
+    "api.photo_location": "the position in the asker's own photo",
+    "api.areas_layer": "areas with aggregate counts, no case",
+    "api.buildings_layer": "building footprints and household counts",
+    "imports.page": "the planners' form",
+    "imports.create": "a planner's own file",
+    "open311.services": "the category tree",
+    "open311.service_definition": "one category",
+    "open311.create_request": "a write; its answer is the poster's own request",
+    "open311.token_lookup": "the id of the request a client posted (its own token)",
+    "patrols.start": "starts the asker's own patrol",
+    "patrols.pings": "the asker's own live patrol (another's is a 404)",
+    "patrols.end": "the asker's own live patrol (another's is a 404)",
+    "patrols.upload_gpx": "a write; the asker's own track",
+    "patrols.coverage": "aggregate coverage per grid, no track",
+    "patrols.gaps": "street pieces nobody walked, no track",
+    "patrols.page": "aggregate coverage per grid; its track layer is a door above",
+    "dashboard.page": "the dashboard's frame; its figures are doors above",
+    "admin.categories": "the category tree (admins)",
+    "admin.category_privacy": "a write (admins)",
+    "admin.audit": "the record of personal reads (admins only)",
+}
+
+
+def test_every_route_passes_the_policy_or_reads_no_case(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unclassified = endpoints - set(DOORS) - set(NOT_CASE_READS)
+    assert not unclassified, (
+        f"new route(s) {sorted(unclassified)}: read through gis/cases/policy.py and add a row to DOORS, "
+        "or say in NOT_CASE_READS why it reads no case"
+    )
+    assert not (set(DOORS) | set(NOT_CASE_READS)) - endpoints, "the table names routes that are gone"
+
+
+@pytest.mark.parametrize("door", sorted(DOORS))
+def test_each_role_sees_inside_its_scope_and_nothing_outside(world, door):
+    kind, shown = DOORS[door]
+    got = {viewer: {side for side in "AB" if shown(world, viewer, side)} for viewer in world.viewers}
+    want = {viewer: EXPECTED[kind].get(viewer, set()) for viewer in world.viewers}
+    assert got == want
