@@ -239,7 +239,7 @@ class Report(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(10), default="app")
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # hotline / Open311 callers
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
     assignment: Mapped[str] = mapped_column(String(12), default="inside")  # inside/nearest/unassigned

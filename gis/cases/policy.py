@@ -69,13 +69,14 @@ NOTHING = Condition("false")
 
 def _area(viewer: Viewer, r: str) -> Condition:
     """The reports of a supervisor's or dispatcher's area: its grids', and those outside every
-    grid that lie inside the area itself."""
+    grid that lie inside the area itself. The grids' ids and the area's shape are computed once per
+    statement (an array and a value), so both sides reach the reports through an index."""
     if viewer.area_code is None:
         return EVERYTHING
     return Condition(
-        f"({r}.grid_id IN (SELECT id FROM areas WHERE level = 'grid' AND code LIKE :scope_area || '%')"
-        f" OR ({r}.grid_id IS NULL AND EXISTS (SELECT 1 FROM areas scope_a WHERE scope_a.code = :scope_area"
-        f" AND ST_Intersects(scope_a.geom, {r}.geom))))",
+        f"({r}.grid_id = ANY(ARRAY(SELECT id FROM areas WHERE level = 'grid' AND code LIKE :scope_area || '%'))"
+        f" OR ({r}.grid_id IS NULL"
+        f" AND ST_Intersects((SELECT geom FROM areas WHERE code = :scope_area), {r}.geom)))",
         {"scope_area": viewer.area_code},
     )
 

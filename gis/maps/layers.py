@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis.accounts import Viewer
 from gis.cases.policy import Condition, areas_visible_to, handled_by, visible_to
-from gis.geojson import ENVELOPE, geojson_text, tolerance_for_zoom
+from gis.geojson import ENVELOPE, MAP_QUERY_SETTINGS, geojson_text, tolerance_for_zoom
 from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 from gis.privacy import MASK_TEXT
 
@@ -272,6 +272,7 @@ def reports_geojson(
         area=area,
     )
     params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    session.execute(MAP_QUERY_SETTINGS)  # the count too is planned for this viewport and scope
     in_view = session.scalar(
         text(CAPPED_COUNT_SQL.format(env=ENVELOPE, where=where)), {**params, "cap": MAX_PINS + 1}
     )

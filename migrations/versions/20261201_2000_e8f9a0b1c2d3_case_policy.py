@@ -9,6 +9,7 @@ functions
   (gis/cases/categories.py) and changeable by admins afterwards.
 - ``report_events.department_id``: the department a dispatch sent the case to, so a department
   keeps reading a case it once had (backfilled from the dispatch events' department names).
+- an index on ``reports.reporter_id``: everyone reads what they reported.
 - ``personal_reads``: who read which personal case without handling it, when, through which door.
 - ``login_failures``: failed log-ins per account and per address, shared by all server processes.
 - ``gridwatch_mask_text`` (phone numbers, 18-digit ID numbers, e-mail addresses in free text),
@@ -90,6 +91,8 @@ def upgrade() -> None:
         postgresql_where=sa.text("department_id IS NOT NULL"),
     )
 
+    # a grid worker's scope is "their grids or what they reported": both sides through an index
+    op.create_index("ix_reports_reporter_id", "reports", ["reporter_id"])
     op.create_table(
         "personal_reads",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -123,6 +126,7 @@ def downgrade() -> None:
     op.drop_index("ix_personal_reads_at", table_name="personal_reads")
     op.drop_table("personal_reads")
     op.drop_index("ix_report_events_department", table_name="report_events")
+    op.drop_index("ix_reports_reporter_id", table_name="reports")
     op.drop_column("report_events", "department_id")
     op.drop_constraint(op.f("ck_categories_privacy"), "categories")
     op.drop_column("categories", "privacy")
