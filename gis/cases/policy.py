@@ -74,7 +74,8 @@ def _area(viewer: Viewer, r: str) -> Condition:
     if viewer.area_code is None:
         return EVERYTHING
     return Condition(
-        f"({r}.grid_id = ANY(ARRAY(SELECT id FROM areas WHERE level = 'grid' AND code LIKE :scope_area || '%'))"
+        f"({r}.grid_id = ANY(ARRAY(SELECT id FROM areas"
+        f" WHERE level = 'grid' AND code LIKE :scope_area || '%'))"
         f" OR ({r}.grid_id IS NULL"
         f" AND ST_Intersects((SELECT geom FROM areas WHERE code = :scope_area), {r}.geom)))",
         {"scope_area": viewer.area_code},
