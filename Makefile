@@ -56,6 +56,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	mkdir -p $(VENDOR)/fontawesome && cp -r node_modules/@fortawesome/fontawesome-free/{css,webfonts} $(VENDOR)/fontawesome/
 	mkdir -p $(VENDOR)/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
 	mkdir -p $(VENDOR)/gcoord && cp node_modules/gcoord/dist/gcoord.global.prod.js $(VENDOR)/gcoord/
+	mkdir -p $(VENDOR)/swagger-ui && cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
 	touch $@
 
 db: venv

@@ -5,8 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class IdConverter(IntegerConverter):
+    """A row's id in a path: 1 to 2,147,483,647 (an int4); anything else is no such row (404)."""
+
+    regex = r"[1-9]\d{0,9}"
+    MAX = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > self.MAX:
+            raise ValidationError()
+        return number
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,18 +35,21 @@ def create_app(config: dict | None = None) -> Flask:
         imports,
         open311,
         pages,
+        params,
         patrols,
         security,
     )
     from app.config import from_environment
 
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    app.url_map.converters["id"] = IdConverter
     app.config.update(from_environment())
     app.config.update(config or {})
     database.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    app.before_request(params.refuse_what_is_not_text)
     blueprints = (auth, health, pages, api, imports, open311, patrols, dashboard, admin)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)

@@ -1,42 +1,63 @@
-"""The JSON API (/api/v1): token or session auth; errors come back as {"error": ...}."""
+"""The JSON API (/api/v1): token or session auth; each operation declared once (app/openapi.py),
+its refusals {"error": ..., "fields": {...}}; /api/v1/openapi.json describes them all."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth import bearer_digest, checks_token_itself, current_viewer
+from app import IdConverter
+from app.auth import bearer_digest, checks_token_itself, current_viewer, public
 from app.database import db
-from app.params import date_arg, intake_limits
-from app.schemas import area_chain, event_json, report_json
+from app.openapi import Reply, document, operation
+from app.params import intake_limits
+from app.schemas import (
+    GEO,
+    GEOJSON,
+    REFUSED,
+    ActionIn,
+    GridSummary,
+    LayerQuery,
+    Located,
+    PointQuery,
+    Position,
+    ReportIn,
+    ReportOut,
+    ReportsLayerQuery,
+    area_chain,
+    event_json,
+    report_json,
+)
 from gis.assignment import assign_grid, check_point
 from gis.cases.intake import photo_gps, submit_report
 from gis.cases.lifecycle import act
 from gis.cases.policy import load_visible
-from gis.coords import CRS_NAMES, to_wgs84
+from gis.coords import to_wgs84
 from gis.errors import Invalid, NotFound
 from gis.geojson import parse_bbox
 from gis.maps.layers import areas_geojson, buildings_geojson, grid_summary, reports_geojson
 from gis.models import AREA_LEVELS, Department, ReportPhoto
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def _payload() -> dict:
-    """JSON body, or form fields (multipart, for photos)."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise Invalid("the body must be a JSON object")
-        return data
-    return request.form.to_dict()
+REPORT = Reply(ReportOut, description="the report")
 
 
 @bp.post("/reports")
 @checks_token_itself
-def create_report():
-    data = _payload()
+@operation(
+    "Report a problem at a point (a phone's pin); a repeated client_id answers with the first report",
+    body=ReportIn,
+    form=ReportIn,
+    files={"photos": "up to 3 photos (JPEG, PNG or WebP)"},
+    responses={
+        201: REPORT,
+        200: Reply(ReportOut, description="the report this client_id made before"),
+        "default": REFUSED,
+    },
+    tags=("reports",),
+)
+def create_report(body: ReportIn):
     photos = (
         []
         if request.is_json
@@ -47,56 +68,65 @@ def create_report():
     digest = bearer_digest()
     intake = submit_report(
         db(),
-        lon=data.get("lon"),
-        lat=data.get("lat"),
-        crs=data.get("crs") or "wgs84",
-        category=str(data.get("category") or ""),
-        description=data.get("description") or "",
-        channel=data.get("channel") or "app",
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        category=body.category,
+        description=body.description,
+        channel=body.channel,
         reporter_id=None if digest else current_user.id,
         token_digest=digest,
-        client_id=data.get("client_id"),
-        address=data.get("address"),
+        client_id=body.client_id,
+        address=body.address,
         photos=photos,
         commit_alone=True,
         **intake_limits(),
     )  # the report is all this request writes
     # actions: GET /reports/<id> (kept off the hot path)
-    body = report_json(db(), intake.report_id, detail=intake.detail)
+    out = report_json(db(), intake.report_id, detail=intake.detail)
     status = 201 if intake.created else 200
     headers = {"Location": url_for("api.get_report_json", report_id=intake.report_id)}
-    return jsonify(body), status, headers
+    return jsonify(out), status, headers
 
 
-@bp.get("/reports/<int:report_id>")
+@bp.get("/reports/<id:report_id>")
+@operation(
+    "A report the asker may open, with its history and the actions they may take",
+    responses={200: REPORT, "default": REFUSED},
+    tags=("reports",),
+)
 def get_report_json(report_id: int):
     return _detail(load_visible(db(), current_viewer(), report_id, via=request.path))
 
 
-@bp.post("/reports/<int:report_id>/actions")
-def report_action(report_id: int):
-    data = _payload()
+@bp.post("/reports/<id:report_id>/actions")
+@operation(
+    "Take one step of the loop on a report (the version the asker saw, or 409)",
+    body=ActionIn,
+    form=ActionIn,
+    responses={200: REPORT, "default": REFUSED},
+    tags=("reports",),
+)
+def report_action(report_id: int, body: ActionIn):
     report = load_visible(db(), current_viewer(), report_id, via=request.path)
-    department_id = _department_id(data.get("department"))
-    hours = data.get("hours")
     act(
         db(),
         report,
         current_viewer(),
-        str(data.get("action") or ""),
-        version=data.get("version"),
-        note=data.get("note"),
-        department_id=department_id,
-        hours=float(hours) if hours not in (None, "") else None,
+        body.action,
+        version=body.version,
+        note=body.note,
+        department_id=_department_id(body.department),
+        hours=body.hours,
     )
     return _detail(report)
 
 
 def _detail(report):
     """A report with its history and the actions this user may take now."""
-    body = report_json(db(), report.id, current_viewer())
-    body["events"] = [event_json(e) for e in report.events]
-    return jsonify(body)
+    out = report_json(db(), report.id, current_viewer())
+    out["events"] = [event_json(e) for e in report.events]
+    return jsonify(out)
 
 
 def _department_id(value) -> int | None:
@@ -104,27 +134,29 @@ def _department_id(value) -> int | None:
     if value in (None, ""):
         return None
     session = db()
-    if str(value).isdigit() and session.get(Department, int(value)):
+    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(Department, int(value)):
         return int(value)
     found = session.scalar(select(Department.id).where(Department.code == str(value)))
     if found is None:
-        raise Invalid(f"no department {value!r}")
+        raise Invalid(f"no department {value!r}", fields={"department": "no such department"})
     return found
 
 
 @bp.get("/grids/locate")
-def locate_grid():
-    lon, lat = check_point(request.args.get("lon"), request.args.get("lat"))
-    crs = request.args.get("crs", "wgs84")
-    if crs not in CRS_NAMES:
-        raise Invalid(f"crs must be one of {', '.join(CRS_NAMES)}")
-    wlon, wlat = to_wgs84(lon, lat, crs)
-    assignment = assign_grid(db(), wlon, wlat, current_app.config["NEAREST_GRID_M"])
+@operation(
+    "Which grid holds a point (and its community, street, district)",
+    query=PointQuery,
+    responses={200: Reply(Located), "default": REFUSED},
+    tags=("areas",),
+)
+def locate_grid(query: PointQuery):
+    wlon, wlat = to_wgs84(*check_point(query.lon, query.lat), query.crs)
+    nearest_m = current_app.config["NEAREST_GRID_M"]
+    assignment = assign_grid(db(), wlon, wlat, nearest_m)
     if assignment.grid_id is None:
         raise NotFound(
-            f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within "
-            f"{current_app.config['NEAREST_GRID_M']:.0f} m: a report here goes to the "
-            "unassigned queue",
+            f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within {nearest_m:.0f} m: "
+            "a report here goes to the unassigned queue",
             assignment="unassigned",
         )
     return jsonify(
@@ -139,18 +171,29 @@ def locate_grid():
 
 
 @bp.post("/photos/location")
+@operation(
+    "The GPS position in a photo's EXIF, to offer as the report's position",
+    files={"photo": "a photo"},
+    responses={200: Reply(Position), "default": REFUSED},
+    tags=("reports",),
+)
 def photo_location():
     """EXIF GPS of an uploaded photo, so the phone can offer it as the report's position."""
     upload = request.files.get("photo")
     if upload is None:
-        raise Invalid("send the photo as the form field 'photo'")
+        raise Invalid("send the photo as the form field 'photo'", fields={"photo": "is required"})
     found = photo_gps(upload.read())
     if found is None:
         raise NotFound("this photo carries no GPS position")
     return jsonify({"lon": found[0], "lat": found[1]})
 
 
-@bp.get("/photos/<int:photo_id>")
+@bp.get("/photos/<id:photo_id>")
+@operation(
+    "A report's photo, for whoever may open the report",
+    responses={200: Reply({"type": "string", "format": "binary"}, "image/jpeg"), "default": REFUSED},
+    tags=("reports",),
+)
 def photo(photo_id: int):
     """A report's photo, for whoever may open the report (the same 404 otherwise)."""
     row = db().get(ReportPhoto, photo_id)
@@ -164,50 +207,90 @@ def photo(photo_id: int):
 
 
 @bp.get("/layers/reports.geojson")
-def reports_layer():
-    bbox = parse_bbox(request.args.get("bbox"))
-    body = reports_geojson(
+@operation(
+    "The pins the asker may open in a viewport (or counts per area as bubbles)",
+    query=ReportsLayerQuery,
+    responses={200: GEO, "default": REFUSED},
+    tags=("map",),
+)
+def reports_layer(query: ReportsLayerQuery):
+    out = reports_geojson(
         db(),
         current_viewer(),
-        bbox,
-        status=request.args.get("status"),
-        category=request.args.get("category"),
-        channel=request.args.get("channel"),
-        date_from=date_arg("from"),
-        date_to=date_arg("to"),
-        area=request.args.get("area"),
+        parse_bbox(query.bbox),
+        status=query.status or None,
+        category=query.category or None,
+        channel=query.channel or None,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        area=query.area or None,
     )
-    return Response(body, mimetype="application/geo+json")
+    return Response(out, mimetype=GEOJSON)
 
 
 @bp.get("/layers/buildings.geojson")
-def buildings_layer():
-    bbox = parse_bbox(request.args.get("bbox"))
-    zoom = request.args.get("zoom", 16, type=float)
-    return Response(buildings_geojson(db(), bbox, zoom), mimetype="application/geo+json")
+@operation(
+    "Building footprints in a viewport (from zoom 16)",
+    query=LayerQuery,
+    responses={200: GEO, "default": REFUSED},
+    tags=("map",),
+)
+def buildings_layer(query: LayerQuery):
+    return Response(buildings_geojson(db(), parse_bbox(query.bbox), query.zoom), mimetype=GEOJSON)
 
 
 @bp.get("/layers/<level>.geojson")
-def areas_layer(level: str):
+@operation(
+    "Areas of a level in a viewport, with their open and overdue cases",
+    query=LayerQuery,
+    responses={200: GEO, "default": REFUSED},
+    tags=("map",),
+)
+def areas_layer(level: str, query: LayerQuery):
     if level not in AREA_LEVELS:
-        raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
-    bbox = parse_bbox(request.args.get("bbox"))
-    zoom = request.args.get("zoom", 14, type=float)
-    auto = request.args.get("auto") == "1"  # coarser areas when too many grids are in view
+        raise NotFound(f"no layer {level!r}: one of {', '.join(AREA_LEVELS)}")
+    auto = query.auto == "1"  # coarser areas when too many grids are in view
     headers = (
         {"Content-Disposition": f"attachment; filename=gridwatch-{level}.geojson"}
-        if request.args.get("download") == "1"
+        if query.download == "1"
         else {}
     )
-    return Response(
-        areas_geojson(db(), level, bbox, zoom, auto), mimetype="application/geo+json", headers=headers
-    )
+    out = areas_geojson(db(), level, parse_bbox(query.bbox), query.zoom, auto)
+    return Response(out, mimetype=GEOJSON, headers=headers)
 
 
 @bp.get("/grids/<code>")
+@operation(
+    "A grid's panel: worker, buildings, households, open and overdue cases, last patrol",
+    responses={200: Reply(GridSummary), "default": REFUSED},
+    tags=("areas",),
+)
 def grid_detail(code: str):
     summary = grid_summary(db(), current_viewer(), code)
     if summary is None:
         raise NotFound(f"no grid {code}")
     summary["last_patrol"] = summary["last_patrol"].isoformat() if summary["last_patrol"] else None
     return jsonify(summary)
+
+
+@bp.get("/openapi.json")
+@public
+@operation("This document", responses={200: Reply({"type": "object"})}, tags=("meta",), public=True)
+def openapi():
+    return jsonify(
+        document(
+            current_app,
+            "GridWatch API",
+            "1",
+            "Grid management (网格化管理): reports and the closed loop, map layers, patrols, "
+            "indicators, imports, Open311 GeoReport v2. Authorization: Bearer <token> "
+            "(gridwatch users token NAME), or the browser's session.",
+        )
+    )
+
+
+@bp.get("/docs")
+@public
+def docs():
+    """The document, readable (Swagger UI from npm, served from /static)."""
+    return render_template("api_docs.html")

@@ -16,7 +16,9 @@ from openpyxl.styles import Font
 
 from app.auth import current_viewer, roles_required
 from app.database import db
+from app.openapi import Reply, operation, query_of
 from app.params import period_arg
+from app.schemas import Error, Stats, StatsQuery
 from gis.cases.policy import stats_area
 from gis.indicators import LEVELS, indicators, table_rows, trend
 from gis.spreadsheets import csv_cell, looks_like_formula
@@ -26,7 +28,7 @@ STAT_ROLES = ("supervisor", "dispatcher")
 
 
 def _result(with_trend: bool = False) -> dict:
-    level = request.args.get("level") or "grid"
+    level = query_of(StatsQuery).level
     within = stats_area(current_viewer(), (request.args.get("within") or "").strip() or None)
     period = period_arg()
     result = indicators(db(), level, period, within=within)
@@ -37,8 +39,14 @@ def _result(with_trend: bool = False) -> dict:
 
 @bp.get("/api/v1/stats")
 @roles_required(*STAT_ROLES)
-def stats():
-    return jsonify(_result(with_trend=request.args.get("trend") == "1"))
+@operation(
+    "Indicators (GB/T 30428.4) per unit of a level for a period, within the asker's area",
+    query=StatsQuery,
+    responses={200: Reply(Stats), "default": Reply(Error, description="refused: the error says why")},
+    tags=("indicators",),
+)
+def stats(query: StatsQuery):
+    return jsonify(_result(with_trend=query.trend == "1"))
 
 
 @bp.get("/dashboard")

@@ -8,8 +8,10 @@ Tests hand in SESSION_FACTORY bound to a connection whose transaction they roll 
 
 from __future__ import annotations
 
+import psycopg
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -35,17 +37,29 @@ def db() -> Session:
 
 def _commit_on_success(response):
     session = g.get("db")
-    if session is not None:
+    if session is None:
+        return response
+    try:
         if response.status_code < 400:
             session.commit()
         else:
             session.rollback()
+    except (DBAPIError, psycopg.OperationalError) as exc:
+        from app.errors import database_unreachable, unavailable
+
+        if not database_unreachable(exc):
+            raise
+        session.invalidate()  # the server went away mid-request: nothing of it was committed
+        return current_app.make_response(unavailable())
     return response
 
 
 def _close(exc):
     session = g.pop("db", None)
     if session is not None:
-        if exc is not None:
-            session.rollback()
-        session.close()
+        try:
+            if exc is not None:
+                session.rollback()
+            session.close()
+        except (DBAPIError, psycopg.OperationalError):
+            session.invalidate()

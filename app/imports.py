@@ -17,6 +17,8 @@ from flask import Blueprint, jsonify, render_template, request
 
 from app.auth import current_row, roles_required
 from app.database import db
+from app.openapi import Reply, operation
+from app.schemas import Error, ImportForm, ImportOut
 from gis.areas.importer import ImportRefused, import_areas, import_buildings, import_streets
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
@@ -55,28 +57,36 @@ def _save_upload(into: Path) -> Path:
     return main
 
 
-def _option(name: str) -> str | None:
-    value = (request.form.get(name) or "").strip()
-    return value or None
+def _option(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
 @bp.post("/api/v1/imports")
 @roles_required("planner")
-def create():
-    kind = request.form.get("kind", "grids")
-    if kind not in ("grids", "buildings", "streets"):
-        raise Invalid("kind must be grids, buildings or streets")
-    dry_run = request.form.get("dry_run", "1") not in ("0", "false", "no")
+@operation(
+    "Check (dry_run=1, the default: nothing is written) or import a planner's layer",
+    form=ImportForm,
+    files={"file": "a zipped shapefile, a shapefile's parts together, a GeoPackage or GeoJSON"},
+    responses={
+        200: Reply(ImportOut, description="checked"),
+        201: Reply(ImportOut, description="imported"),
+        "default": Reply(Error, description="refused: the error (and the report) say why"),
+    },
+    tags=("imports",),
+)
+def create(body: ImportForm):
+    kind = body.kind
+    dry_run = body.dry_run not in ("0", "false", "no")
     uploads = var_dir() / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="import-", dir=uploads))
     try:
         path = _save_upload(workdir)
         common = dict(
-            crs=_option("crs"),
-            encoding=_option("encoding"),
-            layer=_option("layer"),
-            replace=request.form.get("replace") in ("1", "true", "on"),
+            crs=_option(body.crs),
+            encoding=_option(body.encoding),
+            layer=_option(body.layer),
+            replace=body.replace in ("1", "true", "on"),
             user_id=current_row().id,
         )
         try:
@@ -84,26 +94,26 @@ def create():
                 result = import_areas(
                     db(),
                     path,
-                    request.form.get("level", "grid"),
-                    code_field=_option("code_field"),
-                    name_field=_option("name_field"),
-                    parent_field=_option("parent_field"),
+                    body.level,
+                    code_field=_option(body.code_field),
+                    name_field=_option(body.name_field),
+                    parent_field=_option(body.parent_field),
                     **common,
                 )
             elif kind == "streets":
-                result = import_streets(db(), path, name_field=_option("name_field"), **common)
+                result = import_streets(db(), path, name_field=_option(body.name_field), **common)
             else:
                 result = import_buildings(
                     db(),
                     path,
-                    name_field=_option("name_field"),
-                    households_field=_option("households_field"),
-                    floors_field=_option("floors_field"),
+                    name_field=_option(body.name_field),
+                    households_field=_option(body.households_field),
+                    floors_field=_option(body.floors_field),
                     **common,
                 )
         except ImportRefused as exc:
             exc.report["file"] = _original_name()
-            return jsonify({"error": exc.message, "report": exc.report, "written": False}), 422
+            return jsonify({"error": exc.message, "status": 422, "report": exc.report, "written": False}), 422
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.report["file"] = _original_name()

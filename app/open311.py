@@ -18,14 +18,28 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import IdConverter
 from app.auth import public
 from app.database import db
-from app.params import intake_limits
+from app.openapi import Reply, operation
+from app.params import EARLIEST, LATEST, intake_limits
+from app.schemas import (
+    XML,
+    Open311Definition,
+    Open311Error,
+    Open311KeyQuery,
+    Open311Post,
+    Open311Posted,
+    Open311Query,
+    Open311Request,
+    Open311Service,
+)
 from gis import accounts
 from gis.accounts import Viewer
 from gis.cases.intake import submit_report
 from gis.cases.policy import NOTHING, public_cases, visible_to
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
+from gis.limits import TEXT_LIMITS, clean_text
 from gis.models import ENDED_STATUSES, Category, Report, utcnow
 from gis.privacy import MASK_TEXT
 
@@ -69,8 +83,22 @@ def _service(c: Category, groups: dict) -> dict:
     }
 
 
+def _answers(model, description: str) -> dict:
+    """An Open311 answer in JSON and XML, and its errors (as GeoReport v2 writes them)."""
+    return {
+        200: Reply(model, description=description, alternatives=(XML,)),
+        "default": Reply(list[Open311Error], description="refused", alternatives=(XML,)),
+    }
+
+
 @bp.get("/services.<fmt>")
 @public
+@operation(
+    "Open311: the categories as services",
+    responses=_answers(list[Open311Service], "the services"),
+    tags=("open311",),
+    public=True,
+)
 def services(fmt):
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
     groups = {c.code: c for c in categories if c.parent_code is None}
@@ -80,6 +108,12 @@ def services(fmt):
 
 @bp.get("/services/<code>.<fmt>")
 @public
+@operation(
+    "Open311: one service's definition",
+    responses=_answers(Open311Definition, "its definition"),
+    tags=("open311",),
+    public=True,
+)
 def service_definition(code, fmt):
     category = db().get(Category, code)
     if category is None or category.parent_code is None:
@@ -151,50 +185,55 @@ def _query_reports(viewer: Viewer | None):
     )
 
 
-def _date_arg(name):
-    value = request.args.get(name)
+def _date_arg(value: str | None, name: str):
+    """An Open311 date-time (ISO 8601; UTC when it names no zone), between 2000 and 2100."""
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+08:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if not EARLIEST <= parsed < LATEST:
+        raise Invalid(f"{name} must lie between 2000 and 2100")
+    return parsed
 
 
 @bp.get("/requests.<fmt>")
 @public
-def list_requests(fmt):
-    query = _query_reports(_key_viewer())
-    ids = request.args.get("service_request_id")
-    if ids:
-        try:
-            query = query.where(Report.id.in_([int(i) for i in ids.split(",")]))
-        except ValueError:
-            raise Invalid("service_request_id must be numbers separated by commas") from None
+@operation(
+    "Open311: requests (public cases, masked; with api_key, its user's whole)",
+    query=Open311Query,
+    responses=_answers(list[Open311Request], "the requests, newest first"),
+    tags=("open311",),
+    public=True,
+)
+def list_requests(fmt, query: Open311Query):
+    select_reports = _query_reports(_key_viewer())
+    if query.service_request_id:
+        ids = [int(i) for i in query.service_request_id.split(",")]
+        select_reports = select_reports.where(Report.id.in_([i for i in ids if i <= IdConverter.MAX]))
     else:
-        start, end = _date_arg("start_date"), _date_arg("end_date")
+        start, end = _date_arg(query.start_date, "start_date"), _date_arg(query.end_date, "end_date")
         if start is None and end is None:
             start = utcnow() - dt.timedelta(days=90)  # the spec's default window
         if start:
-            query = query.where(Report.created_at >= start)
+            select_reports = select_reports.where(Report.created_at >= start)
         if end:
-            query = query.where(Report.created_at <= end)
-        if request.args.get("service_code"):
-            query = query.where(Report.category_code.in_(request.args["service_code"].split(",")))
-        status = request.args.get("status")
-        if status == "open":
-            query = query.where(Report.status.not_in(ENDED_STATUSES))
-        elif status == "closed":
-            query = query.where(Report.status.in_(ENDED_STATUSES))
-        elif status:
-            raise Invalid("status must be open or closed")
-    page = max(request.args.get("page", 1, type=int), 1)
-    size = min(max(request.args.get("page_size", MAX_REQUESTS, type=int), 1), MAX_REQUESTS)
+            select_reports = select_reports.where(Report.created_at <= end)
+        if query.service_code:
+            select_reports = select_reports.where(Report.category_code.in_(query.service_code.split(",")))
+        if query.status == "open":
+            select_reports = select_reports.where(Report.status.not_in(ENDED_STATUSES))
+        elif query.status == "closed":
+            select_reports = select_reports.where(Report.status.in_(ENDED_STATUSES))
+    page, size = query.page, min(query.page_size, MAX_REQUESTS)
     rows = (
         db()
         .execute(
-            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(size).offset((page - 1) * size)
+            select_reports.order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(size)
+            .offset((page - 1) * size)
         )
         .unique()
         .all()
@@ -202,9 +241,16 @@ def list_requests(fmt):
     return _respond([request_json(*row) for row in rows], "service_requests", "request", fmt)
 
 
-@bp.get("/requests/<int:report_id>.<fmt>")
+@bp.get("/requests/<id:report_id>.<fmt>")
 @public
-def get_request(report_id, fmt):
+@operation(
+    "Open311: one request",
+    query=Open311KeyQuery,
+    responses=_answers(list[Open311Request], "the request"),
+    tags=("open311",),
+    public=True,
+)
+def get_request(report_id, fmt, query: Open311KeyQuery):
     row = db().execute(_query_reports(_key_viewer()).where(Report.id == report_id)).unique().first()
     if row is None:
         raise NotFound(f"no service request {report_id}")
@@ -213,36 +259,36 @@ def get_request(report_id, fmt):
 
 @bp.post("/requests.<fmt>")
 @public
-def create_request(fmt):
-    form = request.form
+@operation(
+    "Open311: post a request (api_key needed, in the query string or the form)",
+    form=Open311Post,
+    responses=_answers(list[Open311Posted], "the new request's id and token"),
+    tags=("open311",),
+    public=True,
+)
+def create_request(fmt, body: Open311Post):
     user = _key_viewer()
     if user is None:
         raise Forbidden("a valid api_key is required to post a service request")
-    if not form.get("service_code"):
+    if not body.service_code:
         raise DomainError("service_code is required")
-    if not (form.get("lat") and form.get("long")):
+    if body.lat is None or body.long is None:
         raise DomainError("this jurisdiction needs lat and long (address-only requests are not geocoded)")
-    contact = (
-        " ".join(
-            v
-            for v in (form.get("first_name"), form.get("last_name"), form.get("email"), form.get("phone"))
-            if v
-        )
-        or None
-    )
-    category = db().get(Category, form["service_code"])
+    contact = " ".join(v for v in (body.first_name, body.last_name, body.email, body.phone) if v) or None
+    contact = clean_text(contact[: TEXT_LIMITS["contact"]] if contact else None, "contact")
+    category = db().get(Category, body.service_code)
     if category is None or category.parent_code is None:
-        raise NotFound(f"no service {form['service_code']}")
+        raise NotFound(f"no service {body.service_code}")
     token = uuid.uuid4()  # the client's handle on its request (tokens/<token>.json)
     report_id = submit_report(
         db(),
-        lon=form.get("long"),
-        lat=form.get("lat"),
-        category=form["service_code"],
-        description=form.get("description", ""),
+        lon=body.long,
+        lat=body.lat,
+        category=body.service_code,
+        description=body.description or "",
         channel="public",
         reporter_id=user.id,
-        address=form.get("address_string"),
+        address=body.address_string,
         contact=contact,
         client_id=token,
         **intake_limits(),
@@ -264,6 +310,12 @@ def create_request(fmt):
 
 @bp.get("/tokens/<token>.<fmt>")
 @public
+@operation(
+    "Open311: the request a token stands for",
+    responses=_answers(list[Open311Posted], "the request's id"),
+    tags=("open311",),
+    public=True,
+)
 def token_lookup(token, fmt):
     try:
         key = uuid.UUID(token)

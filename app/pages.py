@@ -14,7 +14,7 @@ from app.maps import render_parts, supervisor_map
 from app.params import date_arg
 from app.schemas import area_chain
 from gis.cases.lifecycle import act, available_actions, traffic_light
-from gis.cases.listing import CaseFilter, find_cases
+from gis.cases.listing import MAX_PAGE, CaseFilter, find_cases
 from gis.cases.policy import load_visible
 from gis.errors import DomainError
 from gis.maps.layers import grids_extent
@@ -64,7 +64,7 @@ def cases():
         date_from=date_arg("from"),
         date_to=date_arg("to"),
     )
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     size = 50
     rows, total = find_cases(db(), current_viewer(), f, page, size)
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
@@ -81,7 +81,7 @@ def cases():
     )
 
 
-@bp.get("/cases/<int:report_id>")
+@bp.get("/cases/<id:report_id>")
 def case(report_id: int):
     report = load_visible(db(), current_viewer(), report_id, via=request.path)
     point = to_shape(report.geom)
@@ -97,7 +97,7 @@ def case(report_id: int):
     )
 
 
-@bp.post("/cases/<int:report_id>/actions")
+@bp.post("/cases/<id:report_id>/actions")
 def case_action(report_id: int):
     report = load_visible(db(), current_viewer(), report_id, via=request.path)
     form = request.form

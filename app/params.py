@@ -11,13 +11,22 @@ from gis.errors import Invalid
 from gis.indicators import parse_period
 from gis.patrols.coverage import DEFAULT_RADIUS_M, Window
 
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no date or time before this is believed
+LATEST = dt.datetime(2101, 1, 1, tzinfo=dt.UTC)
+
 
 def date_arg(name: str) -> dt.date | None:
+    """A date of the query string, between 2000 and 2100."""
     value = request.args.get(name)
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
-        raise Invalid(f"{name} must be a date like 2026-11-23") from None
+        raise Invalid(f"{name} must be a date like 2026-11-23", fields={name: "is not a date"}) from None
+    if day is not None and not EARLIEST.date() <= day < LATEST.date():
+        raise Invalid(
+            f"{name} must lie between 2000 and 2100", fields={name: "must lie between 2000 and 2100"}
+        )
+    return day
 
 
 def intake_limits() -> dict:
@@ -28,28 +37,32 @@ def intake_limits() -> dict:
     }
 
 
-def datetime_arg(name: str) -> dt.datetime | None:
-    """An ISO time (or date, meaning its midnight); without a zone, the configured TIMEZONE's."""
-    value = (request.args.get(name) or "").strip()
+def parse_time(value: str | None, name: str) -> dt.datetime | None:
+    """An ISO time (or date, meaning its midnight) between 2000 and 2100; without a zone, the
+    configured TIMEZONE's."""
+    value = (value or "").strip()
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace(" ", "+") if "T" in value else value)
     except ValueError:
-        raise Invalid(f"{name} must be a time like 2026-11-23T08:00+08:00, or a date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        raise Invalid(
+            f"{name} must be a time like 2026-11-23T08:00+08:00, or a date", fields={name: "is not a time"}
+        ) from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    if not EARLIEST <= parsed < LATEST:
+        raise Invalid(
+            f"{name} must lie between 2000 and 2100", fields={name: "must lie between 2000 and 2100"}
+        )
+    return parsed
 
 
-def coverage_window() -> Window:
-    """from/to/radius of a coverage request; by default the last ``hours`` (24) up to now."""
-    end = datetime_arg("to") or dt.datetime.now(dt.UTC)
-    try:
-        radius = float(request.args.get("radius") or DEFAULT_RADIUS_M)
-        hours = float(request.args.get("hours") or 24)
-    except ValueError:
-        raise Invalid("radius and hours must be numbers") from None
-    start = datetime_arg("from") or end - dt.timedelta(hours=hours)
-    return Window(start, end, radius)
+def coverage_window(query) -> Window:
+    """from/to/radius of a coverage request (a ``WindowQuery``); by default the last ``hours`` (24)
+    up to now."""
+    end = parse_time(query.end, "to") or dt.datetime.now(dt.UTC)
+    start = parse_time(query.start, "from") or end - dt.timedelta(hours=query.hours or 24)
+    return Window(start, end, query.radius or DEFAULT_RADIUS_M)
 
 
 def period_arg():
@@ -61,3 +74,10 @@ def period_arg():
         date_from=date_arg("from"),
         date_to=date_arg("to"),
     )
+
+
+def refuse_what_is_not_text() -> None:
+    """Before every request: a path or query string holding NUL (``%00``) is refused, since no
+    code, name or date has one and PostgreSQL could not even compare it."""
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        raise Invalid("the address holds a NUL character (%00)", fields={"query": "holds a NUL character"})

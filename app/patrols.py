@@ -11,8 +11,23 @@ from sqlalchemy import select
 from app.auth import current_row, current_viewer
 from app.database import db
 from app.maps import coverage_map, render_parts
+from app.openapi import Reply, operation, query_of
 from app.params import coverage_window
+from app.schemas import (
+    GEO,
+    GEOJSON,
+    REFUSED,
+    Coverage,
+    GpxForm,
+    PatrolIn,
+    Ping,
+    PingsIn,
+    PingsOut,
+    Track,
+    WindowQuery,
+)
 from gis.cases.policy import tracks_visible_to
+from gis.coords import rounded
 from gis.errors import Forbidden, Invalid, NotFound
 from gis.geojson import parse_bbox, tolerance_for_zoom
 from gis.maps.layers import grids_extent
@@ -37,7 +52,8 @@ from gis.patrols.tracks import (
 
 bp = Blueprint("patrols", __name__)
 OVERSEERS = ("admin", "supervisor")  # may load tracks for others
-MAX_PINGS = 2000  # one request's worth: a phone that was offline ~5 h at 10 s
+MAX_PINGS = 2000  # one request's worth: a phone that was offline ~5 h at 10 s (PingsIn)
+TRACK = Reply(Track, description="the patrol")
 
 
 def track_json(track: PatrolTrack) -> dict:
@@ -67,13 +83,19 @@ def _touched_coverage(track: PatrolTrack) -> dict:
 
 
 @bp.post("/api/v1/patrols")
-def start():
-    data = request.get_json(silent=True) or {}
-    track = start_patrol(db(), current_row(), name=data.get("name"))
+@operation(
+    "Start a live patrol (the phone then sends its fixes)",
+    body=PatrolIn,
+    responses={201: TRACK, "default": REFUSED},
+    tags=("patrols",),
+)
+def start(body: PatrolIn):
+    track = start_patrol(db(), current_row(), name=body.name)
     return jsonify(track_json(track)), 201, {"Location": url_for("patrols.get", track_id=track.id)}
 
 
-@bp.get("/api/v1/patrols/<int:track_id>")
+@bp.get("/api/v1/patrols/<id:track_id>")
+@operation("A patrol the asker may see", responses={200: TRACK, "default": REFUSED}, tags=("patrols",))
 def get(track_id: int):
     scope = tracks_visible_to(current_viewer())
     track = db().scalar(select(PatrolTrack).where(PatrolTrack.id == track_id, scope.clause()))
@@ -82,40 +104,37 @@ def get(track_id: int):
     return jsonify(track_json(track))
 
 
-def _ping(item) -> Fix:
+def _ping(item: Ping) -> Fix:
     """One fix from the phone: lon, lat, time (ISO text or epoch milliseconds), accuracy (m)."""
-    if not isinstance(item, dict):
-        raise Invalid("each point must be an object with lon, lat, time and accuracy")
+    value = item.time
     try:
-        lon, lat = float(item["lon"]), float(item["lat"])
-        accuracy = float(item["accuracy"]) if item.get("accuracy") is not None else None
-    except (KeyError, TypeError, ValueError):
-        raise Invalid("each point needs lon and lat as numbers (accuracy, if sent, in metres)") from None
-    value = item.get("time")
-    if value is None:
-        raise Invalid("each point needs its time (ISO 8601 or epoch milliseconds)")
-    try:
-        if isinstance(value, (int, float)):
+        if isinstance(value, float):
             time = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
         else:
-            time = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            time = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
-        raise Invalid(f"time {value!r} is neither ISO 8601 nor epoch milliseconds") from None
+        raise Invalid(
+            f"time {value!r} is neither ISO 8601 nor epoch milliseconds",
+            fields={"points.time": "is neither ISO 8601 nor epoch milliseconds"},
+        ) from None
     if time.tzinfo is None:
-        raise Invalid("a ping's time needs its time zone (e.g. 2026-11-23T08:00:00+08:00)")
-    return Fix(lon, lat, time, accuracy)
+        raise Invalid(
+            "a ping's time needs its time zone (e.g. 2026-11-23T08:00:00+08:00)",
+            fields={"points.time": "needs its time zone"},
+        )
+    return Fix(rounded(item.lon), rounded(item.lat), time, item.accuracy)
 
 
-@bp.post("/api/v1/patrols/<int:track_id>/points")
-def pings(track_id: int):
+@bp.post("/api/v1/patrols/<id:track_id>/points")
+@operation(
+    f"Fixes of the asker's live patrol (at most {MAX_PINGS} a request; safe to send again)",
+    body=PingsIn,
+    responses={200: Reply(PingsOut), "default": REFUSED},
+    tags=("patrols",),
+)
+def pings(track_id: int, body: PingsIn):
     track = live_track(db(), track_id, current_row())
-    data = request.get_json(silent=True)
-    items = data.get("points", [data]) if isinstance(data, dict) else data
-    if not isinstance(items, list) or not items:
-        raise Invalid('send {"points": [{"lon": .., "lat": .., "time": .., "accuracy": ..}, ...]}')
-    if len(items) > MAX_PINGS:
-        raise Invalid(f"at most {MAX_PINGS} points a request: send the rest in the next one")
-    cleaned = add_pings(db(), track, [_ping(i) for i in items])
+    cleaned = add_pings(db(), track, [_ping(i) for i in body.points])
     return jsonify(
         {
             "track": track.id,
@@ -126,65 +145,87 @@ def pings(track_id: int):
     )
 
 
-@bp.post("/api/v1/patrols/<int:track_id>/end")
+@bp.post("/api/v1/patrols/<id:track_id>/end")
+@operation(
+    "End the asker's live patrol; its grids' coverage comes back",
+    responses={200: TRACK, "default": REFUSED},
+    tags=("patrols",),
+)
 def end(track_id: int):
     track = end_patrol(db(), live_track(db(), track_id, current_row()))
     return jsonify({**track_json(track), "coverage": _touched_coverage(track)})
 
 
 @bp.post("/api/v1/patrols/gpx")
-def upload_gpx():
+@operation(
+    "Load a GPX track walked by the asker (or, supervisors, by the user named)",
+    form=GpxForm,
+    files={"file": "a GPX 1.0 or 1.1 file"},
+    responses={201: TRACK, "default": REFUSED},
+    tags=("patrols",),
+)
+def upload_gpx(body: GpxForm):
     """A GPX file for the logged-in user, or (supervisors) for the user named in ``user``."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("choose a .gpx file to upload (form field 'file')")
+        raise Invalid("choose a .gpx file to upload (form field 'file')", fields={"file": "is required"})
     user = current_row()
-    if request.form.get("user") and request.form["user"] != user.username:
+    if body.user and body.user != user.username:
         if user.role not in OVERSEERS:
             raise Forbidden("only supervisors may load a track for someone else")
-        user = db().scalar(select(User).where(User.username == request.form["user"]))
+        user = db().scalar(select(User).where(User.username == body.user))
         if user is None:
-            raise NotFound(f"no user {request.form['user']!r}")
-    try:
-        rules = CleaningRules(
-            float(request.form.get("max_accuracy") or 50),
-            float(request.form.get("max_speed") or 15),
-            dt.timedelta(minutes=float(request.form.get("gap_minutes") or 5)),
-        )
-    except ValueError:
-        raise Invalid("max_accuracy, max_speed and gap_minutes must be numbers") from None
-    track = import_gpx(db(), upload.read(), user, name=request.form.get("name") or None, rules=rules)
+            raise NotFound(f"no user {body.user!r}")
+    rules = CleaningRules(
+        body.max_accuracy or 50, body.max_speed or 15, dt.timedelta(minutes=body.gap_minutes or 5)
+    )
+    track = import_gpx(db(), upload.read(), user, name=body.name, rules=rules)
     return jsonify({**track_json(track), "coverage": _touched_coverage(track)}), 201
 
 
 @bp.get("/api/v1/coverage")
-def coverage():
-    bbox = parse_bbox(request.args["bbox"]) if request.args.get("bbox") else None
-    return jsonify(grid_coverage(db(), coverage_window(), bbox=bbox).as_json())
+@operation(
+    "Patrol coverage per grid for a window and radius (default the last 24 h, 30 m)",
+    query=WindowQuery,
+    responses={200: Reply(Coverage), "default": REFUSED},
+    tags=("patrols",),
+)
+def coverage(query: WindowQuery):
+    bbox = parse_bbox(query.bbox) if query.bbox else None
+    return jsonify(grid_coverage(db(), coverage_window(query), bbox=bbox).as_json())
 
 
 @bp.get("/api/v1/coverage/gaps.geojson")
-def gaps():
-    bbox = parse_bbox(request.args.get("bbox"))
-    return Response(
-        uncovered_streets_geojson(db(), coverage_window(), bbox=bbox), mimetype="application/geo+json"
-    )
+@operation(
+    "The streets nobody walked in a window, in a viewport",
+    query=WindowQuery,
+    responses={200: GEO, "default": REFUSED},
+    tags=("patrols",),
+)
+def gaps(query: WindowQuery):
+    bbox = parse_bbox(query.bbox)
+    return Response(uncovered_streets_geojson(db(), coverage_window(query), bbox=bbox), mimetype=GEOJSON)
 
 
 @bp.get("/api/v1/layers/tracks.geojson")
-def tracks_layer():
-    bbox = parse_bbox(request.args.get("bbox"))
-    tolerance = tolerance_for_zoom(request.args.get("zoom", 16, type=float))
+@operation(
+    "The patrol tracks the asker may see in a window and viewport",
+    query=WindowQuery,
+    responses={200: GEO, "default": REFUSED},
+    tags=("map",),
+)
+def tracks_layer(query: WindowQuery):
+    bbox = parse_bbox(query.bbox)
+    tolerance = tolerance_for_zoom(query.zoom if query.zoom is not None else 16)
     return Response(
-        tracks_geojson(db(), current_viewer(), coverage_window(), bbox, tolerance),
-        mimetype="application/geo+json",
+        tracks_geojson(db(), current_viewer(), coverage_window(query), bbox, tolerance), mimetype=GEOJSON
     )
 
 
 @bp.get("/coverage")
 def page():
     """Coverage for a window: the map, grids not visited, the hour-by-hour check, a GPX upload."""
-    window = coverage_window()
+    window = coverage_window(query_of(WindowQuery))
     result = grid_coverage(db(), window).as_json()
     grids = result["grids"]
     unvisited = sorted((g for g in grids if not g["minutes"]), key=lambda g: g["code"])
@@ -194,7 +235,7 @@ def page():
         (g for g in grids if hours and len(g["hours_visited"] or ()) < hours),
         key=lambda g: (len(g["hours_visited"] or ()), g["code"]),
     )
-    page_no = max(request.args.get("page", 1, type=int), 1)
+    page_no = min(max(request.args.get("page", 1, type=int), 1), 100_000)
     size = 50
     shares = {g["code"]: [g["area_share"], g["street_share"], g["minutes"]] for g in grids}
     params = {"from": window.start.isoformat(), "to": window.end.isoformat(), "radius": window.radius_m}

@@ -1,14 +1,23 @@
-"""Reports and areas as JSON for the API (one shape, used by pages' scripts too)."""
+"""The API's shapes: a report as JSON (one shape, used by pages' scripts too), and the pydantic
+models of what each operation takes and gives (validated and documented by app/openapi.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import uuid
+from typing import Annotated, Any, Literal
+
 from flask import url_for
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from app.openapi import Reply
 from gis.assignment import hierarchy
 from gis.cases.lifecycle import available_actions, traffic_light_for
 from gis.cases.sql import REPORT_SQL
-from gis.models import Report
+from gis.limits import NOT_TEXT, TEXT_LIMITS
+from gis.models import CHANNELS, REPORT_STATUSES, Report
 
 
 def _iso(value):
@@ -49,3 +58,371 @@ def event_json(event) -> dict:
         "data": event.data,
         "actor": event.actor.display_name if event.actor else None,
     }
+
+
+# -- what the API takes and gives, as pydantic models (app/openapi.py) -----------------------------
+def _not_a_bool(value):
+    """JSON's true is not the number 1 here, and NaN or infinity is no number either."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value  # pydantic says it is not a number
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError("must be a finite number, not NaN or infinity")
+    return value
+
+
+def _text_value(value):
+    if isinstance(value, str) and NOT_TEXT.search(value):
+        raise ValueError("holds characters that are not text (NUL or a broken character)")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_a_bool), Field(allow_inf_nan=False)]
+# Positions: their range is documented here and checked by the domain (gis.assignment.check_point),
+# whose refusal says what went wrong (swapped? no GPS fix?).
+Longitude = Annotated[
+    float,
+    BeforeValidator(_not_a_bool),
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": -180, "maximum": 180}),
+]
+Latitude = Annotated[
+    float,
+    BeforeValidator(_not_a_bool),
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": -90, "maximum": 90}),
+]
+Count = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=2**31 - 1)]
+Page = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=100_000)]
+Day = Annotated[dt.date, Field(ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))]
+Code = Annotated[str, Field(pattern=r"^[0-9]{6,15}$")]
+
+
+def positive(most: float):
+    """A finite number above 0 and at most ``most``."""
+    return Annotated[float, BeforeValidator(_not_a_bool), Field(gt=0, le=most, allow_inf_nan=False)]
+
+
+def text(field_name: str, **extra):
+    """A text field of ``gis.limits.TEXT_LIMITS[field_name]`` characters at most."""
+    return Annotated[str, BeforeValidator(_text_value), Field(max_length=TEXT_LIMITS[field_name], **extra)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Error(BaseModel):
+    """Every refusal: what is wrong, in words, and per field where a field is wrong."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    status: int
+    fields: dict[str, str] | None = None
+
+
+REFUSED = Reply(Error, description="refused: the error says why (and per field what is wrong)")
+
+
+class ReportIn(Model):
+    lon: Longitude
+    lat: Latitude
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    category: Annotated[str, Field(pattern=r"^[0-9]{1,8}$", description="a sub-category's code, e.g. 0101")]
+    description: text("description") = ""  # type: ignore[valid-type]
+    address: text("address") | None = None  # type: ignore[valid-type]
+    channel: Literal[CHANNELS] = "app"  # type: ignore[valid-type]
+    client_id: uuid.UUID | None = None
+
+
+class Named(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class ReportOut(BaseModel):
+    """A report as the API shows it (``REPORT_SQL``)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    client_id: uuid.UUID | None
+    status: Literal[REPORT_STATUSES]  # type: ignore[valid-type]
+    category: dict[str, str]
+    description: str
+    address: str | None
+    channel: str
+    lon: float
+    lat: float
+    original: dict[str, Any]
+    assignment: Literal["inside", "nearest", "unassigned"]
+    assignment_distance_m: float | None
+    grid: Named | None
+    community: Named | None
+    street: Named | None
+    district: Named | None
+    building: dict[str, Any] | None
+    response_level: str
+    department: Named | None
+    resolved_locally: bool
+    rework_count: int
+    deadline_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    version: int
+    traffic_light: Literal["green", "yellow", "red"] | None
+    photos: list[str]
+    actions: list[str] | None = None
+    events: list[dict[str, Any]] | None = None
+
+
+class ActionIn(Model):
+    action: Annotated[str, Field(min_length=1, max_length=20)]
+    version: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=2**31 - 1)]
+    note: text("note") | None = None  # type: ignore[valid-type]
+    department: Annotated[str, Field(max_length=20)] | Count | None = None
+    hours: positive(24 * 366) | None = None  # type: ignore[valid-type]
+
+
+class PointQuery(Model):
+    lon: Longitude
+    lat: Latitude
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+
+
+class Located(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    lon: float
+    lat: float
+    assignment: str
+    distance_m: float | None
+
+
+class Position(BaseModel):
+    lon: float
+    lat: float
+
+
+BBOX = r"^\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*$"
+Bbox = Annotated[str, Field(pattern=BBOX, description="minlon,minlat,maxlon,maxlat", max_length=200)]
+Zoom = Annotated[float, BeforeValidator(_not_a_bool), Field(ge=0, le=24, allow_inf_nan=False)]
+
+
+class LayerQuery(Model):
+    bbox: Bbox
+    zoom: Zoom = 14
+    auto: Literal["0", "1"] | None = None
+    download: Literal["0", "1"] | None = None
+
+
+class ReportsLayerQuery(Model):
+    bbox: Bbox
+    status: Literal[("open", "", *REPORT_STATUSES)] | None = None  # type: ignore[valid-type]
+    category: Annotated[str, Field(pattern=r"^[0-9]{0,8}$")] | None = None
+    channel: Literal[("", *CHANNELS)] | None = None  # type: ignore[valid-type]
+    area: Annotated[str, Field(pattern=r"^[0-9]{0,15}$")] | None = None
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
+    zoom: Zoom | None = None
+
+
+FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+}
+GEOJSON = "application/geo+json"
+GEO = Reply(FEATURE_COLLECTION, GEOJSON, "GeoJSON FeatureCollection")
+
+
+class GridSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    name: str
+    workers: str | None
+    buildings: int
+    households: int
+    open: int
+    overdue: int
+    last_patrol: str | None
+    weekly: list[int]
+
+
+class WindowQuery(Model):
+    """A coverage window: ``from``/``to`` (ISO times; dates are midnights), or the last ``hours``."""
+
+    start: Annotated[str, Field(max_length=40)] | None = Field(None, alias="from")
+    end: Annotated[str, Field(max_length=40)] | None = Field(None, alias="to")
+    hours: positive(744) | None = None  # type: ignore[valid-type]
+    radius: positive(500) | None = None  # type: ignore[valid-type]
+    bbox: Bbox | None = None
+    zoom: Zoom | None = None
+
+
+class PatrolIn(Model):
+    name: text("name") | None = None  # type: ignore[valid-type]
+
+
+class Ping(Model):
+    lon: Number
+    lat: Number
+    time: Annotated[str, Field(max_length=40)] | Number
+    accuracy: positive(1e6) | None = None  # type: ignore[valid-type]
+
+
+class PingsIn(Model):
+    points: Annotated[list[Ping], Field(min_length=1, max_length=2000)]
+
+
+class Track(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    name: str | None
+    source: str
+    has_time: bool
+    started_at: str | None
+    ended_at: str | None
+
+
+class PingsOut(BaseModel):
+    track: int
+    accepted: int
+    dropped: dict[str, Any]
+    new_segment: bool
+
+
+class GpxForm(Model):
+    name: text("name") | None = None  # type: ignore[valid-type]
+    user: Annotated[str, Field(max_length=80)] | None = None
+    max_accuracy: positive(10_000) | None = None  # type: ignore[valid-type]
+    max_speed: positive(1_000) | None = None  # type: ignore[valid-type]
+    gap_minutes: positive(24 * 60) | None = None  # type: ignore[valid-type]
+
+
+class Coverage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    grids_total: int
+    grids_visited: int
+    grids: list[dict[str, Any]]
+
+
+class StatsQuery(Model):
+    level: Literal["district", "street", "community", "grid", "department", "worker"] = "grid"
+    period: Annotated[str, Field(max_length=20)] | None = None
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
+    within: Annotated[str, Field(pattern=r"^[0-9]{0,15}$")] | None = None
+    trend: Literal["0", "1"] | None = None
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    level: str
+    period: dict[str, str]
+    units: list[dict[str, Any]]
+    total: dict[str, Any] | None
+
+
+class ImportForm(Model):
+    kind: Literal["grids", "buildings", "streets"] = "grids"
+    level: Literal["district", "street", "community", "grid"] = "grid"
+    dry_run: Literal["0", "1", "true", "false", "yes", "no"] = "1"
+    replace: Literal["", "0", "1", "true", "on"] | None = None
+    code_field: text("name") | None = None  # type: ignore[valid-type]
+    name_field: text("name") | None = None  # type: ignore[valid-type]
+    parent_field: text("name") | None = None  # type: ignore[valid-type]
+    households_field: text("name") | None = None  # type: ignore[valid-type]
+    floors_field: text("name") | None = None  # type: ignore[valid-type]
+    crs: Annotated[str, Field(max_length=40)] | None = None
+    encoding: Annotated[str, Field(max_length=40)] | None = None
+    layer: text("name") | None = None  # type: ignore[valid-type]
+
+
+class ImportOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    report: dict[str, Any]
+    written: bool
+
+
+# -- Open311 GeoReport v2 (its official JSON schemas: ../shared/open311-georeport-v2) -------------
+class Open311Error(BaseModel):
+    code: int
+    description: str
+
+
+class Open311Service(BaseModel):
+    service_code: str
+    service_name: str
+    description: str | None
+    metadata: bool
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str | None
+    group: str | None
+
+
+class Open311Definition(BaseModel):
+    service_code: str
+    attributes: list[dict[str, Any]]
+
+
+class Open311Request(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str | None
+    service_name: str | None
+    service_code: str
+    description: str | None
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str | None
+    expected_datetime: str | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float
+    long: float
+    media_url: str | None
+
+
+class Open311Posted(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    service_request_id: str
+    token: str | None = None
+
+
+Key = Annotated[str, Field(max_length=200)]
+
+
+class Open311KeyQuery(Model):
+    api_key: Key | None = None
+
+
+class Open311Query(Open311KeyQuery):
+    service_request_id: Annotated[str, Field(pattern=r"^[0-9]{1,10}(,[0-9]{1,10}){0,999}$")] | None = None
+    service_code: Annotated[str, Field(max_length=1000)] | None = None
+    start_date: Annotated[str, Field(max_length=40)] | None = None
+    end_date: Annotated[str, Field(max_length=40)] | None = None
+    status: Literal["open", "closed"] | None = None
+    page: Page = 1
+    page_size: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=1000)] = 1000
+
+
+class Open311Post(Model):
+    api_key: Key | None = None
+    service_code: Annotated[str, Field(pattern=r"^[0-9]{1,8}$")] | None = None
+    lat: Latitude | None = None
+    long: Longitude | None = None
+    address_string: text("address") | None = None  # type: ignore[valid-type]
+    description: text("description") | None = None  # type: ignore[valid-type]
+    email: text("contact") | None = None  # type: ignore[valid-type]
+    first_name: text("contact") | None = None  # type: ignore[valid-type]
+    last_name: text("contact") | None = None  # type: ignore[valid-type]
+    phone: text("contact") | None = None  # type: ignore[valid-type]
+
+
+XML = Reply({"type": "string", "description": "the same, as GeoReport v2 XML"}, "text/xml")

@@ -21,6 +21,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.coords import rounded
 from gis.errors import Invalid
 
 # The rules as CTEs over the point (:lon, :lat): one definition, used by ``assign_grid`` /
@@ -98,6 +99,7 @@ def check_point(lon, lat) -> tuple[float, float]:
             f"({lon}, {lat}) is not a position on Earth: lon must be within ±180 and "
             "lat within ±90 — are they swapped?"
         )
+    lon, lat = rounded(lon), rounded(lat)
     if lon == 0 and lat == 0:
         raise Invalid(
             "(0, 0) is the position a phone sends when it has no GPS fix; "

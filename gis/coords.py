@@ -13,6 +13,12 @@ _A = 6378245.0  # Krasovsky 1940 semi-major axis, used by GCJ-02
 _EE = 0.00669342162296594323  # its eccentricity squared
 _X_PI = math.pi * 3000.0 / 180.0
 CRS_NAMES = ("wgs84", "gcj02", "bd09")
+DEGREE_DIGITS = 9  # 1e-9° is a tenth of a millimetre: finer is noise, and 1e-310 breaks PostGIS' arithmetic
+
+
+def rounded(degrees: float) -> float:
+    """A coordinate to DEGREE_DIGITS decimals (no position needs more; a subnormal float becomes 0)."""
+    return round(degrees, DEGREE_DIGITS)
 
 
 def out_of_china(lon: float, lat: float) -> bool:

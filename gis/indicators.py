@@ -102,6 +102,9 @@ class Period:
     label: str
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # periods lie within these years
+
+
 def parse_period(
     value: str | None,
     tz: str = "Asia/Shanghai",
@@ -110,7 +113,23 @@ def parse_period(
     date_to: dt.date | None = None,
 ) -> Period:
     """A period from ``2026``, ``2026-Q4``, ``2026-11``, ``2026-W47``, ``2026-11-20``, ``last30``
-    (days up to today), or ``from``/``to`` dates (both inclusive). Default: the last 30 days."""
+    (days up to today), or ``from``/``to`` dates (both inclusive), within FIRST_YEAR..LAST_YEAR.
+    Default: the last 30 days."""
+    try:
+        period = _period(value, tz, today, date_from, date_to)
+    except (ValueError, OverflowError):
+        raise Invalid(
+            f"{value or 'the dates'}: no such period", fields={"period": "no such period"}
+        ) from None
+    if not (FIRST_YEAR <= period.start.year and period.end.year <= LAST_YEAR + 1):
+        raise Invalid(
+            f"a period lies between {FIRST_YEAR} and {LAST_YEAR}",
+            fields={"period": f"must lie between {FIRST_YEAR} and {LAST_YEAR}"},
+        )
+    return period
+
+
+def _period(value, tz, today, date_from, date_to) -> Period:
     zone = ZoneInfo(tz)
     today = today or dt.datetime.now(zone).date()
     value = (value or "").strip()

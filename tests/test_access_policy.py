@@ -264,6 +264,8 @@ NOT_CASE_READS = {
     "api.photo_location": "the position in the asker's own photo",
     "api.areas_layer": "areas with aggregate counts, no case",
     "api.buildings_layer": "building footprints and household counts",
+    "api.openapi": "the API's description",
+    "api.docs": "the API's description, readable",
     "imports.page": "the planners' form",
     "imports.create": "a planner's own file",
     "open311.services": "the category tree",

@@ -81,7 +81,7 @@ def test_pings_are_checked(client, town, make_user):
     t = recent().isoformat()
     cases = [
         ({"points": [{"lon": 84.9, "lat": 44.3}]}, 422, "time"),
-        ({"points": [{"lon": "east", "lat": 44.3, "time": t}]}, 422, "numbers"),
+        ({"points": [{"lon": "east", "lat": 44.3, "time": t}]}, 422, "must be a number"),
         ({"points": [{"lon": 84.9, "lat": 44.3, "time": "yesterday"}]}, 422, "ISO 8601"),
         ({"points": [{"lon": 84.9, "lat": 44.3, "time": "2026-11-23T08:00:00"}]}, 422, "time zone"),
         ({"points": []}, 422, "points"),
@@ -91,7 +91,10 @@ def test_pings_are_checked(client, town, make_user):
         assert response.status_code == status and words in response.get_json()["error"], body
     stranger = client.post(url, json={"points": pings(recent(), 1)}, headers=bearer(other))
     assert stranger.status_code == 404  # another's patrol is, to them, none at all
-    assert client.post("/api/v1/patrols/999999/points", json={}, headers=bearer(worker)).status_code == 404
+    missing = client.post(
+        "/api/v1/patrols/999999/points", json={"points": pings(recent(), 1)}, headers=bearer(worker)
+    )
+    assert missing.status_code == 404
 
 
 def _upload(client, uploader, text, **form):
@@ -144,7 +147,7 @@ def test_coverage_api_and_layers(client, town, make_user):
     assert gaps["features"] == []  # no street layer imported
 
     for query, words in [
-        ("radius=abc", "numbers"),
+        ("radius=abc", "must be a number"),
         ("radius=0", "radius"),
         ("from=soon", "time like"),
         ("from=2026-11-23&to=2026-11-22", "before"),

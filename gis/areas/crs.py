@@ -25,5 +25,6 @@ def reproject(geom, source, target):
 def local_metric_crs(lon: float, lat: float) -> CRS:
     """A conformal projection in metres for measuring areas and lengths near (lon, lat): the UTM
     zone holding it (errors < 0.1 % inside a city)."""
-    zone = int((lon + 180) // 6) + 1
+    lon = (lon + 180) % 360 - 180  # a broken file's longitude of 1000 still gets a zone (and its row refused)
+    zone = min(int((lon + 180) // 6) + 1, 60)
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)

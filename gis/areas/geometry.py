@@ -36,6 +36,20 @@ def polygonal_part(geom):
     return MultiPolygon(polys) if polys else None
 
 
+def off_earth(geoms) -> np.ndarray:
+    """Which of ``geoms`` (EPSG:4326) reach beyond ±180° of longitude or ±90° of latitude: a wrong
+    coordinate system, or a broken file."""
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(bounds[:, 0]) & (
+            (bounds[:, 0] < -180)
+            | (bounds[:, 2] > 180)
+            | (bounds[:, 1] < -90)
+            | (bounds[:, 3] > 90)
+            | ~np.isfinite(bounds).all(axis=1)
+        )
+
+
 def check_polygon_layer(frame: gpd.GeoDataFrame, what: str) -> None:
     """Refuse a layer that holds no polygons at all (points or lines for grids)."""
     from gis.errors import Invalid
@@ -62,7 +76,8 @@ def clean_polygons(
     geoms = shapely.force_2d(frame.geometry.values)
     ids = ids if ids is not None else [None] * len(frame)
     type_ids = shapely.get_type_id(geoms)  # -1 missing, 3 Polygon, 6 MultiPolygon
-    valid = shapely.is_valid(geoms)
+    beyond = off_earth(geoms)
+    valid = shapely.is_valid(geoms) & ~beyond
     out = np.empty(len(geoms), dtype=object)
     simple = valid & (type_ids == 3)
     out[simple] = shapely.multipolygons(geoms[simple], indices=np.arange(int(simple.sum())))
@@ -73,6 +88,11 @@ def clean_polygons(
         row, geom = {"row": int(i) + 1, "id": ids[i]}, geoms[i]
         if geom is None or shapely.is_empty(geom):
             report.rejected.append({**row, "reason": "empty geometry"})
+            continue
+        if beyond[i]:
+            report.rejected.append(
+                {**row, "reason": "not on Earth: beyond ±180° longitude or ±90° latitude (is the CRS right?)"}
+            )
             continue
         if geom.geom_type not in POLYGONAL and geom.geom_type != "GeometryCollection":
             report.rejected.append({**row, "reason": f"a {geom.geom_type}, not a polygon"})

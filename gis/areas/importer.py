@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gis.areas import topology
 from gis.areas.crs import local_metric_crs
-from gis.areas.geometry import check_polygon_layer, clean_polygons
+from gis.areas.geometry import check_polygon_layer, clean_polygons, off_earth
 from gis.areas.readers import read_dataset
 from gis.assignment import grids_for_footprints
 from gis.cases.lifecycle import regrid, relink_buildings
@@ -618,10 +618,14 @@ def import_streets(
         )
     lines = shapely.line_merge(frame.geometry.values)  # harmless on lines, joins touching parts
     keep = (
-        np.isin(shapely.get_type_id(lines), (1, 5)) & ~shapely.is_empty(lines) & (shapely.length(lines) > 0)
+        np.isin(shapely.get_type_id(lines), (1, 5))
+        & ~shapely.is_empty(lines)
+        & (shapely.length(lines) > 0)
+        & ~off_earth(lines)
     )
     report["rejected"] = [
-        {"feature": int(i), "reason": "not a line, or empty"} for i in np.flatnonzero(~keep)[:200]
+        {"feature": int(i), "reason": "not a line, empty, or not on Earth"}
+        for i in np.flatnonzero(~keep)[:200]
     ]
     if not keep.any():
         raise ImportRefused(f"{dataset.source}: no usable street line", report)

@@ -9,6 +9,7 @@ byte, then strict UTF-8, then GB18030.
 
 from __future__ import annotations
 
+import codecs
 import shutil
 import tempfile
 import zipfile
@@ -75,6 +76,8 @@ def read_dataset(
 ) -> Dataset:
     """Read ``path`` into EPSG:4326-ready form (not yet reprojected: see ``to_wgs84``)."""
     path = Path(path)
+    if encoding:
+        check_encoding(encoding)
     if not path.exists():
         raise Invalid(f"{path} does not exist")
     if path.stat().st_size == 0:
@@ -180,6 +183,22 @@ def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
         return "gb18030", "not UTF-8, read as GB18030"
 
 
+# The encodings planners' attribute tables come in (any other Python codec is taken too).
+KNOWN_ENCODINGS = ("utf-8", "gb18030", "gbk", "gb2312", "big5", "cp1252", "latin-1")
+
+
+def check_encoding(encoding: str) -> str:
+    """``encoding`` if Python knows it; else Invalid listing the usual ones."""
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, ValueError):
+        raise Invalid(
+            f"unknown encoding {encoding!r}: use one of {', '.join(KNOWN_ENCODINGS)}",
+            fields={"encoding": "unknown"},
+        ) from None
+    return encoding
+
+
 def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
     dataset_encoding, encoding_source = None, None
     if path.suffix.lower() == ".shp":
@@ -212,9 +231,14 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
         raise Invalid(f"{path.name} could not be read ({_first_line(exc)})") from None
     if len(frame) == 0:
         raise Invalid(f"{path.name} (layer {layer}) has no features")
-    return Dataset(
+    dataset = Dataset(
         frame=frame, source=path.name, layer=layer, encoding=dataset_encoding, encoding_source=encoding_source
     )
+    if encoding and path.suffix.lower() != ".shp":
+        dataset.warnings.append(
+            f"the encoding {encoding} was not used: it is for a shapefile's .dbf, and this file says its own"
+        )
+    return dataset
 
 
 def _first_line(exc: Exception) -> str:

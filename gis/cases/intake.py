@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +24,11 @@ from gis.assignment import check_point
 from gis.cases.lifecycle import record_intake
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Conflict, Invalid, Unauthorized
+from gis.limits import clean_text
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 
 MAX_PHOTOS = 3
 PHOTO_MAX_SIDE = 1600
-MAX_DESCRIPTION = 4000
 
 
 @dataclass
@@ -72,9 +73,10 @@ def submit_report(
         raise Invalid(f"crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
     if channel not in CHANNELS:
         raise Invalid(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+    category = clean_text(category, "category") or ""
+    description = clean_text(description, "description") or ""
+    address = clean_text(address, "address")
+    contact = clean_text(contact, "contact")
     if len(photos) > MAX_PHOTOS:
         raise Invalid(f"at most {MAX_PHOTOS} photos per report")
     jpegs = [resize_photo(p) for p in photos]
@@ -95,7 +97,7 @@ def submit_report(
             "original_lat": lat,
             "category": category or "",
             "description": description,
-            "address": (address or "").strip() or None,
+            "address": address,
             "channel": channel,
             "reporter_id": reporter_id,
             "token_digest": token_digest,
@@ -140,34 +142,58 @@ def _parse_client_id(client_id) -> uuid.UUID | None:
         ) from None
 
 
-def resize_photo(data: bytes) -> bytes:
-    """A JPEG no larger than PHOTO_MAX_SIDE, oriented by its EXIF, without its metadata."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+# The largest photo decoded: 64 megapixels (a 50 MP phone camera with room). A file declaring more
+# is refused from its header, before any pixel is decoded (a "bomb": 50,000 × 50,000 in 100 KB).
+MAX_PIXELS = 64_000_000
+
+
+def _open_image(data: bytes):
+    """The image in ``data``, its header read and its size checked; Invalid when it is none."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        image: Image.Image = Image.open(io.BytesIO(data))
-        image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise Invalid("a photo is not an image we can read (JPEG, PNG or WebP)") from None
-    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=82, optimize=True)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Invalid("a photo is too large: at most 64 megapixels") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS or width <= 0 or height <= 0:
+        raise Invalid(f"a photo of {width} × {height} pixels is too large: at most 64 megapixels")
+    return image
+
+
+def resize_photo(data: bytes) -> bytes:
+    """A JPEG no larger than PHOTO_MAX_SIDE, oriented by its EXIF, without its metadata."""
+    from PIL import Image, ImageOps
+
+    image: Image.Image = _open_image(data)
+    try:
+        image.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))  # a JPEG decodes at a fraction of its size
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=82, optimize=True)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise Invalid("a photo is damaged: it could not be decoded") from None
     return out.getvalue()
 
 
 def photo_gps(data: bytes) -> tuple[float, float] | None:
-    """(lon, lat) from a photo's EXIF GPS tags, when the camera recorded them."""
-    from PIL import Image, UnidentifiedImageError
-
+    """(lon, lat) from a photo's EXIF GPS tags, when the camera recorded them and they are a
+    position on Earth (Invalid for a file that is no image, or too large a one)."""
+    image = _open_image(data)
     try:
-        exif = Image.open(io.BytesIO(data)).getexif()
-    except (UnidentifiedImageError, OSError):
-        return None
-    gps = exif.get_ifd(0x8825)
-    try:
+        gps = image.getexif().get_ifd(0x8825)
         lat = _dms(gps[2]) * (-1 if gps.get(1) == "S" else 1)
         lon = _dms(gps[4]) * (-1 if gps.get(3) == "W" else 1)
-    except (KeyError, TypeError, ZeroDivisionError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OSError, SyntaxError):
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         return None
     return lon, lat
 

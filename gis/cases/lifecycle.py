@@ -16,18 +16,21 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import RawCursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from gis.accounts import Viewer
 from gis.assignment import ASSIGNMENT_CTES, POINT
 from gis.cases.policy import is_responsible, may_act
 from gis.cases.sql import REPORT_DETAIL
 from gis.errors import Conflict, Forbidden, Invalid
+from gis.limits import clean_text
 from gis.models import RESPONSE_LEVELS, Department, Report, ReportEvent, User, utcnow
 
 BEFORE_DISPATCH = frozenset({"reported", "accepted", "opened"})
@@ -130,10 +133,29 @@ def act(
     why = refusal(session, user, report, action)
     if why:
         raise Conflict(why) if report.status not in action.sources else Forbidden(why)
-    note = (note or "").strip() or None
+    note = clean_text(note, "note")
     if action.note_required and not note:
         raise Invalid(f"'{action.name}' needs a note saying why")
     now = now or utcnow()
+    session.flush()  # whatever else is pending goes first, outside this step's savepoint
+    try:
+        with session.begin_nested():  # a refusal below, or a lost race, undoes this step only
+            event = _step(session, report, user, action, note, department_id, hours, now)
+            session.flush()
+    except StaleDataError:
+        # someone else's step of this case committed first (its row no longer has our version)
+        current = session.scalar(select(Report.version).where(Report.id == report.id))
+        session.expire(report)
+        raise Conflict(
+            f"report {report.id} changed meanwhile (now version {current}, yours {version}): "
+            "reload it and try again",
+            current_version=current,
+        ) from None
+    return event
+
+
+def _step(session, report, user, action, note, department_id, hours, now) -> ReportEvent:
+    """The report as ``action`` leaves it, and the event that says so (added, not flushed)."""
     data: dict = {}
     before = report.status
     event_department = None
@@ -187,7 +209,6 @@ def act(
         at=now,
     )
     session.add(event)
-    session.flush()
     return event
 
 
@@ -241,6 +262,14 @@ INTAKE_SQL = text(f"""
 # SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
 INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
 INTAKE_PARAMETERS: list[str] = list(INTAKE_PG.positiontup or ())
+# What intake tries again (INTAKE_ATTEMPTS times in all): a race with a grid layer being replaced
+# (its grids deleted under the pin: a foreign key) or a bulk load of buildings (a deadlock).
+RACES = (
+    psycopg.errors.ForeignKeyViolation,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+)
+INTAKE_ATTEMPTS = 3
 
 
 def record_intake(session: Session, params: dict, alone: bool = False):
@@ -250,16 +279,36 @@ def record_intake(session: Session, params: dict, alone: bool = False):
     writes nothing else; if nothing has run in the transaction yet, the statement runs in
     autocommit — atomic by itself, committed before it answers, one round trip instead of three
     (BEGIN, the statement, COMMIT) — and the session's own commit then has nothing left to do."""
-    connection: Any = session.connection().connection.driver_connection  # psycopg's
+    wrapper = session.connection()
+    connection: Any = wrapper.connection.driver_connection  # psycopg's
     alone = alone and connection.info.transaction_status == TransactionStatus.IDLE
+    values = [params[name] for name in INTAKE_PARAMETERS]
     if alone:
         connection.autocommit = True
     try:
         with RawCursor(connection, row_factory=namedtuple_row) as cursor:
-            cursor.execute(INTAKE_PG.string, [params[name] for name in INTAKE_PARAMETERS])
-            return cursor.fetchone()
+            for attempt in range(INTAKE_ATTEMPTS):
+                if not alone:
+                    cursor.execute("SAVEPOINT intake")
+                try:
+                    cursor.execute(INTAKE_PG.string, values)
+                    row = cursor.fetchone()
+                except RACES:
+                    # a grid layer replaced, or buildings bulk-loaded, while this pin was on its way:
+                    # once that has committed, the pin goes to the layer as it is now
+                    if attempt == INTAKE_ATTEMPTS - 1:
+                        raise
+                    if not alone:
+                        cursor.execute("ROLLBACK TO SAVEPOINT intake")
+                    continue
+                if not alone:
+                    cursor.execute("RELEASE SAVEPOINT intake")
+                return row
+    except psycopg.OperationalError:
+        wrapper.invalidate()  # the server went away: this connection is no use to the pool any more
+        raise
     finally:
-        if alone:
+        if alone and not connection.closed:
             connection.autocommit = False
 
 

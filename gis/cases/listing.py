@@ -18,6 +18,8 @@ from gis.errors import Invalid
 from gis.models import REPORT_STATUSES, Area, Report, User
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
+MAX_PAGE = 100_000  # past this a list is searched, not paged
+
 
 @dataclass
 class CaseFilter:
@@ -88,6 +90,6 @@ def find_cases(
         .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(page_size)
-        .offset((max(page, 1) - 1) * page_size)
+        .offset((min(max(page, 1), MAX_PAGE) - 1) * page_size)
     ).all()
     return [Listed(*row) for row in rows], total or 0

@@ -35,6 +35,7 @@ DROP_REASONS = {
     "speed": "impossible speed (a GPS jump)",
     "no_time": "no timestamp in a timed track",
     "late": "older than fixes already received",
+    "implausible_time": "dated before 2000 or after tomorrow",
     "short_segment": "in a segment with fewer than two fixes",
 }
 
@@ -87,6 +88,14 @@ class Cleaned:
             },
             "warnings": list(self.warnings),
         }
+
+
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def plausible(time: dt.datetime | None) -> bool:
+    """A fix's time a clock could have given: from 2000 to a day from now (a phone's clock drifts)."""
+    return time is None or EARLIEST <= time <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
 
 def distance_m(a: Fix, b: Fix) -> float:
@@ -170,6 +179,8 @@ def _reject(fix: Fix, last: Fix | None, rules: CleaningRules, has_time: bool) ->
     """Why ``fix`` is dropped (or "gap" when it starts a new segment), None when it is kept."""
     if not _on_earth(fix):
         return "position"
+    if not plausible(fix.time):
+        return "implausible_time"
     if fix.accuracy_m is not None and fix.accuracy_m > rules.max_accuracy_m:
         return "accuracy"
     if last is None:
@@ -338,6 +349,13 @@ def add_pings(
     missing = sum(f.time is None for f in fixes)
     if missing:
         raise Invalid(f"{missing} of the pings have no time: every live ping needs one")
+    implausible = [f.time for f in fixes if f.time is not None and not plausible(f.time)]
+    if implausible:
+        raise Invalid(
+            f"{len(implausible)} ping(s) are dated {implausible[0].isoformat()}: a fix lies between "
+            f"{EARLIEST.year} and tomorrow (is the phone's clock right?)",
+            fields={"points.time": "must lie between 2000 and tomorrow"},
+        )
     cleaned = clean([fixes], rules, previous=previous, min_fixes=1)
     segment = last[0] if last else 0
     if last and not cleaned.continues_previous:

@@ -1,0 +1,42 @@
+"""How much text each field holds, and what text is: one place for every way in (API, pages,
+Open311, the CLI). PostgreSQL cannot store NUL, and a lone surrogate is not text at all."""
+
+from __future__ import annotations
+
+import re
+
+from gis.errors import Invalid
+
+TEXT_LIMITS = {
+    "description": 4000,
+    "address": 500,
+    "note": 2000,
+    "contact": 200,
+    "name": 200,  # a patrol's, an import's field names
+    "category": 8,
+}
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(value, field: str, required: bool = False) -> str | None:
+    """``value`` as stored text: stripped, None when empty (unless ``required``); refused when
+    it is not text, holds NUL or a lone surrogate, or is longer than the field's limit."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text", fields={field: "must be text"})
+    if NOT_TEXT.search(value):
+        raise Invalid(
+            f"{field} holds characters that are not text (NUL or a broken character)",
+            fields={field: "holds characters that are not text"},
+        )
+    value = value.strip()
+    limit = TEXT_LIMITS[field]
+    if len(value) > limit:
+        raise Invalid(
+            f"{field} is {len(value)} characters; at most {limit}",
+            fields={field: f"is too long: at most {limit} characters"},
+        )
+    if not value and required:
+        raise Invalid(f"{field} is required", fields={field: "is required"})
+    return value or None
