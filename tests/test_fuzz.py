@@ -52,19 +52,25 @@ def test_no_operation_answers_5xx_or_breaks_its_description(app, town, make_user
         )
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     schema.config.headers = {"Authorization": f"Bearer {admin.token}"}
-    failures, errors, operations, calls = [], [], set(), {}
+    failures, errors, operations, calls, answers = [], [], set(), {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HypothesisWarning)  # hypothesis on schemathesis' own inputs
         for event in from_schema(schema).execute():
             if isinstance(event, ScenarioFinished):
                 operations.add(event.label)
                 calls[event.label] = calls.get(event.label, 0) + len(event.recorder.interactions)
+                for interaction in event.recorder.interactions.values():
+                    if interaction.response is not None:
+                        kind = f"{interaction.response.status_code // 100}xx"
+                        answers[kind] = answers.get(kind, 0) + 1
                 failures += _failures(event)
             elif isinstance(event, NonFatalError):
                 errors += [f"{event.label}: {line}" for line in _exceptions(event.value)]
             elif isinstance(event, FatalError):
                 errors += _exceptions(event.exception)
     report = "\n".join(sorted(set(failures))[:60] + errors[:10])
-    print(f"{sum(calls.values())} requests over {len(operations)} operations")
+    print(
+        f"\nfuzz: {sum(calls.values())} requests over {len(operations)} operations, answers {sorted(answers.items())}"
+    )
     assert len(operations) >= 25, operations
     assert not failures and not errors, report
