@@ -69,8 +69,7 @@ def test_no_operation_answers_5xx_or_breaks_its_description(app, town, make_user
             elif isinstance(event, FatalError):
                 errors += _exceptions(event.exception)
     report = "\n".join(sorted(set(failures))[:60] + errors[:10])
-    print(
-        f"\nfuzz: {sum(calls.values())} requests over {len(operations)} operations, answers {sorted(answers.items())}"
-    )
+    requests = sum(calls.values())
+    print(f"\nfuzz: {requests} requests over {len(operations)} operations, answers {sorted(answers.items())}")
     assert len(operations) >= 25, operations
     assert not failures and not errors, report
