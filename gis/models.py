@@ -38,13 +38,28 @@ AREA_LEVELS = ("district", "street", "community", "grid")
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
 ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
-REPORT_STATUSES = ("reported", "accepted", "voided", "opened", "dispatched", "handled", "verified", "closed")
+# The loop's statuses and their kind, the one home of "open": a case is open until it has ended.
+# Everything else is derived from this table — the tuples below, the SQL, and (through their
+# migrations) the partial indexes on open cases and the triggers keeping the figures;
+# tests/test_status_kinds.py checks the migrated database says the same.
+STATUS_KINDS = {
+    "reported": "open",
+    "accepted": "open",
+    "voided": "ended",
+    "opened": "open",
+    "dispatched": "open",
+    "handled": "open",
+    "verified": "open",
+    "closed": "ended",
+}
+REPORT_STATUSES = tuple(STATUS_KINDS)
 RESPONSE_LEVELS = ("community", "street", "district")
 # Who may read a category's cases (gis/cases/policy.py): ``public`` ones are published on Open311
 # (masked), ``internal`` ones stay with staff in scope, ``personal`` ones (disputes, security,
 # households' requests) are masked in lists outside their handlers and every other read recorded.
 PRIVACY_CLASSES = ("public", "internal", "personal")
-ENDED_STATUSES = ("closed", "voided")  # a report in neither is an open case
+ENDED_STATUSES = tuple(sorted(s for s, kind in STATUS_KINDS.items() if kind == "ended"))
+OPEN_STATUSES = frozenset(s for s, kind in STATUS_KINDS.items() if kind == "open")
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
 # open cases, made with this very text, apply to the queries that use it.
 OPEN_CASE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))

@@ -31,10 +31,9 @@ from gis.cases.policy import is_responsible, may_act
 from gis.cases.sql import REPORT_DETAIL
 from gis.errors import Conflict, Forbidden, Invalid
 from gis.limits import clean_text
-from gis.models import RESPONSE_LEVELS, Department, Report, ReportEvent, User, utcnow
+from gis.models import OPEN_STATUSES, RESPONSE_LEVELS, Department, Report, ReportEvent, User, utcnow
 
 BEFORE_DISPATCH = frozenset({"reported", "accepted", "opened"})
-OPEN_STATUSES = frozenset({"reported", "accepted", "opened", "dispatched", "handled", "verified"})
 
 
 @dataclass(frozen=True)

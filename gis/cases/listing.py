@@ -12,10 +12,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer
-from gis.cases.lifecycle import OPEN_STATUSES
 from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
-from gis.models import REPORT_STATUSES, Area, Report, User
+from gis.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, User
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
 MAX_PAGE = 100_000  # past this a list is searched, not paged
