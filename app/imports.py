@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from app.auth import current_row, roles_required
 from app.database import db
@@ -98,6 +98,7 @@ def create(body: ImportForm):
                     code_field=_option(body.code_field),
                     name_field=_option(body.name_field),
                     parent_field=_option(body.parent_field),
+                    nearest_grid_m=current_app.config["NEAREST_GRID_M"],
                     **common,
                 )
             elif kind == "streets":
@@ -109,6 +110,7 @@ def create(body: ImportForm):
                     name_field=_option(body.name_field),
                     households_field=_option(body.households_field),
                     floors_field=_option(body.floors_field),
+                    nearest_building_m=current_app.config["NEAREST_BUILDING_M"],
                     **common,
                 )
         except ImportRefused as exc:

@@ -24,58 +24,30 @@ from sqlalchemy.orm import Session
 from gis.coords import rounded
 from gis.errors import Invalid
 
-# The rules as CTEs over the point (:lon, :lat): one definition, used by ``assign_grid`` /
-# ``find_building`` below and by report intake's single statement (gis/cases/intake.py).
-# Each lookup reads the point as a value, ``(SELECT g FROM pt)``, not by joining ``pt``: the planner
-# can only take an index against a value, not against a column of another relation (joined, every
-# lookup was a scan of all grids and buildings: 0.2 s per report with 10,000 grids and 300,000
-# buildings). A value it does not know also keeps one plan good for every point, so PostgreSQL
-# keeps reusing it instead of planning each report anew (1.3 ms, twice the execution).
-# "Within m metres" is first a box test in degrees through the index (a metre is at most
-# 1/110,000 of a degree of latitude, and 1/(110,000 · cos φ) of longitude, so the box holds
-# everything within m), then the geodesic distance decides among the few left.
+# The rules live in SQL functions made by migration f9a0b1c2d3e4 (gridwatch_grid_for,
+# gridwatch_building_for): intake's statement, ``assign_grid``, ``find_building`` and the re-grid
+# after an import call them. PostgreSQL inlines them — so each lookup keeps its GiST index and is
+# not planned again per call — as long as their arguments hold no sub-query: the point goes in as
+# the expression ``AT_POINT`` of the statement's parameters (a value the planner can take an
+# index against; a column of a joined relation it could not).
+GRID_FOR = "gridwatch_grid_for"
+BUILDING_FOR = "gridwatch_building_for"
+AT_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 POINT = "(SELECT g FROM pt)"
 
-
-def _within(geom: str, metres: str) -> str:
-    """SQL: ``geom`` lies within ``metres`` of the point (box through the index, then geodesic)."""
-    return (
-        f"ST_DWithin({geom}, {POINT}, {metres} / (110000 * greatest(cos(radians(:lat)), 1e-6))) "
-        f"AND ST_DWithin({geom}::geography, {POINT}::geography, {metres})"
-    )
-
-
 ASSIGNMENT_CTES = f"""
-    pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-    inside AS (
-        SELECT a.id FROM areas a
-        WHERE a.level = 'grid' AND ST_Covers(a.geom, {POINT}) ORDER BY a.code LIMIT 1),
-    near AS (
-        SELECT a.id, ST_Distance(a.geom::geography, {POINT}::geography) AS distance
-        FROM areas a
-        WHERE a.level = 'grid' AND NOT EXISTS (SELECT 1 FROM inside) AND {_within("a.geom", ":grid_m")}
-        ORDER BY distance, a.code LIMIT 1),
-    grid AS (
-        SELECT coalesce((SELECT id FROM inside), (SELECT id FROM near)) AS id,
-               CASE WHEN EXISTS (SELECT 1 FROM inside) THEN 'inside'
-                    WHEN EXISTS (SELECT 1 FROM near) THEN 'nearest' ELSE 'unassigned' END AS kind,
-               round((SELECT distance FROM near)::numeric, 1)::float AS distance_m),
-    building AS (
-        SELECT coalesce(
-            (SELECT b.id FROM buildings b WHERE ST_Covers(b.geom, {POINT}) ORDER BY b.id LIMIT 1),
-            (SELECT b.id FROM buildings b WHERE {_within("b.geom", ":building_m")}
-             ORDER BY ST_Distance(b.geom::geography, {POINT}::geography), b.id LIMIT 1)) AS id)
+    pt AS (SELECT {AT_POINT} AS g),
+    grid AS (SELECT grid_id AS id, kind, distance_m FROM {GRID_FOR}({AT_POINT}, :grid_m)),
+    building AS (SELECT building_id AS id FROM {BUILDING_FOR}({AT_POINT}, :building_m))
 """
 ASSIGN_SQL = text(f"WITH {ASSIGNMENT_CTES} SELECT grid.id, grid.kind, grid.distance_m FROM grid")
 BUILDING_SQL = text(f"WITH {ASSIGNMENT_CTES} SELECT id FROM building")
 
+# A grid and its parents, by the parent links (the view grid_chain, migration f9a0b1c2d3e4).
 HIERARCHY_SQL = text("""
-    WITH RECURSIVE up AS (
-        SELECT id, code, name, level, parent_id FROM areas WHERE id = :id
-        UNION ALL
-        SELECT a.id, a.code, a.name, a.level, a.parent_id FROM areas a JOIN up ON a.id = up.parent_id
-    )
-    SELECT id, code, name, level FROM up
+    SELECT grid_id, grid_code, grid_name, community_id, community_code, community_name,
+           street_id, street_code, street_name, district_id, district_code, district_name
+    FROM grid_chain WHERE grid_id = :id
 """)
 
 
@@ -119,11 +91,15 @@ def find_building(session: Session, lon: float, lat: float, max_distance_m: floa
     return session.scalar(BUILDING_SQL, {"lon": lon, "lat": lat, "building_m": max_distance_m, "grid_m": 0})
 
 
-def hierarchy(session: Session, area_id: int) -> dict[str, dict]:
-    """The area and its parents, keyed by level: {'grid': {...}, 'community': {...}, …}."""
+def hierarchy(session: Session, grid_id: int) -> dict[str, dict]:
+    """The grid and its parents, keyed by level: {'grid': {...}, 'community': {...}, …}."""
+    row = session.execute(HIERARCHY_SQL, {"id": grid_id}).mappings().first()
+    if row is None:
+        return {}
     return {
-        r.level: {"id": r.id, "code": r.code, "name": r.name}
-        for r in session.execute(HIERARCHY_SQL, {"id": area_id})
+        level: {"id": row[f"{level}_id"], "code": row[f"{level}_code"], "name": row[f"{level}_name"]}
+        for level in ("grid", "community", "street", "district")
+        if row[f"{level}_id"] is not None
     }
 
 

@@ -21,8 +21,15 @@ def rounded(degrees: float) -> float:
     return round(degrees, DEGREE_DIGITS)
 
 
+# Where the apps apply the offset: the box of the reference conversions (eviltransform,
+# coordtransform: 72.004-137.8347°E, 0.8293-55.8271°N), wider than China itself, so that the
+# westernmost part of Xinjiang (from 73.5°E) is converted too.
+CHINA_BOX = (72.004, 0.8293, 137.8347, 55.8271)
+
+
 def out_of_china(lon: float, lat: float) -> bool:
-    return not (73.66 < lon < 135.05 and 3.86 < lat < 53.55)
+    west, south, east, north = CHINA_BOX
+    return not (west <= lon <= east and south <= lat <= north)
 
 
 def _delta(lon: float, lat: float) -> tuple[float, float]:

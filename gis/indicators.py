@@ -46,13 +46,12 @@ MAX_PERIOD = dt.timedelta(days=366 * 3)
 # unit (an id: sorting 860,000 closed cases by a text code took longer than the percentiles).
 _UNIT_MAPS = {
     "grid": "SELECT g.id AS key, g.id AS unit, g.code, g.name FROM areas g",
-    "community": """SELECT g.id AS key, cm.id AS unit, cm.code, cm.name FROM areas g
-                    LEFT JOIN areas cm ON cm.id = g.parent_id""",
-    "street": """SELECT g.id AS key, st.id AS unit, st.code, st.name FROM areas g
-                 LEFT JOIN areas cm ON cm.id = g.parent_id LEFT JOIN areas st ON st.id = cm.parent_id""",
-    "district": """SELECT g.id AS key, d.id AS unit, d.code, d.name FROM areas g
-                   LEFT JOIN areas cm ON cm.id = g.parent_id LEFT JOIN areas st ON st.id = cm.parent_id
-                   LEFT JOIN areas d ON d.id = st.parent_id""",
+    # a grid's parents from the one chain (the view grid_chain)
+    **{
+        level: f"SELECT grid_id AS key, {level}_id AS unit, {level}_code AS code, {level}_name AS name "
+        "FROM grid_chain"
+        for level in ("community", "street", "district")
+    },
     "department": "SELECT id AS key, id AS unit, code, name FROM departments",
     # a grid with two workers counts for both; one without a worker for nobody
     "worker": """SELECT ug.area_id AS key, u.id AS unit, u.username AS code, u.display_name AS name

@@ -116,7 +116,10 @@ def test_the_figures_equal_counting_again_whatever_happens(
 
     # an import re-links a grid to another community, then deletes another grid outright
     other = make_area("community", "650202001002", square(5, 5), "第二社区", town["street"])
-    session.execute(text("UPDATE areas SET parent_id = :c WHERE id = :g"), {"c": other.id, "g": grids[1].id})
+    session.execute(  # (its code follows: a code starts with its parent's)
+        text("UPDATE areas SET parent_id = :c, code = :code WHERE id = :g"),
+        {"c": other.id, "code": other.code + "001", "g": grids[1].id},
+    )
     assert_figures_equal_counting_again(session)
     session.execute(text("DELETE FROM areas WHERE id = :id"), {"id": grids[3].id})
     session.expire_all()

@@ -76,9 +76,11 @@ def test_building_inside_or_nearest_within_20_m(session, town, make_building):
 
 
 def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
-    """With 10,000 grids and 300,000 buildings a scan per report is 0.2 s: the planner must be
-    able to reach the grids and buildings through their GiST indexes (covers and nearest) for
-    every step of the rules — inside, nearest grid, building under the pin, nearest building."""
+    """A plan test on purpose — here the plan is the behaviour. The rules are SQL functions that
+    PostgreSQL must inline into intake's statement (a sub-query among their arguments would stop
+    it, and each call would be planned again), and the planner must reach the grids and buildings
+    through their GiST indexes for every step of the rules — inside, nearest grid, building under
+    the pin, nearest building: with 10,000 grids and 300,000 buildings a scan per report is 0.2 s."""
     make_building(square(0, 0, size=CELL / 4), town["grids"][0], name="1号楼")
     session.execute(text("SET LOCAL enable_seqscan = off"))  # tiny tables: price scans out
     params = {

@@ -37,3 +37,17 @@ def test_bd09_goes_through_gcj02():
     wgs = (121.55, 29.95)
     bd = gcj02_to_bd09(*wgs84_to_gcj02(*wgs))
     assert to_wgs84(*bd, "bd09") == pytest.approx(wgs, abs=1e-5)  # BD-09 inverse: ≈ 7 cm
+
+
+def test_the_offset_box_is_the_reference_conversions_one():
+    from gis.coords import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
+
+    # Kashgar's west (Ulugqat, ~73.9°E) and the Pamirs near 73.6°E are inside: converted
+    for lon, lat in ((73.6, 39.2), (73.95, 39.7), (84.9, 44.3)):
+        assert not out_of_china(lon, lat)
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        assert (glon, glat) != (lon, lat)
+        back = gcj02_to_wgs84(glon, glat)
+        assert abs(back[0] - lon) < 1e-7 and abs(back[1] - lat) < 1e-7
+    for lon, lat in ((71.9, 39.0), (139.0, 35.7), (100.0, 56.0)):
+        assert out_of_china(lon, lat) and wgs84_to_gcj02(lon, lat) == (lon, lat)

@@ -177,7 +177,11 @@ def import_areas(
     replace: bool = False,
     user_id: int | None = None,
     progress: Progress = _quiet,
+    nearest_grid_m: float = 50,
 ) -> ImportResult:
+    """An area layer, checked and written whole or not at all; with ``replace`` it takes the place
+    of the layer there is, and reports move to the new grids by intake's rule (``nearest_grid_m``:
+    the configured NEAREST_GRID_M)."""
     if level not in AREA_LEVELS:
         raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
     progress("reading", 0.0)
@@ -245,7 +249,7 @@ def import_areas(
         raise ImportRefused(f"{dataset.source} cannot be imported: " + "; ".join(report["errors"]), report)
 
     progress("writing", 0.7)
-    result = _write_areas(session, rows, level, parent_level, replace, report, user_id)
+    result = _write_areas(session, rows, level, parent_level, replace, report, user_id, nearest_grid_m)
     result.preview = preview_geojson(rows, ["row", "code", "name", "parent_code"])
     progress("done", 1.0)
     return result
@@ -310,9 +314,9 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
             )
             codes[i] = None
         elif rows["parent_code"][i] and not code.startswith(rows["parent_code"][i]):
-            report["warnings"].append(
-                f"row {rows['row'][i]}: code {code} does not start with its "
-                f"parent's code {rows['parent_code'][i]}"
+            report["errors"].append(  # CJ/T 213: a code starts with its parent's (the database holds to it)
+                f"row {rows['row'][i]}: code {code} does not start with its parent's code "
+                f"{rows['parent_code'][i]} (fix the code, or leave it empty to have one made)"
             )
     missing = [i for i, c in enumerate(codes) if c is None]
     if missing:
@@ -352,7 +356,9 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
     rows["code"] = codes
 
 
-def _write_areas(session, rows, level, parent_level, replace, report, user_id) -> ImportResult:
+def _write_areas(
+    session, rows, level, parent_level, replace, report, user_id, nearest_grid_m
+) -> ImportResult:
     batch = ImportBatch(
         kind="areas",
         filename=report["file"],
@@ -385,9 +391,9 @@ def _write_areas(session, rows, level, parent_level, replace, report, user_id) -
     )
     reassigned = {}
     if replace:
-        reassigned = _reattach_layer(session, level, saved)
+        reassigned = _reattach_layer(session, level, saved, nearest_grid_m)
     elif level == "grid":
-        reassigned = reassign_to_grids(session, only_unassigned=True)
+        reassigned = reassign_to_grids(session, only_unassigned=True, max_m=nearest_grid_m)
     if level == "grid":  # patrols' stored reach was cut along the old grids
         forget_stored_reach(session)
     report["written"] = len(rows)
@@ -424,18 +430,29 @@ def _detach_layer(session, level) -> dict:
     return saved
 
 
+# After a parent layer is replaced, each child goes back under the parent its code names (CJ/T 213:
+# a code starts with its parent's); one whose parent's code is gone stays without one, and is said.
 REPARENT_SQL = text("""
-    UPDATE areas c SET parent_id = (
-        SELECT p.id FROM areas p
-        WHERE p.level = :level AND p.geom && c.geom AND ST_Intersects(p.geom, c.geom)
-        ORDER BY ST_Area(ST_Intersection(p.geom, c.geom)) DESC, p.code LIMIT 1)
+    UPDATE areas c SET parent_id = p.id FROM areas p
     WHERE c.level = :child AND c.parent_id IS NULL
+      AND p.level = :level AND p.code = left(c.code, length(p.code))
 """)
 
 
-def _reattach_layer(session, level, saved) -> dict:
+def _reattach_layer(session, level, saved, nearest_grid_m) -> dict:
     if saved["child_level"]:
         session.execute(REPARENT_SQL, {"level": level, "child": saved["child_level"]})
+        orphans = session.scalars(
+            text("SELECT code FROM areas WHERE level = :child AND parent_id IS NULL ORDER BY code"),
+            {"child": saved["child_level"]},
+        ).all()
+        if orphans:
+            report_orphans = ", ".join(orphans[:20]) + (" …" if len(orphans) > 20 else "")
+            raise ImportRefused(
+                f"{len(orphans)} {saved['child_level']} area(s) would lose their parent, whose code is not "
+                f"in the new layer: {report_orphans}",
+                {"errors": [f"orphaned: {report_orphans}"], "warnings": [], "repaired": [], "rejected": []},
+            )
     if saved["user_grids"]:  # workers keep the grids whose codes survive
         session.execute(
             text(
@@ -446,7 +463,9 @@ def _reattach_layer(session, level, saved) -> dict:
         )
     if level != "grid":
         return {}
-    counts = reassign_to_grids(session, only_unassigned=False, previous=saved["report_grids"])
+    counts = reassign_to_grids(
+        session, only_unassigned=False, max_m=nearest_grid_m, previous=saved["report_grids"]
+    )
     return counts
 
 
@@ -508,7 +527,11 @@ def import_buildings(
     replace: bool = False,
     user_id: int | None = None,
     progress: Progress = _quiet,
+    nearest_building_m: float = 20,
 ) -> ImportResult:
+    """Building footprints, each to the grid holding most of it; with ``replace`` they take the
+    place of all buildings, and reports are linked again by intake's rule (``nearest_building_m``:
+    the configured NEAREST_BUILDING_M)."""
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, "buildings")
@@ -576,7 +599,7 @@ def import_buildings(
         )
     assigned = int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
     if replace:
-        relink_buildings(session)
+        relink_buildings(session, nearest_building_m)
     report.update(written=len(cleaned), assigned_to_grid=assigned, outside_every_grid=len(cleaned) - assigned)
     batch.report = report
     session.flush()

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from gis.accounts import Viewer
-from gis.assignment import ASSIGNMENT_CTES, POINT
+from gis.assignment import ASSIGNMENT_CTES, BUILDING_FOR, GRID_FOR, POINT
 from gis.cases.policy import is_responsible, may_act
 from gis.cases.sql import REPORT_DETAIL
 from gis.errors import Conflict, Forbidden, Invalid
@@ -311,28 +311,16 @@ def record_intake(session: Session, params: dict, alone: bool = False):
             connection.autocommit = False
 
 
-# Re-assignment after a grid layer changes, with the same rules as intake (gis/assignment.py):
-# covering grid with the lowest code; else the nearest within :max_m metres; else none.
-REASSIGN_REPORTS_SQL = text("""
-    UPDATE reports r SET grid_id = pick.id, assignment = pick.kind, assignment_distance_m = pick.d
+# Re-assignment after a grid layer changes, by the rule intake follows (gis.assignment.GRID_FOR).
+REASSIGN_REPORTS_SQL = text(f"""
+    UPDATE reports r
+    SET grid_id = pick.grid_id, assignment = pick.kind, assignment_distance_m = pick.distance_m
     FROM (
-        SELECT r2.id AS report_id, coalesce(inside.id, near.id) AS id,
-               CASE WHEN inside.id IS NOT NULL THEN 'inside' WHEN near.id IS NOT NULL THEN 'nearest'
-                    ELSE 'unassigned' END AS kind,
-               CASE WHEN inside.id IS NULL THEN round(near.d::numeric, 1)::float END AS d
-        FROM reports r2
-        LEFT JOIN LATERAL (
-            SELECT a.id FROM areas a WHERE a.level = 'grid' AND ST_Covers(a.geom, r2.geom)
-            ORDER BY a.code LIMIT 1) inside ON true
-        LEFT JOIN LATERAL (
-            SELECT c.id, ST_Distance(c.geom::geography, r2.geom::geography) AS d
-            FROM (SELECT a.id, a.code, a.geom FROM areas a WHERE a.level = 'grid'
-                  ORDER BY a.geom <-> r2.geom LIMIT 8) c
-            WHERE inside.id IS NULL AND ST_DWithin(c.geom::geography, r2.geom::geography, :max_m)
-            ORDER BY d, c.code LIMIT 1) near ON true
+        SELECT r2.id AS report_id, f.*
+        FROM reports r2 CROSS JOIN LATERAL {GRID_FOR}(r2.geom, :max_m) f
         WHERE (NOT :only_unassigned OR r2.grid_id IS NULL)
     ) pick
-    WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.id
+    WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.grid_id
 """)
 
 # The regrid events of the reports whose grid changed since ``previous`` (report id → grid code).
@@ -360,12 +348,10 @@ def regrid(session: Session, only_unassigned: bool, max_m: float = 50, previous:
 
 
 def relink_buildings(session: Session, max_m: float = 20) -> None:
-    """After the buildings were replaced: each report to the building nearest its pin."""
+    """After the buildings were replaced: each report to its building, by intake's rule
+    (gis.assignment.BUILDING_FOR)."""
     session.execute(
-        text("""
-        UPDATE reports r SET building_id = (
-            SELECT b.id FROM buildings b WHERE ST_DWithin(b.geom::geography, r.geom::geography, :max_m)
-            ORDER BY b.geom <-> r.geom LIMIT 1)"""),
+        text(f"UPDATE reports r SET building_id = (SELECT building_id FROM {BUILDING_FOR}(r.geom, :max_m))"),
         {"max_m": max_m},
     )
 

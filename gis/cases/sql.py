@@ -12,8 +12,16 @@ def _json_of(alias: str, *fields: str) -> str:
     return f"CASE WHEN {alias}.id IS NOT NULL THEN json_build_object({pairs}) END"
 
 
-# One report as the API shows it, as JSON made by PostgreSQL (the grid's parents follow the fixed
-# hierarchy), read from ``{source}``: the reports table, or the row intake has just inserted (a
+def _level(level: str) -> str:
+    """One level of the report's grid chain (the view grid_chain) as a JSON object, or null."""
+    return (
+        f"CASE WHEN gc.{level}_id IS NOT NULL THEN json_build_object('id', gc.{level}_id, "
+        f"'code', gc.{level}_code, 'name', gc.{level}_name) END"
+    )
+
+
+# One report as the API shows it, as JSON made by PostgreSQL (the grid's parents from grid_chain),
+# read from ``{source}``: the reports table, or the row intake has just inserted (a
 # statement cannot see its own inserts in the table, only through RETURNING). Beside it, what
 # app/schemas.py needs to add the traffic light and photo URLs: the two times as times, photo ids.
 # One JSON value from the database rather than 43 columns for the web worker to describe, convert
@@ -27,10 +35,8 @@ REPORT_DETAIL = f"""
                'original', json_build_object('crs', r.original_crs, 'lon', r.original_lon,
                                              'lat', r.original_lat),
                'assignment', r.assignment, 'assignment_distance_m', r.assignment_distance_m,
-               'grid', {_json_of("g", "id", "code", "name")},
-               'community', {_json_of("cm", "id", "code", "name")},
-               'street', {_json_of("st", "id", "code", "name")},
-               'district', {_json_of("d", "id", "code", "name")},
+               'grid', {_level("grid")}, 'community', {_level("community")},
+               'street', {_level("street")}, 'district', {_level("district")},
                'building', {_json_of("b", "id", "name")},
                'response_level', r.response_level,
                'department', {_json_of("dep", "id", "code", "name")},
@@ -41,10 +47,7 @@ REPORT_DETAIL = f"""
            ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id ORDER BY p.id) AS photo_ids
     FROM {{source}} r
     JOIN categories c ON c.code = r.category_code
-    LEFT JOIN areas g ON g.id = r.grid_id
-    LEFT JOIN areas cm ON cm.id = g.parent_id
-    LEFT JOIN areas st ON st.id = cm.parent_id
-    LEFT JOIN areas d ON d.id = st.parent_id
+    LEFT JOIN grid_chain gc ON gc.grid_id = r.grid_id
     LEFT JOIN buildings b ON b.id = r.building_id
     LEFT JOIN departments dep ON dep.id = r.department_id
 """
