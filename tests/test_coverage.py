@@ -238,3 +238,23 @@ def test_bad_windows_are_refused(kwargs, message):
     args = {"start": start, "end": start + dt.timedelta(days=1), **kwargs}
     with pytest.raises(Invalid, match=message):
         Window(**args)
+
+
+def test_time_goes_to_the_grid_each_step_of_it_was_walked_in(session, make_area, make_user, t0):
+    """Standing five minutes 10 m inside A, beside B, then crossing in one 10-second step to stand
+    a minute in B: A had 5 min 5 s, B 1 min 5 s (the crossing step split where it crossed). Shared
+    by the length of each minute's piece instead, the crossing minute gave A half of a minute."""
+    make_area("grid", CODE_A, metric(box(E0, N0, E0 + 200, N0 + 200)), "A")
+    make_area("grid", CODE_B, metric(box(E0 + 200, N0, E0 + 400, N0 + 200)), "B")
+    start = t0 + dt.timedelta(seconds=20)  # the crossing falls inside a clock minute
+    stand_a = [(*lonlat(E0 + 190, N0 + 100), start + dt.timedelta(seconds=10 * i), None) for i in range(31)]
+    stand_b = [
+        (*lonlat(E0 + 210, N0 + 100), start + dt.timedelta(seconds=310 + 10 * i), None) for i in range(7)
+    ]
+    track = import_gpx(session, gpx_file([stand_a + stand_b]), make_user("grid_worker"))
+    for use_stored in (True, False):
+        window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=1))
+        grids = by_code(grid_coverage(session, window, use_stored=use_stored))
+        assert grids[CODE_A]["minutes"] == pytest.approx(305 / 60, abs=0.05), use_stored
+        assert grids[CODE_B]["minutes"] == pytest.approx(65 / 60, abs=0.05), use_stored
+    assert track.reach_radius_m == 30  # the stored reach was used in the first round
