@@ -247,7 +247,7 @@ def serve(port, host, workers, threads):
 
 def gunicorn_command(bind: str, workers: int = 2, threads: int = 4) -> list[str]:
     """How GridWatch is served (``serve`` and the benchmarks): threaded workers, since most of a
-    request is spent waiting for PostgreSQL (intake: 276 → 425 req/s with 4 threads)."""
+    request is spent waiting for PostgreSQL (README: "Measured design choices")."""
     return [
         sys.executable,
         "-m",

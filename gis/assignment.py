@@ -115,7 +115,7 @@ def grids_for_footprints(session: Session, footprints: np.ndarray) -> np.ndarray
     to the lowest code — the rule ``gis.importer`` applies in SQL after a grid layer changes.
     Here with Shapely's STRtree over the grids in the footprints' box, for a bulk import: 100,000
     footprints in well under a second, then one COPY with the answer (no second write)."""
-    footprints = np.asarray(footprints)  # plain shapely array (not a GeoSeries: 5× slower here)
+    footprints = np.asarray(footprints)  # a plain shapely array: a GeoSeries is much slower here
     result = np.full(len(footprints), None, dtype=object)
     if len(footprints) == 0:
         return result

@@ -24,8 +24,9 @@ def geojson_text(session: Session, sql: str, params: dict) -> str:
 
     Planned for its own viewport each time: psycopg prepares a statement run five times, and
     PostgreSQL's generic plan for it, blind to the envelope, took one area to be in view and
-    joined 10,000 grids' figures to each of the forty there were (4-6× slower). Not compiled:
-    a community view's estimate crossed jit_above_cost and JIT spent 10-15 ms on a 6 ms query."""
+    joined 10,000 grids' figures to each of the forty there were. Not compiled: a community
+    view's estimate crossed jit_above_cost, and JIT took longer than the query (README: "Measured
+    design choices")."""
     session.execute(MAP_QUERY_SETTINGS)
     return session.scalar(text(f"SELECT CAST(j AS text) FROM ({sql}) AS q(j)"), params)
 

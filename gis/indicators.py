@@ -285,7 +285,7 @@ def _hours(session, level, key, units, where, params) -> dict:
                   UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
     else:
         # OFFSET 0 keeps the key → unit map whole: flattened, the planner joined each closed case
-        # to its grid and then again to the grid's community (0.62 s against 0.54 s)
+        # to its grid and then again to the grid's community
         unit, joined = (
             ("c.key", "")
             if level in _KEYED
@@ -444,8 +444,8 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
     the charts above the table. ``totals``: the indicators' total for the same period and area,
     whose per-channel and per-group counts are taken instead of being counted again (the
     dashboard asks for both: half the trend's time). Weeks are found by ``width_bucket`` over the
-    period's Mondays (a binary search per report, 1.6× faster than ``date_trunc`` in the local
-    time zone). Without ``totals``, counted per (week, channel, group) first — one parallel pass;
+    period's Mondays (a binary search per report, cheaper than ``date_trunc`` in the local time
+    zone). Without ``totals``, counted per (week, channel, group) first — one parallel pass;
     grouping sets over the reports themselves cannot run in parallel — and those few thousand rows
     summed per week, channel and group after."""
     mondays = _mondays(period)

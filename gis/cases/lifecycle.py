@@ -258,7 +258,7 @@ INTAKE_SQL = text(f"""
 """)
 # It goes to psycopg as PostgreSQL takes it ($1..$n, compiled once here), on the session's own
 # connection: psycopg re-parses a named-parameter statement longer than 4 kB on every call, and
-# SQLAlchemy's execution layer costs as much again — ~0.3 ms of Python per pin.
+# SQLAlchemy's execution layer costs as much again (README: "Measured design choices").
 INTAKE_PG = INTAKE_SQL.compile(dialect=psycopg_dialect(paramstyle="numeric_dollar"))
 INTAKE_PARAMETERS: list[str] = list(INTAKE_PG.positiontup or ())
 # What intake tries again (INTAKE_ATTEMPTS times in all): a race with a grid layer being replaced

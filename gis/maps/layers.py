@@ -53,7 +53,7 @@ def _figures(level: str) -> tuple[str, dict]:
 
 
 # Each feature written by PostGIS from its row (ST_AsGeoJSON of a record: properties are the other
-# columns) with the code put first as its id, the collection joined as text: a fifth faster than
+# columns) with the code put first as its id, the collection joined as text: less work than
 # building each one with json_build_object.
 AREAS_BBOX_SQL = """
     WITH {env}, {figures}

@@ -112,8 +112,8 @@ ALL_FIXES = """
 # within r of them. A piece's line is within r of the grids' box only if one of its fixes is
 # within r + (the track's longest step) of it, so: the minutes holding such a fix (found by the
 # fixes' GiST index), the minute before each (its piece ends on that fix), every fix of those
-# minutes, and each fix's true successor (one index probe). Exact, and one new track's update no
-# longer cuts the whole district's day into pieces (1.8 s → see bench/patrol_coverage.py).
+# minutes, and each fix's true successor (one index probe). Exact, and one new track's update
+# does not cut the whole district's day into pieces (bench/patrol_coverage.py measures it).
 NEAR_FIXES = """
     reach_box AS (
         SELECT ST_Expand(b, :r_deg + :deg_per_m * coalesce(
