@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
         database,
         errors,
         health,
+        i18n,
         imports,
         open311,
         pages,
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     database.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     app.before_request(params.refuse_what_is_not_text)

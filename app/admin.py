@@ -10,6 +10,7 @@ from app.database import db
 from gis.cases.categories import set_privacy
 from gis.cases.policy import personal_reads
 from gis.errors import DomainError
+from gis.i18n import _
 from gis.models import PRIVACY_CLASSES, Category
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,7 +30,15 @@ def category_privacy(code: str):
     try:
         with db().begin_nested():
             category = set_privacy(db(), code, request.form.get("privacy", ""))
-        flash(f"{category.code} {category.name}: {category.privacy}", "success")
+        flash(
+            _(
+                "%(code)s %(name)s: %(privacy)s",
+                code=category.code,
+                name=category.name,
+                privacy=category.privacy,
+            ),
+            "success",
+        )
     except DomainError as exc:
         flash(exc.message, "danger")
     return redirect(url_for("admin.categories"))

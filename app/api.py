@@ -36,6 +36,7 @@ from gis.cases.policy import load_visible
 from gis.coords import to_wgs84
 from gis.errors import Invalid, NotFound
 from gis.geojson import parse_bbox
+from gis.i18n import _
 from gis.maps.layers import areas_geojson, buildings_geojson, grid_summary, reports_geojson
 from gis.models import AREA_LEVELS, Department, ReportPhoto
 
@@ -138,7 +139,9 @@ def _department_id(value) -> int | None:
         return int(value)
     found = session.scalar(select(Department.id).where(Department.code == str(value)))
     if found is None:
-        raise Invalid(f"no department {value!r}", fields={"department": "no such department"})
+        raise Invalid(
+            _("no department %(value)s", value=repr(value)), fields={"department": _("no such department")}
+        )
     return found
 
 
@@ -155,8 +158,13 @@ def locate_grid(query: PointQuery):
     assignment = assign_grid(db(), wlon, wlat, nearest_m)
     if assignment.grid_id is None:
         raise NotFound(
-            f"no grid holds ({wlon:.6f}, {wlat:.6f}) or lies within {nearest_m:.0f} m: "
-            "a report here goes to the unassigned queue",
+            _(
+                "no grid holds (%(wlon)s, %(wlat)s) or lies within %(nearest_m)s m: a report here goes to "
+                "the unassigned queue",
+                wlon=format(wlon, ".6f"),
+                wlat=format(wlat, ".6f"),
+                nearest_m=format(nearest_m, ".0f"),
+            ),
             assignment="unassigned",
         )
     return jsonify(
@@ -181,10 +189,10 @@ def photo_location():
     """EXIF GPS of an uploaded photo, so the phone can offer it as the report's position."""
     upload = request.files.get("photo")
     if upload is None:
-        raise Invalid("send the photo as the form field 'photo'", fields={"photo": "is required"})
+        raise Invalid(_("send the photo as the form field 'photo'"), fields={"photo": _("is required")})
     found = photo_gps(upload.read())
     if found is None:
-        raise NotFound("this photo carries no GPS position")
+        raise NotFound(_("this photo carries no GPS position"))
     return jsonify({"lon": found[0], "lat": found[1]})
 
 
@@ -198,11 +206,11 @@ def photo(photo_id: int):
     """A report's photo, for whoever may open the report (the same 404 otherwise)."""
     row = db().get(ReportPhoto, photo_id)
     if row is None:
-        raise NotFound(f"no photo {photo_id}")
+        raise NotFound(_("no photo %(photo_id)s", photo_id=photo_id))
     try:
         load_visible(db(), current_viewer(), row.report_id, via=request.path)
     except NotFound:
-        raise NotFound(f"no photo {photo_id}") from None
+        raise NotFound(_("no photo %(photo_id)s", photo_id=photo_id)) from None
     return Response(row.data, mimetype=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
@@ -248,7 +256,9 @@ def buildings_layer(query: LayerQuery):
 )
 def areas_layer(level: str, query: LayerQuery):
     if level not in AREA_LEVELS:
-        raise NotFound(f"no layer {level!r}: one of {', '.join(AREA_LEVELS)}")
+        raise NotFound(
+            _("no layer %(level)s: one of %(items)s", level=repr(level), items=", ".join(AREA_LEVELS))
+        )
     auto = query.auto == "1"  # coarser areas when too many grids are in view
     headers = (
         {"Content-Disposition": f"attachment; filename=gridwatch-{level}.geojson"}
@@ -268,7 +278,7 @@ def areas_layer(level: str, query: LayerQuery):
 def grid_detail(code: str):
     summary = grid_summary(db(), current_viewer(), code)
     if summary is None:
-        raise NotFound(f"no grid {code}")
+        raise NotFound(_("no grid %(code)s", code=code))
     summary["last_patrol"] = summary["last_patrol"].isoformat() if summary["last_patrol"] else None
     return jsonify(summary)
 

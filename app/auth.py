@@ -23,7 +23,8 @@ from app.database import db
 from gis import accounts
 from gis.accounts import Viewer
 from gis.errors import DomainError, TooManyAttempts
-from gis.models import User
+from gis.i18n import _
+from gis.models import ROLE_NAMES, User
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -86,7 +87,8 @@ def roles_required(*roles):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if current_user.role not in roles and current_user.role != "admin":
-                abort(403, f"this needs the role {' or '.join(roles)}")
+                names = " / ".join(str(ROLE_NAMES[r]) for r in roles)
+                abort(403, str(_("this needs the role %(roles)s", roles=names)))
             return view(*args, **kwargs)
 
         return wrapped
@@ -106,14 +108,15 @@ def current_viewer() -> Viewer:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = _("Please log in to see this page.")
+    login_manager.localize_callback = str
     csrf.init_app(app)
     app.before_request(_require_login)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    user, _, version = user_id.partition(".")
+    user, _dot, version = user_id.partition(".")
     if not (user.isdigit() and version.isdigit()):
         return None
     viewer = accounts.viewer_by_id(db(), int(user))
@@ -163,9 +166,9 @@ def safe_next(target: str | None) -> str:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("User name", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
-    remember = BooleanField("Stay logged in on this device (14 days)", default=False)
+    username = StringField(_("User name"), validators=[DataRequired()])
+    password = PasswordField(_("Password"), validators=[DataRequired()])
+    remember = BooleanField(_("Stay logged in on this device (14 days)"), default=False)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -190,7 +193,7 @@ def login():
         if row:
             login_user(LoginUser.of(row), remember=bool(form.remember.data), duration=REMEMBER_FOR)
             return redirect(safe_next(request.args.get("next")))
-        flash("Wrong user name or password.", "danger")
+        flash(_("Wrong user name or password."), "danger")
         status = 401
     elif request.method == "POST":
         status = 401
@@ -206,9 +209,9 @@ def logout():
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()])
-    new = PasswordField("New password (at least 10 characters)", validators=[DataRequired()])
-    again = PasswordField("New password again", validators=[DataRequired()])
+    current = PasswordField(_("Current password"), validators=[DataRequired()])
+    new = PasswordField(_("New password (at least 10 characters)"), validators=[DataRequired()])
+    again = PasswordField(_("New password again"), validators=[DataRequired()])
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -220,7 +223,7 @@ def account():
     if form.validate_on_submit():
         try:
             if form.new.data != form.again.data:
-                raise DomainError("the two new passwords differ")
+                raise DomainError(_("the two new passwords differ"))
             row = current_row()
             accounts.change_password(db(), row, form.new.data, current=form.current.data)
         except DomainError as exc:
@@ -228,6 +231,6 @@ def account():
             status = 422
         else:
             login_user(LoginUser.of(row))  # this session carries the new version
-            flash("Password changed: you are logged out everywhere else.", "success")
+            flash(_("Password changed: you are logged out everywhere else."), "success")
             return redirect(url_for("auth.account"))
     return render_template("account.html", form=form), status

@@ -17,13 +17,17 @@ from sqlalchemy.orm import Session
 
 from gis.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from gis.errors import DomainError
+from gis.i18n import _, texts
 from gis.models import ROLES
 
 
 def _create_app():
     from app import create_app
+    from gis import i18n
 
-    return create_app()
+    app = create_app()
+    i18n.set_default_locale(i18n.locale_from_environment() or app.config["LOCALE"])
+    return app
 
 
 main = FlaskGroup(
@@ -54,7 +58,7 @@ def db():
 def _embedded() -> EmbeddedPostgres:
     if os.environ.get("DATABASE_URL"):
         raise click.ClickException(
-            "DATABASE_URL is set: GridWatch uses that server and manages no embedded cluster"
+            _("DATABASE_URL is set: GridWatch uses that server and manages no embedded cluster")
         )
     return EmbeddedPostgres()
 
@@ -63,10 +67,10 @@ def _embedded() -> EmbeddedPostgres:
 def up():
     """Create (once) and start the embedded PostgreSQL + PostGIS cluster under var/pg."""
     if os.environ.get("DATABASE_URL"):
-        click.echo("DATABASE_URL is set: using that server, nothing to start")
+        click.echo(_("DATABASE_URL is set: using that server, nothing to start"))
         return
     try:
-        click.echo(f"embedded PostGIS {_embedded().up()} ({_embedded().root})")
+        click.echo(_("embedded PostGIS %(up)s (%(root)s)", up=_embedded().up(), root=_embedded().root))
     except EmbeddedPostgresError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -81,7 +85,7 @@ def down():
 def status():
     """absent / stopped / running."""
     if os.environ.get("DATABASE_URL"):
-        click.echo("external (DATABASE_URL)")
+        click.echo(_("external (DATABASE_URL)"))
         return
     click.echo(_embedded().status())
 
@@ -104,7 +108,7 @@ def migrate():
         count = sync_categories(session)
         session.commit()
     eng.dispose()
-    click.echo(f"schema at head; {count} categories")
+    click.echo(_("schema at head; %(count)s categories", count=count))
 
 
 # -- demo -----------------------------------------------------------------------------------------
@@ -119,17 +123,24 @@ def demo(if_empty, seed):
     with session_scope() as session:
         if not is_empty(session):
             if if_empty:
-                click.echo("the database already has data: demo not loaded")
+                click.echo(_("the database already has data: demo not loaded"))
                 return
-            raise click.ClickException("the database already has areas: the demo needs an empty one")
+            raise click.ClickException(_("the database already has areas: the demo needs an empty one"))
         summary = load_demo(session, seed=seed)
     click.echo(
-        f"demo city: {summary.areas} areas, {summary.buildings} buildings, "
-        f"{summary.reports} reports, {summary.streets} streets, {summary.patrols} patrols"
+        _(
+            "demo city: %(areas)s areas, %(buildings)s buildings, %(reports)s reports, %(streets)s "
+            "streets, %(patrols)s patrols",
+            areas=summary.areas,
+            buildings=summary.buildings,
+            reports=summary.reports,
+            streets=summary.streets,
+            patrols=summary.patrols,
+        )
     )
-    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+    click.echo(_("demo logins (password %(demo_password)s):", demo_password=DEMO_PASSWORD))
     for username, role in summary.logins:
-        click.echo(f"  {username:<12} {role}")
+        click.echo(_("  %(username)s %(role)s", username=format(username, "<12"), role=role))
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -164,10 +175,10 @@ def users_add(name, role, grids, department, area, display_name, password):
     with session_scope() as session:
         user = create_user(session, name, role, password, display_name, tuple(grids), department, area)
         token = issue_token(user)
-    click.echo(f"user {name} ({role}) added")
+    click.echo(_("user %(name)s (%(role)s) added", name=name, role=role))
     if generated:
-        click.echo(f"password: {password}")
-    click.echo(f"API token: {token}")
+        click.echo(_("password: %(password)s", password=password))
+    click.echo(_("API token: %(token)s", token=token))
 
 
 @users.command("password")
@@ -185,17 +196,17 @@ def users_password(name, password):
     generated = False
     if password is None:
         if sys.stdin.isatty():
-            password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+            password = click.prompt(str(_("new password")), hide_input=True, confirmation_prompt=True)
         else:
             password, generated = secrets.token_urlsafe(12), True
     with session_scope() as session:
         user = session.scalar(select(User).where(User.username == name))
         if user is None:
-            raise click.ClickException(f"no user named {name}")
+            raise click.ClickException(_("no user named %(name)s", name=name))
         change_password(session, user, password)
-    click.echo(f"password of {name} changed; their sessions have ended")
+    click.echo(_("password of %(name)s changed; their sessions have ended", name=name))
     if generated:
-        click.echo(f"password: {password}")
+        click.echo(_("password: %(password)s", password=password))
 
 
 @users.command("token")
@@ -210,7 +221,7 @@ def users_token(name):
     with session_scope() as session:
         user = session.scalar(select(User).where(User.username == name))
         if user is None:
-            raise click.ClickException(f"no user named {name}")
+            raise click.ClickException(_("no user named %(name)s", name=name))
         token = issue_token(user)
     click.echo(token)
 
@@ -224,7 +235,15 @@ def users_list():
     with session_scope() as session:
         for user in session.scalars(select(User).order_by(User.username)):
             grids = ",".join(g.code for g in user.grids)
-            click.echo(f"{user.username:<16} {user.role:<12} {user.display_name} {grids}")
+            click.echo(
+                _(
+                    "%(username)s %(role)s %(display_name)s %(grids)s",
+                    username=format(user.username, "<16"),
+                    role=format(user.role, "<12"),
+                    display_name=user.display_name,
+                    grids=grids,
+                )
+            )
 
 
 # -- serving --------------------------------------------------------------------------------------
@@ -240,7 +259,7 @@ def users_list():
 )
 def serve(port, host, workers, threads):
     """Serve with gunicorn (what `make run` does)."""
-    click.echo(f"GridWatch on http://{host}:{port}/")
+    click.echo(_("GridWatch on http://%(host)s:%(port)s/", host=host, port=port))
     argv = [*gunicorn_command(f"{host}:{port}", workers, threads), "--access-logfile", "-"]
     os.execvp(argv[0], argv)
 
@@ -290,7 +309,9 @@ def _run_import(run, dry_run: bool, as_json: bool):
 
     def progress(stage, fraction):
         if not as_json:
-            click.echo(f"  {fraction:>4.0%} {stage}", err=True)
+            click.echo(
+                _("  %(fraction)s %(stage)s", fraction=format(fraction, ">4.0%"), stage=stage), err=True
+            )
 
     session = current_app.extensions["gridwatch.sessions"]()
     try:
@@ -303,54 +324,91 @@ def _run_import(run, dry_run: bool, as_json: bool):
     except ImportRefused as exc:
         session.rollback()
         click.echo(
-            json.dumps(exc.report, ensure_ascii=False, indent=1) if as_json else _report_text(exc.report)
+            json.dumps(texts(exc.report), ensure_ascii=False, indent=1)
+            if as_json
+            else _report_text(exc.report)
         )
-        raise click.ClickException(exc.message + " — nothing was written") from None
+        raise click.ClickException(_("%(message)s — nothing was written", message=exc.text)) from None
     except DomainError as exc:
         session.rollback()
-        raise click.ClickException(exc.message + " — nothing was written") from None
+        raise click.ClickException(_("%(message)s — nothing was written", message=exc.text)) from None
     finally:
         session.close()
     if as_json:
-        click.echo(json.dumps(result.report, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(texts(result.report), ensure_ascii=False, indent=1))
     else:
         click.echo(_report_text(result.report))
-        click.echo("dry run: nothing written" if dry_run else f"imported {result.written} features")
+        click.echo(
+            _("dry run: nothing written")
+            if dry_run
+            else _("imported %(count)s features", count=result.written)
+        )
 
 
 def _report_text(report: dict) -> str:
+    def row(r) -> str:
+        return f"{r['row']} ({r['id']})" if r.get("id") else str(r["row"])
+
     lines = [
-        f"{report['file']} (layer {report['layer']}): {report['features_read']} features, "
-        f"{report['crs']}{' (assumed)' if report['crs_assumed'] else ''}"
-        + (f", text {report['encoding']} ({report['encoding_source']})" if report.get("encoding") else "")
+        _(
+            "%(file)s (layer %(layer)s): %(count)s features, %(crs)s",
+            file=report["file"],
+            layer=report["layer"],
+            count=report["features_read"],
+            crs=_("%(crs)s (assumed)", crs=report["crs"]) if report["crs_assumed"] else report["crs"],
+        )
+        + (
+            _(
+                ", text %(encoding)s (%(source)s)",
+                encoding=report["encoding"],
+                source=report["encoding_source"],
+            )
+            if report.get("encoding")
+            else ""
+        )
     ]
-    lines += [f"  warning: {w}" for w in report["warnings"]]
+    lines += [_("  warning: %(warning)s", warning=w) for w in report["warnings"]]
     lines += [
-        f"  repaired row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['problem']}"
-        for r in report["repaired"]
+        _("  repaired row %(row)s: %(problem)s", row=row(r), problem=r["problem"]) for r in report["repaired"]
     ]
     lines += [
-        f"  rejected row {r['row']}{' (' + r['id'] + ')' if r.get('id') else ''}: {r['reason']}"
-        for r in report["rejected"]
+        _("  rejected row %(row)s: %(reason)s", row=row(r), reason=r["reason"]) for r in report["rejected"]
     ]
     topo = report.get("topology") or {}
-    lines += [f"  overlap {o['a']} × {o['b']}: {o['area_m2']} m²" for o in topo.get("overlaps", [])]
     lines += [
-        f"  gap in {g['parent']}: {g['area_m2']} m² in {g['parts']} part(s)" for g in topo.get("gaps", [])
+        _("  overlap %(a)s × %(b)s: %(area)s m²", a=o["a"], b=o["b"], area=o["area_m2"])
+        for o in topo.get("overlaps", [])
     ]
     lines += [
-        f"  {o['code']} sticks out of {o['parent']} by {o['area_m2']} m²"
+        _(
+            "  gap in %(parent)s: %(area)s m² in %(parts)s part(s)",
+            parent=g["parent"],
+            area=g["area_m2"],
+            parts=g["parts"],
+        )
+        for g in topo.get("gaps", [])
+    ]
+    lines += [
+        _(
+            "  %(code)s sticks out of %(parent)s by %(area)s m²",
+            code=o["code"],
+            parent=o["parent"],
+            area=o["area_m2"],
+        )
         for o in topo.get("outside_parent", [])
     ]
-    lines += [f"  error: {e}" for e in report["errors"]]
+    lines += [_("  error: %(error)s", error=e) for e in report["errors"]]
     if report.get("reassigned"):
-        lines.append(f"  re-assigned: {report['reassigned']}")
+        lines.append(_("  re-assigned: %(count)s", count=report["reassigned"]))
     if "assigned_to_grid" in report:
         lines.append(
-            f"  {report['assigned_to_grid']} buildings in a grid, "
-            f"{report['outside_every_grid']} outside every grid"
+            _(
+                "  %(inside)s buildings in a grid, %(outside)s outside every grid",
+                inside=report["assigned_to_grid"],
+                outside=report["outside_every_grid"],
+            )
         )
-    return "\n".join(lines)
+    return "\n".join(str(line) for line in lines)
 
 
 @import_group.command("grids")
@@ -487,7 +545,9 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
     with session_scope() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise click.ClickException(f"no user {username!r} (see `gridwatch users list`)")
+            raise click.ClickException(
+                _("no user %(username)s (see `gridwatch users list`)", username=repr(username))
+            )
         rules = CleaningRules(max_accuracy, max_speed, dt.timedelta(minutes=gap_minutes))
         track = import_gpx(session, Path(path).read_bytes(), user, name=name, rules=rules)
         grids = len(grids_near_track(session, track.id))
@@ -496,15 +556,28 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
         return
     click.echo(
-        f"track {summary['track']}: {summary['fixes_kept']} of {summary['fixes_read']} fixes kept "
-        f"in {summary['segments']} segment(s), passing {grids} grid(s)"
+        _(
+            "track %(track)s: %(fixes_kept)s of %(fixes_read)s fixes kept in %(segments)s segment(s), "
+            "passing %(grids)s grid(s)",
+            track=summary["track"],
+            fixes_kept=summary["fixes_kept"],
+            fixes_read=summary["fixes_read"],
+            segments=summary["segments"],
+            grids=grids,
+        )
     )
     for info in summary["dropped"].values():
-        click.echo(f"  dropped {info['count']}: {info['why']}")
+        click.echo(_("  dropped %(count)s: %(why)s", count=info["count"], why=info["why"]))
     if summary["split_at_gaps"]:
-        click.echo(f"  split at {summary['split_at_gaps']} gap(s) longer than {gap_minutes:g} min")
+        click.echo(
+            _(
+                "  split at %(split_at_gaps)s gap(s) longer than %(gap_minutes)s min",
+                split_at_gaps=summary["split_at_gaps"],
+                gap_minutes=format(gap_minutes, "g"),
+            )
+        )
     for warning in summary["warnings"]:
-        click.echo(f"  warning: {warning}")
+        click.echo(_("  warning: %(warning)s", warning=warning))
 
 
 @main.group("patrols")
@@ -543,4 +616,6 @@ def categories_privacy(code, privacy):
 
     with session_scope() as session:
         category = set_privacy(session, code, privacy)
-        click.echo(f"{category.code} {category.name}: {privacy}")
+        click.echo(
+            _("%(code)s %(name)s: %(privacy)s", code=category.code, name=category.name, privacy=privacy)
+        )

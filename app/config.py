@@ -50,6 +50,8 @@ def from_environment() -> dict:
         "NEAREST_GRID_M": float(os.environ.get("NEAREST_GRID_M", "50")),
         "NEAREST_BUILDING_M": float(os.environ.get("NEAREST_BUILDING_M", "20")),
         "PAGE_SIZE": 50,
-        # Local time for dates without a zone (coverage windows, the 24-hour check).
+        # Local time: every page and export shows it, and dates without a zone are read in it.
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        # The language when neither the user nor the browser says one: zh_Hans_CN or en.
+        "LOCALE": os.environ.get("LOCALE", "zh_Hans_CN"),
     }

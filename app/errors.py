@@ -6,14 +6,28 @@ from __future__ import annotations
 
 import psycopg
 from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from gis.errors import DomainError
+from gis.i18n import _
 
 RETRY_AFTER_S = 5
-UNAVAILABLE = "the database cannot be reached just now: try again in a few seconds (nothing was lost)"
+UNAVAILABLE = _("the database cannot be reached just now: try again in a few seconds (nothing was lost)")
+# What an HTTP error says when nobody said more (werkzeug's own words are English).
+HTTP_MESSAGES = {
+    400: _("the request could not be understood: check what was sent"),
+    401: _("please log in first"),
+    403: _("you may not do this"),
+    404: _("there is nothing at this address"),
+    405: _("this address does not take this kind of request"),
+    409: _("this changed meanwhile: reload it and try again"),
+    415: _("this kind of content is not accepted here"),
+    429: _("too many attempts: wait a moment and try again"),
+    500: _("something went wrong on our side; nothing was written"),
+}
 
 
 def wants_json() -> bool:
@@ -38,14 +52,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         message = exc.description
+        if isinstance(exc, CSRFError):
+            message = _("this form has expired or came from another site: reload the page and try again")
+        elif message == type(exc).description:  # werkzeug's own words, in English
+            message = HTTP_MESSAGES.get(exc.code or 500, message)
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-            message = f"the upload is larger than the {limit} MB this server accepts"
+            message = _("the upload is larger than the %(limit)s MB this server accepts", limit=limit)
         return _respond(exc.code or 500, message, {})
 
     @app.errorhandler(StaleDataError)
     def stale(exc):
-        return _respond(409, "this case changed meanwhile: reload it and try again", {})
+        return _respond(409, _("this case changed meanwhile: reload it and try again"), {})
 
     @app.errorhandler(sa.SQLAlchemyError)
     @app.errorhandler(psycopg.Error)

@@ -23,6 +23,7 @@ from gis.areas.importer import ImportRefused, import_areas, import_buildings, im
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid
+from gis.i18n import _
 from gis.models import AREA_LEVELS
 
 bp = Blueprint("imports", __name__)
@@ -39,21 +40,29 @@ def _save_upload(into: Path) -> Path:
     """Save the uploaded file(s): one zip/GeoPackage/GeoJSON, or a shapefile's parts together."""
     files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
-        raise Invalid("choose a file to import (.zip, .shp with its .dbf/.shx/.prj, .gpkg, .geojson)")
+        raise Invalid(_("choose a file to import (.zip, .shp with its .dbf/.shx/.prj, .gpkg, .geojson)"))
     suffixes = [Path(f.filename).suffix.lower() for f in files]
     if len(files) > 1 and not all(s in SHAPEFILE_PARTS for s in suffixes):
-        raise Invalid("several files can only be the parts of one shapefile (.shp, .dbf, .shx, .prj, .cpg)")
+        raise Invalid(
+            _("several files can only be the parts of one shapefile (.shp, .dbf, .shx, .prj, .cpg)")
+        )
     main = None
     for f, suffix in zip(files, suffixes):
         if suffix not in SUPPORTED + SHAPEFILE_PARTS:
-            raise Invalid(f"{f.filename}: GridWatch reads {', '.join(SUPPORTED)} files")
+            raise Invalid(
+                _(
+                    "%(filename)s: GridWatch reads %(items)s files",
+                    filename=f.filename,
+                    items=", ".join(SUPPORTED),
+                )
+            )
         # the parts must share a stem; the planner's own name is kept in the report only
         target = into / f"upload{suffix}"
         f.save(target)
         if suffix in SUPPORTED:
             main = target
     if main is None:
-        raise Invalid("the upload has no .shp, .zip, .gpkg or .geojson file")
+        raise Invalid(_("the upload has no .shp, .zip, .gpkg or .geojson file"))
     return main
 
 

@@ -39,6 +39,7 @@ from gis.accounts import Viewer
 from gis.cases.intake import submit_report
 from gis.cases.policy import NOTHING, public_cases, visible_to
 from gis.errors import DomainError, Forbidden, Invalid, NotFound
+from gis.i18n import _
 from gis.limits import TEXT_LIMITS, clean_text
 from gis.models import ENDED_STATUSES, Category, Report, utcnow
 from gis.privacy import MASK_TEXT
@@ -66,7 +67,7 @@ def _respond(items: list[dict], root: str, item: str, fmt: str, status: int = 20
     if fmt == "xml":
         return Response(xml_document(root, item, items), status=status, mimetype="text/xml")
     if fmt != "json":
-        raise NotFound(f"format {fmt!r}: use .json or .xml")
+        raise NotFound(_("format %(fmt)s: use .json or .xml", fmt=repr(fmt)))
     return jsonify(items), status
 
 
@@ -75,7 +76,11 @@ def _service(c: Category, groups: dict) -> dict:
         "service_code": c.code,
         "service_name": f"{c.name} {c.name_en}",
         "description": f"{groups[c.parent_code].name_en}: {c.name_en}"
-        + (f" (handled within {c.time_limit_hours:g} h)" if c.time_limit_hours else ""),
+        + (
+            str(_(" (handled within %(hours)s h)", hours=f"{c.time_limit_hours:g}"))
+            if c.time_limit_hours
+            else ""
+        ),
         "metadata": False,
         "type": "realtime",
         "keywords": c.kind,
@@ -117,7 +122,7 @@ def services(fmt):
 def service_definition(code, fmt):
     category = db().get(Category, code)
     if category is None or category.parent_code is None:
-        raise NotFound(f"no service {code}")
+        raise NotFound(_("no service %(code)s", code=code))
     if fmt == "xml":
         body = (
             f'<?xml version="1.0" encoding="utf-8"?><service_definition><service_code>{code}'
@@ -125,7 +130,7 @@ def service_definition(code, fmt):
         )
         return Response(body, mimetype="text/xml")
     if fmt != "json":
-        raise NotFound(f"format {fmt!r}: use .json or .xml")
+        raise NotFound(_("format %(fmt)s: use .json or .xml", fmt=repr(fmt)))
     return jsonify({"service_code": code, "attributes": []})
 
 
@@ -169,7 +174,7 @@ def _key_viewer() -> Viewer | None:
         return None
     viewer = accounts.token_viewer(db(), key)
     if viewer is None:
-        raise Forbidden("this api_key is not valid")
+        raise Forbidden(_("this api_key is not valid"))
     return viewer
 
 
@@ -192,10 +197,12 @@ def _date_arg(value: str | None, name: str):
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+08:00") from None
+        raise Invalid(
+            _("%(name)s must be an ISO 8601 date-time, e.g. 2026-11-23T08:00:00+08:00", name=name)
+        ) from None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     if not EARLIEST <= parsed < LATEST:
-        raise Invalid(f"{name} must lie between 2000 and 2100")
+        raise Invalid(_("%(name)s must lie between 2000 and 2100", name=name))
     return parsed
 
 
@@ -253,7 +260,7 @@ def list_requests(fmt, query: Open311Query):
 def get_request(report_id, fmt, query: Open311KeyQuery):
     row = db().execute(_query_reports(_key_viewer()).where(Report.id == report_id)).unique().first()
     if row is None:
-        raise NotFound(f"no service request {report_id}")
+        raise NotFound(_("no service request %(report_id)s", report_id=report_id))
     return _respond([request_json(*row)], "service_requests", "request", fmt)
 
 
@@ -269,16 +276,16 @@ def get_request(report_id, fmt, query: Open311KeyQuery):
 def create_request(fmt, body: Open311Post):
     user = _key_viewer()
     if user is None:
-        raise Forbidden("a valid api_key is required to post a service request")
+        raise Forbidden(_("a valid api_key is required to post a service request"))
     if not body.service_code:
-        raise DomainError("service_code is required")
+        raise DomainError(_("service_code is required"))
     if body.lat is None or body.long is None:
-        raise DomainError("this jurisdiction needs lat and long (address-only requests are not geocoded)")
+        raise DomainError(_("this jurisdiction needs lat and long (address-only requests are not geocoded)"))
     contact = " ".join(v for v in (body.first_name, body.last_name, body.email, body.phone) if v) or None
     contact = clean_text(contact[: TEXT_LIMITS["contact"]] if contact else None, "contact")
     category = db().get(Category, body.service_code)
     if category is None or category.parent_code is None:
-        raise NotFound(f"no service {body.service_code}")
+        raise NotFound(_("no service %(service_code)s", service_code=body.service_code))
     token = uuid.uuid4()  # the client's handle on its request (tokens/<token>.json)
     report_id = submit_report(
         db(),
@@ -320,10 +327,10 @@ def token_lookup(token, fmt):
     try:
         key = uuid.UUID(token)
     except ValueError:
-        raise NotFound(f"no request for token {token}") from None
+        raise NotFound(_("no request for token %(token)s", token=token)) from None
     report_id = db().scalar(select(Report.id).where(Report.client_id == key))
     if report_id is None:
-        raise NotFound(f"no request for token {token}")
+        raise NotFound(_("no request for token %(token)s", token=token))
     return _respond(
         [{"service_request_id": str(report_id), "token": token}], "service_requests", "request", fmt
     )

@@ -23,6 +23,7 @@ from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
 from gis.errors import Invalid
+from gis.i18n import Message, _
 
 JSON = "application/json"
 
@@ -102,7 +103,9 @@ def _validate(model: type[BaseModel], data: dict, where: str):
 def _validate_json(model: type[BaseModel]):
     raw = request.get_data(cache=True)
     if not request.is_json:
-        raise Invalid("send the body as JSON (Content-Type: application/json)", fields={"body": "not JSON"})
+        raise Invalid(
+            _("send the body as JSON (Content-Type: application/json)"), fields={"body": _("not JSON")}
+        )
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
@@ -111,51 +114,54 @@ def _validate_json(model: type[BaseModel]):
 
 # What a person reads for each kind of pydantic error (its own text otherwise).
 MESSAGES = {
-    "missing": "is required",
-    "string_too_long": "is too long: at most {max_length} characters",
-    "string_too_short": "is too short: at least {min_length} characters",
-    "too_long": "is too long: at most {max_length}",
-    "too_short": "needs at least {min_length} item(s)",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "int_parsing": "must be a whole number",
-    "int_type": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "finite_number": "must be a finite number, not NaN or infinity",
-    "greater_than": "must be more than {gt}",
-    "greater_than_equal": "must be at least {ge}",
-    "less_than": "must be less than {lt}",
-    "less_than_equal": "must be at most {le}",
-    "literal_error": "must be one of {expected}",
-    "enum": "must be one of {expected}",
-    "uuid_parsing": "must be a UUID",
-    "uuid_type": "must be a UUID",
-    "date_parsing": "must be a date like 2026-11-23",
-    "date_from_datetime_parsing": "must be a date like 2026-11-23",
-    "datetime_parsing": "must be a time like 2026-11-23T08:00:00+08:00",
-    "datetime_from_date_parsing": "must be a time like 2026-11-23T08:00:00+08:00",
-    "string_pattern_mismatch": "is not in the expected form",
-    "string_type": "must be text",
-    "bool_parsing": "must be true or false",
-    "model_type": "must be an object",
-    "dict_type": "must be an object",
-    "list_type": "must be a list",
-    "json_invalid": "is not valid JSON",
-    "json_type": "must be JSON",
-    "extra_forbidden": "is not a field of this request",
+    "missing": _("is required"),
+    "string_too_long": _("is too long: at most %(max_length)s characters"),
+    "string_too_short": _("is too short: at least %(min_length)s characters"),
+    "too_long": _("is too long: at most %(max_length)s"),
+    "too_short": _("needs at least %(min_length)s item(s)"),
+    "float_parsing": _("must be a number"),
+    "float_type": _("must be a number"),
+    "int_parsing": _("must be a whole number"),
+    "int_type": _("must be a whole number"),
+    "int_from_float": _("must be a whole number"),
+    "finite_number": _("must be a finite number, not NaN or infinity"),
+    "greater_than": _("must be more than %(gt)s"),
+    "greater_than_equal": _("must be at least %(ge)s"),
+    "less_than": _("must be less than %(lt)s"),
+    "less_than_equal": _("must be at most %(le)s"),
+    "literal_error": _("must be one of %(expected)s"),
+    "enum": _("must be one of %(expected)s"),
+    "uuid_parsing": _("must be a UUID"),
+    "uuid_type": _("must be a UUID"),
+    "date_parsing": _("must be a date like 2026-11-23"),
+    "date_from_datetime_parsing": _("must be a date like 2026-11-23"),
+    "datetime_parsing": _("must be a time like 2026-11-23T08:00:00+08:00"),
+    "datetime_from_date_parsing": _("must be a time like 2026-11-23T08:00:00+08:00"),
+    "string_pattern_mismatch": _("is not in the expected form"),
+    "string_type": _("must be text"),
+    "bool_parsing": _("must be true or false"),
+    "model_type": _("must be an object"),
+    "dict_type": _("must be an object"),
+    "list_type": _("must be a list"),
+    "json_invalid": _("is not valid JSON"),
+    "json_type": _("must be JSON"),
+    "extra_forbidden": _("is not a field of this request"),
 }
 
 
-def field_message(error: dict) -> str:
+def field_message(error: dict):
+    """What is wrong with one field, in words (a Message, rendered in the reader's language)."""
     if error["type"] == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
+        cause = error.get("ctx", {}).get("error")
+        message = cause.args[0] if isinstance(cause, Exception) and cause.args else error["msg"]
+        return message if isinstance(message, Message) else _(str(message))
     template = MESSAGES.get(error["type"])
     if template is None:
         return error["msg"]
-    try:
-        return template.format(**error.get("ctx", {}))
-    except (KeyError, IndexError):
+    ctx = {k: str(v) for k, v in error.get("ctx", {}).items()}
+    if not set(re.findall(r"%\((\w+)\)s", template.msgid)) <= set(ctx):
         return error["msg"]
+    return _(template.msgid, **ctx)
 
 
 def _invalid(exc: ValidationError, where: str) -> Invalid:
@@ -163,8 +169,17 @@ def _invalid(exc: ValidationError, where: str) -> Invalid:
     for error in exc.errors(include_url=False, include_input=False):
         name = ".".join(str(part) for part in error["loc"]) or where
         fields.setdefault(name, field_message(error))
-    message = "; ".join(f"{name}: {text}" for name, text in fields.items())
-    return Invalid(message, fields=fields)
+    return Invalid(_Fields(fields), fields=fields)
+
+
+class _Fields:
+    """Each wrong field and what is wrong with it, as one message: "lon: must be a number; …"."""
+
+    def __init__(self, fields: dict):
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return "; ".join(f"{name}: {text}" for name, text in self.fields.items())
 
 
 # -- the document ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from gis.cases.lifecycle import act, available_actions, traffic_light
 from gis.cases.listing import MAX_PAGE, CaseFilter, find_cases
 from gis.cases.policy import load_visible
 from gis.errors import DomainError
+from gis.i18n import _
 from gis.maps.layers import grids_extent
 from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department
 
@@ -114,11 +115,11 @@ def case_action(report_id: int):
                 department_id=form.get("department", type=int),
                 hours=hours,
             )
-        flash(f"Done: {form.get('action')}.", "success")
+        flash(_("Done: %(items)s.", items=form.get("action")), "success")
     except DomainError as exc:
         flash(exc.message, "danger")
     except ValueError:
-        flash("hours must be a number", "danger")
+        flash(_("hours must be a number"), "danger")
     return redirect(url_for("pages.case", report_id=report_id))
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 
 from gis.errors import Invalid
+from gis.i18n import _
 from gis.indicators import parse_period
 from gis.patrols.coverage import DEFAULT_RADIUS_M, Window
 
@@ -21,10 +22,13 @@ def date_arg(name: str) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(value) if value else None
     except ValueError:
-        raise Invalid(f"{name} must be a date like 2026-11-23", fields={name: "is not a date"}) from None
+        raise Invalid(
+            _("%(name)s must be a date like 2026-11-23", name=name), fields={name: _("is not a date")}
+        ) from None
     if day is not None and not EARLIEST.date() <= day < LATEST.date():
         raise Invalid(
-            f"{name} must lie between 2000 and 2100", fields={name: "must lie between 2000 and 2100"}
+            _("%(name)s must lie between 2000 and 2100", name=name),
+            fields={name: _("must lie between 2000 and 2100")},
         )
     return day
 
@@ -47,12 +51,14 @@ def parse_time(value: str | None, name: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace(" ", "+") if "T" in value else value)
     except ValueError:
         raise Invalid(
-            f"{name} must be a time like 2026-11-23T08:00+08:00, or a date", fields={name: "is not a time"}
+            _("%(name)s must be a time like 2026-11-23T08:00+08:00, or a date", name=name),
+            fields={name: _("is not a time")},
         ) from None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
     if not EARLIEST <= parsed < LATEST:
         raise Invalid(
-            f"{name} must lie between 2000 and 2100", fields={name: "must lie between 2000 and 2100"}
+            _("%(name)s must lie between 2000 and 2100", name=name),
+            fields={name: _("must lie between 2000 and 2100")},
         )
     return parsed
 
@@ -80,4 +86,4 @@ def refuse_what_is_not_text() -> None:
     """Before every request: a path or query string holding NUL (``%00``) is refused, since no
     code, name or date has one and PostgreSQL could not even compare it."""
     if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
-        raise Invalid("the address holds a NUL character (%00)", fields={"query": "holds a NUL character"})
+        raise Invalid(_("the address holds a NUL character"), fields={"query": _("holds a NUL character")})

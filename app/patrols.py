@@ -30,6 +30,7 @@ from gis.cases.policy import tracks_visible_to
 from gis.coords import rounded
 from gis.errors import Forbidden, Invalid, NotFound
 from gis.geojson import parse_bbox, tolerance_for_zoom
+from gis.i18n import _
 from gis.maps.layers import grids_extent
 from gis.models import PatrolTrack, User
 from gis.patrols.coverage import (
@@ -100,7 +101,7 @@ def get(track_id: int):
     scope = tracks_visible_to(current_viewer())
     track = db().scalar(select(PatrolTrack).where(PatrolTrack.id == track_id, scope.clause()))
     if track is None:
-        raise NotFound(f"no patrol {track_id}")
+        raise NotFound(_("no patrol %(track_id)s", track_id=track_id))
     return jsonify(track_json(track))
 
 
@@ -114,13 +115,13 @@ def _ping(item: Ping) -> Fix:
             time = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
         raise Invalid(
-            f"time {value!r} is neither ISO 8601 nor epoch milliseconds",
-            fields={"points.time": "is neither ISO 8601 nor epoch milliseconds"},
+            _("time %(value)s is neither ISO 8601 nor epoch milliseconds", value=repr(value)),
+            fields={"points.time": _("is neither ISO 8601 nor epoch milliseconds")},
         ) from None
     if time.tzinfo is None:
         raise Invalid(
-            "a ping's time needs its time zone (e.g. 2026-11-23T08:00:00+08:00)",
-            fields={"points.time": "needs its time zone"},
+            _("a ping's time needs its time zone (e.g. 2026-11-23T08:00:00+08:00)"),
+            fields={"points.time": _("needs its time zone")},
         )
     return Fix(rounded(item.lon), rounded(item.lat), time, item.accuracy)
 
@@ -168,14 +169,16 @@ def upload_gpx(body: GpxForm):
     """A GPX file for the logged-in user, or (supervisors) for the user named in ``user``."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("choose a .gpx file to upload (form field 'file')", fields={"file": "is required"})
+        raise Invalid(
+            _("choose a .gpx file to upload (form field 'file')"), fields={"file": _("is required")}
+        )
     user = current_row()
     if body.user and body.user != user.username:
         if user.role not in OVERSEERS:
-            raise Forbidden("only supervisors may load a track for someone else")
+            raise Forbidden(_("only supervisors may load a track for someone else"))
         user = db().scalar(select(User).where(User.username == body.user))
         if user is None:
-            raise NotFound(f"no user {body.user!r}")
+            raise NotFound(_("no user %(user)s", user=repr(body.user)))
     rules = CleaningRules(
         body.max_accuracy or 50, body.max_speed or 15, dt.timedelta(minutes=body.gap_minutes or 5)
     )

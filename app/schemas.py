@@ -16,6 +16,7 @@ from app.openapi import Reply
 from gis.assignment import hierarchy
 from gis.cases.lifecycle import available_actions, traffic_light_for
 from gis.cases.sql import REPORT_SQL
+from gis.i18n import _
 from gis.limits import NOT_TEXT, TEXT_LIMITS
 from gis.models import CHANNELS, REPORT_STATUSES, Report
 
@@ -64,7 +65,7 @@ def event_json(event) -> dict:
 def _not_a_bool(value):
     """JSON's true is not the number 1 here, and NaN or infinity is no number either."""
     if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
+        raise ValueError(_("must be a number, not true or false"))
     number = value
     if isinstance(value, str):
         try:
@@ -72,13 +73,13 @@ def _not_a_bool(value):
         except ValueError:
             return value  # pydantic says it is not a number
     if isinstance(number, float) and not math.isfinite(number):
-        raise ValueError("must be a finite number, not NaN or infinity")
+        raise ValueError(_("must be a finite number, not NaN or infinity"))
     return value
 
 
 def _text_value(value):
     if isinstance(value, str) and NOT_TEXT.search(value):
-        raise ValueError("holds characters that are not text (NUL or a broken character)")
+        raise ValueError(_("holds characters that are not text (NUL or a broken character)"))
     return value
 
 

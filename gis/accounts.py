@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gis.errors import Invalid, NotFound, TooManyAttempts
+from gis.i18n import _
 from gis.models import AREA_LEVELS, ROLES, Area, Department, LoginFailures, User, utcnow
 
 # werkzeug's default (scrypt). Tests lower it: hashing is deliberately slow.
@@ -42,6 +43,7 @@ class Viewer:
     area_code: str | None = None  # supervisors and dispatchers: their district, street or community
     grid_ids: tuple[int, ...] = ()  # grid workers: their grids
     session_version: int = 1
+    locale: str | None = None  # their chosen language (NULL: the browser's)
 
 
 def viewer_of(user: User | Viewer) -> Viewer:
@@ -55,6 +57,7 @@ def viewer_of(user: User | Viewer) -> Viewer:
         user.area_code,
         tuple(sorted(g.id for g in user.grids)),
         user.session_version,
+        user.locale,
     )
 
 
@@ -63,7 +66,7 @@ VIEWER_COLUMNS = """
     SELECT u.id, u.role, u.department_id, u.area_code,
            ARRAY(SELECT ug.area_id FROM user_grids ug
                  WHERE ug.user_id = u.id ORDER BY ug.area_id) AS grid_ids,
-           u.session_version
+           u.session_version, u.locale
     FROM users u"""
 VIEWER_BY_ID_SQL = text(f"{VIEWER_COLUMNS} WHERE u.id = :id AND u.active")
 VIEWER_BY_DIGEST_SQL = text(f"{VIEWER_COLUMNS} WHERE u.api_token_hash = :digest AND u.active")
@@ -71,7 +74,15 @@ VIEWER_BY_DIGEST_SQL = text(f"{VIEWER_COLUMNS} WHERE u.api_token_hash = :digest 
 
 def _viewer(row) -> Viewer | None:
     return (
-        Viewer(row.id, row.role, row.department_id, row.area_code, tuple(row.grid_ids), row.session_version)
+        Viewer(
+            row.id,
+            row.role,
+            row.department_id,
+            row.area_code,
+            tuple(row.grid_ids),
+            row.session_version,
+            row.locale,
+        )
         if row
         else None
     )
@@ -94,12 +105,17 @@ def _common_passwords() -> frozenset[str]:
 def check_password(password: str, username: str | None = None) -> None:
     """Refuse a password that is short, blank, the user name, or in a list of common ones."""
     if not password.strip():
-        raise Invalid("a password cannot be only spaces")
+        raise Invalid(_("a password cannot be only spaces"))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise Invalid(
+            _(
+                "a password needs at least %(min_password_length)s characters",
+                min_password_length=MIN_PASSWORD_LENGTH,
+            )
+        )
     if password.lower() in _common_passwords() or (username and password.lower() == username.lower()):
         raise Invalid(
-            "this password is too easy to guess (it is in a list of common passwords): choose another"
+            _("this password is too easy to guess (it is in a list of common passwords): choose another")
         )
 
 
@@ -113,7 +129,7 @@ def check_area_code(session: Session, code: str | None) -> str | None:
         return None
     level = session.scalar(select(Area.level).where(Area.code == code))
     if level not in AREA_LEVELS[:3]:
-        raise NotFound(f"no district, street or community with code {code}")
+        raise NotFound(_("no district, street or community with code %(code)s", code=code))
     return code
 
 
@@ -128,9 +144,11 @@ def create_user(
     area_code: str | None = None,
 ) -> User:
     if role not in ROLES:
-        raise Invalid(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        raise Invalid(
+            _("unknown role %(role)s: choose one of %(items)s", role=repr(role), items=", ".join(ROLES))
+        )
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Invalid(f"a user named {username!r} already exists")
+        raise Invalid(_("a user named %(username)s already exists", username=repr(username)))
     check_password(password, username)
     user = User(
         username=username,
@@ -142,12 +160,12 @@ def create_user(
     for code in grid_codes:
         grid = session.scalar(select(Area).where(Area.code == code))
         if grid is None:
-            raise NotFound(f"no area with code {code}")
+            raise NotFound(_("no area with code %(code)s", code=code))
         user.grids.append(grid)
     if department_code:
         department = session.scalar(select(Department).where(Department.code == department_code))
         if department is None:
-            raise NotFound(f"no department with code {department_code}")
+            raise NotFound(_("no department with code %(department_code)s", department_code=department_code))
         user.department = department
     session.add(user)
     session.flush()
@@ -171,7 +189,7 @@ def end_sessions(session: Session, user_id: int) -> None:
 def change_password(session: Session, user: User, new_password: str, current: str | None = None) -> None:
     """Set a new password (checking the current one when given) and end every session."""
     if current is not None and not check_password_hash(user.password_hash, current):
-        raise Invalid("the current password is not right")
+        raise Invalid(_("the current password is not right"))
     check_password(new_password, user.username)
     user.password_hash = _hash(new_password)
     session.flush()
@@ -213,7 +231,10 @@ def authenticate(
     if last is not None and failures >= FREE_FAILURES and now < last + _wait(failures):
         seconds = int((last + _wait(failures) - now).total_seconds()) + 1
         raise TooManyAttempts(
-            f"too many failed log-ins for this account or address: try again in {seconds} seconds",
+            _(
+                "too many failed log-ins for this account or address: try again in %(seconds)s seconds",
+                seconds=seconds,
+            ),
             retry_after=seconds,
         )
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
@@ -232,7 +253,7 @@ def authenticate(
     return None
 
 
-UNAUTHORIZED_MESSAGE = "log in, or send 'Authorization: Bearer <token>' (gridwatch users token NAME)"
+UNAUTHORIZED_MESSAGE = _("log in, or send 'Authorization: Bearer <token>' (gridwatch users token NAME)")
 
 
 def token_viewer(session: Session, token: str) -> Viewer | None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gis.coords import rounded
 from gis.errors import Invalid
+from gis.i18n import _
 
 # The rules live in SQL functions made by migration f9a0b1c2d3e4 (gridwatch_grid_for,
 # gridwatch_building_for): intake's statement, ``assign_grid``, ``find_building`` and the re-grid
@@ -63,19 +64,25 @@ def check_point(lon, lat) -> tuple[float, float]:
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
-        raise Invalid("lon and lat must be numbers (decimal degrees)") from None
+        raise Invalid(_("lon and lat must be numbers (decimal degrees)")) from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise Invalid("lon and lat must be finite numbers, not NaN or infinity")
+        raise Invalid(_("lon and lat must be finite numbers, not NaN or infinity"))
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise Invalid(
-            f"({lon}, {lat}) is not a position on Earth: lon must be within ±180 and "
-            "lat within ±90 — are they swapped?"
+            _(
+                "(%(lon)s, %(lat)s) is not a position on Earth: lon must be within ±180 and lat within ±90 "
+                "— are they swapped?",
+                lon=lon,
+                lat=lat,
+            )
         )
     lon, lat = rounded(lon), rounded(lat)
     if lon == 0 and lat == 0:
         raise Invalid(
-            "(0, 0) is the position a phone sends when it has no GPS fix; "
-            "wait for a fix or place the pin by hand"
+            _(
+                "(0, 0) is the position a phone sends when it has no GPS fix; wait for a fix or place the "
+                "pin by hand"
+            )
         )
     return lon, lat
 

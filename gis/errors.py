@@ -1,4 +1,7 @@
-"""Typed domain errors; app/errors.py maps each to an HTTP status in one place."""
+"""Typed domain errors; app/errors.py maps each to an HTTP status in one place.
+
+A message is a ``gis.i18n.Message`` (or plain text): rendered in the reader's language when it is
+read, so the core never needs to know who reads it."""
 
 
 class DomainError(Exception):
@@ -6,10 +9,18 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, **details):
+    def __init__(self, message, **details):
         super().__init__(message)
-        self.message = message
+        self.text = message
         self.details = details
+
+    @property
+    def message(self) -> str:
+        """The message in the current locale."""
+        return str(self.text)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Invalid(DomainError):

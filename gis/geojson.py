@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
+from gis.i18n import _
 
 # The viewport, as a CTE every layer query starts with (``&&`` against it uses the GiST index).
 ENVELOPE = "env AS NOT MATERIALIZED (SELECT ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AS g)"
@@ -35,9 +36,9 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float]:
     try:
         minx, miny, maxx, maxy = (float(v) for v in (value or "").split(","))
     except ValueError:
-        raise Invalid("bbox must be minlon,minlat,maxlon,maxlat") from None
+        raise Invalid(_("bbox must be minlon,minlat,maxlon,maxlat")) from None
     if not (minx < maxx and miny < maxy):
-        raise Invalid("bbox must be minlon,minlat,maxlon,maxlat with min < max")
+        raise Invalid(_("bbox must be minlon,minlat,maxlon,maxlat with min < max"))
     return max(minx, -180), max(miny, -90), min(maxx, 180), min(maxy, 90)
 
 

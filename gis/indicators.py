@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid
+from gis.i18n import _
 from gis.models import CHANNELS, FINAL_COUNTS, OPEN_CASE_SQL
 
 LEVELS = ("district", "street", "community", "grid", "department", "worker")
@@ -118,12 +119,17 @@ def parse_period(
         period = _period(value, tz, today, date_from, date_to)
     except (ValueError, OverflowError):
         raise Invalid(
-            f"{value or 'the dates'}: no such period", fields={"period": "no such period"}
+            _("%(value)s: no such period", value=value or _("the dates")),
+            fields={"period": _("no such period")},
         ) from None
     if not (FIRST_YEAR <= period.start.year and period.end.year <= LAST_YEAR + 1):
         raise Invalid(
-            f"a period lies between {FIRST_YEAR} and {LAST_YEAR}",
-            fields={"period": f"must lie between {FIRST_YEAR} and {LAST_YEAR}"},
+            _(
+                "a period lies between %(first_year)s and %(last_year)s",
+                first_year=FIRST_YEAR,
+                last_year=LAST_YEAR,
+            ),
+            fields={"period": _("must lie between %(first)s and %(last)s", first=FIRST_YEAR, last=LAST_YEAR)},
         )
     return period
 
@@ -141,7 +147,7 @@ def _period(value, tz, today, date_from, date_to) -> Period:
     elif not value or re.fullmatch(r"last\d{1,4}", value):
         days = int(value[4:]) if value else 30
         if days < 1:
-            raise Invalid("last<N> needs at least one day")
+            raise Invalid(_("last<N> needs at least one day"))
         start, end, label = (
             today - dt.timedelta(days=days - 1),
             today + dt.timedelta(days=1),
@@ -159,12 +165,12 @@ def _period(value, tz, today, date_from, date_to) -> Period:
         try:
             start = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
         except ValueError:
-            raise Invalid(f"{value} is not a week of that year") from None
+            raise Invalid(_("%(value)s is not a week of that year", value=value)) from None
         end, label = start + dt.timedelta(days=7), value.upper()
     elif m := re.fullmatch(r"(\d{4})-(\d{2})", value):
         year, month = int(m[1]), int(m[2])
         if not 1 <= month <= 12:
-            raise Invalid(f"{value}: there is no month {month}")
+            raise Invalid(_("%(value)s: there is no month %(month)s", value=value, month=month))
         start = dt.date(year, month, 1)
         end = start + dt.timedelta(days=calendar.monthrange(year, month)[1])
         label = value
@@ -173,13 +179,13 @@ def _period(value, tz, today, date_from, date_to) -> Period:
             start = dt.date.fromisoformat(value)
         except ValueError:
             raise Invalid(
-                "period must look like 2026, 2026-Q4, 2026-11, 2026-W47, 2026-11-20 or last30"
+                _("period must look like 2026, 2026-Q4, 2026-11, 2026-W47, 2026-11-20 or last30")
             ) from None
         end, label = start + dt.timedelta(days=1), value
     if end <= start:
-        raise Invalid("the period must end after it starts")
+        raise Invalid(_("the period must end after it starts"))
     if end - start > MAX_PERIOD:
-        raise Invalid("a period may be at most three years long")
+        raise Invalid(_("a period may be at most three years long"))
     midnight = dt.time(0, tzinfo=zone)
     return Period(dt.datetime.combine(start, midnight), dt.datetime.combine(end, midnight), label)
 
@@ -361,7 +367,7 @@ def indicators(
     of ``ix_reports_closed``, on a second connection beside the counts); and today's overdue
     backlog (``ix_reports_open_grid``)."""
     if level not in LEVELS:
-        raise Invalid(f"level must be one of {', '.join(LEVELS)}")
+        raise Invalid(_("level must be one of %(items)s", items=", ".join(LEVELS)))
     key = "department_id" if level == "department" else "grid_id"
     units = _UNIT_MAPS[level]
     join = "JOIN" if level == "worker" else "LEFT JOIN"  # a report in no worker's grid is nobody's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from gis.errors import Invalid
+from gis.i18n import _
 
 TEXT_LIMITS = {
     "description": 4000,
@@ -24,19 +25,24 @@ def clean_text(value, field: str, required: bool = False) -> str | None:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise Invalid(f"{field} must be text", fields={field: "must be text"})
+        raise Invalid(_("%(field)s must be text", field=field), fields={field: _("must be text")})
     if NOT_TEXT.search(value):
         raise Invalid(
-            f"{field} holds characters that are not text (NUL or a broken character)",
-            fields={field: "holds characters that are not text"},
+            _("%(field)s holds characters that are not text (NUL or a broken character)", field=field),
+            fields={field: _("holds characters that are not text")},
         )
     value = value.strip()
     limit = TEXT_LIMITS[field]
     if len(value) > limit:
         raise Invalid(
-            f"{field} is {len(value)} characters; at most {limit}",
-            fields={field: f"is too long: at most {limit} characters"},
+            _(
+                "%(field)s is %(count)s characters; at most %(limit)s",
+                field=field,
+                count=len(value),
+                limit=limit,
+            ),
+            fields={field: _("is too long: at most %(limit)s characters", limit=limit)},
         )
     if not value and required:
-        raise Invalid(f"{field} is required", fields={field: "is required"})
+        raise Invalid(_("%(field)s is required", field=field), fields={field: _("is required")})
     return value or None

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     Uuid,
     func,
@@ -32,11 +33,27 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gis.i18n import LOCALES, _, restored, stored
+
 SRID = 4326
 AREA_LEVELS = ("district", "street", "community", "grid")
 # Code length per level (CJ/T 213): 6-digit county code + 3 street + 3 community + 3 grid.
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
 ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
+LEVEL_NAMES = {
+    "district": _("district"),
+    "street": _("street"),
+    "community": _("community"),
+    "grid": _("grid"),
+}
+ROLE_NAMES = {
+    "admin": _("admin"),
+    "supervisor": _("supervisor"),
+    "dispatcher": _("dispatcher"),
+    "grid_worker": _("grid worker"),
+    "department": _("department"),
+    "planner": _("planner"),
+}
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
 # The loop's statuses and their kind, the one home of "open": a case is open until it has ended.
 # Everything else is derived from this table — the tuples below, the SQL, and (through their
@@ -53,6 +70,17 @@ STATUS_KINDS = {
     "closed": "ended",
 }
 REPORT_STATUSES = tuple(STATUS_KINDS)
+# How the field calls each status (数字城管): what a case's badge, list and timeline show.
+STATUS_NAMES = {
+    "reported": _("reported"),
+    "accepted": _("accepted"),
+    "voided": _("voided"),
+    "opened": _("opened"),
+    "dispatched": _("dispatched"),
+    "handled": _("handled"),
+    "verified": _("verified"),
+    "closed": _("closed"),
+}
 RESPONSE_LEVELS = ("community", "street", "district")
 # Who may read a category's cases (gis/cases/policy.py): ``public`` ones are published on Open311
 # (masked), ``internal`` ones stay with staff in scope, ``personal`` ones (disputes, security,
@@ -85,6 +113,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class WithMessages(TypeDecorator):
+    """JSONB whose messages keep their msgid (gis.i18n.stored): read back, they speak the reader's
+    language."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return stored(value)
+
+    def process_result_value(self, value, dialect):
+        return restored(value)
+
+
 class ImportBatch(Base):
     """One planner import: what came in, from which file, with its validation report."""
 
@@ -95,7 +137,7 @@ class ImportBatch(Base):
     filename: Mapped[str] = mapped_column(Text)
     level: Mapped[str | None] = mapped_column(String(12))
     feature_count: Mapped[int] = mapped_column(Integer, default=0)
-    report: Mapped[dict] = mapped_column(JSONB, default=dict)
+    report: Mapped[dict] = mapped_column(WithMessages, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -191,6 +233,7 @@ class User(Base):
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role"),
         CheckConstraint("area_code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="area_code"),
+        CheckConstraint(_in("locale", LOCALES), name="locale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,6 +246,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     area_code: Mapped[str | None] = mapped_column(String(12))
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    locale: Mapped[str | None] = mapped_column(String(16))  # NULL: the browser's, then Chinese
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     grids: Mapped[list[Area]] = relationship(secondary=user_grids)
@@ -367,7 +411,7 @@ class ReportEvent(Base):
     to_status: Mapped[str] = mapped_column(String(12))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JSONB, default=dict)  # department, grid change, …
+    data: Mapped[dict] = mapped_column(WithMessages, default=dict)  # department, grid change, …
     # the department a dispatch sent the case to: it keeps reading the case after it is returned
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -414,7 +458,7 @@ class PatrolTrack(Base):
     # longest step between two fixes (m): how far from a grid a fix may lie and still belong to a
     # line passing it, so coverage of a few grids reads only the fixes near them (gis/patrols/coverage.py)
     max_step_m: Mapped[float | None] = mapped_column(Float)
-    cleaning: Mapped[dict] = mapped_column(JSONB, default=dict)  # what was dropped and why
+    cleaning: Mapped[dict] = mapped_column(WithMessages, default=dict)  # what was dropped and why
     # radius (m) its per-grid reach is stored for in patrol_reach; NULL: not stored, computed live
     reach_radius_m: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

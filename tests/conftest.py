@@ -20,6 +20,16 @@ from gis.embedded_postgres import EmbeddedPostgres, database_url
 
 pytest_plugins = ["tests.factories"]  # make_area, make_user, town, … (small callables)
 
+# Tests read English unless they ask for Chinese (tests/test_i18n.py, the browser tests in both).
+os.environ["LOCALE"] = "en"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def english_by_default():
+    from gis import i18n
+
+    i18n.set_default_locale("en")
+
 
 def scratch_database_url(suffix: str = "test"):
     if os.environ.get("TEST_DATABASE_URL"):

@@ -256,6 +256,8 @@ NOT_CASE_READS = {
     "auth.login": "the login form",
     "auth.logout": "ends the asker's sessions",
     "auth.account": "the asker's own account",
+    "i18n.catalogue_script": "the JavaScript's words in a language",
+    "i18n.choose": "the asker's own language",
     "pages.home": "a redirect",
     "pages.map": "the map's frame; its layers are doors above",
     "pages.report": "the phone's form and the category tree",

@@ -146,7 +146,7 @@ def test_other_department_cannot_handle(session, report, people):
 
 
 def test_action_from_the_wrong_state_is_a_conflict(session, report, people):
-    with pytest.raises(Conflict, match="cannot be given 'close'"):
+    with pytest.raises(Conflict, match="cannot be given 'Close'"):
         step(session, report, people["dispatcher"], "close", 1)
 
 

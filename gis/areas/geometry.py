@@ -13,6 +13,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from gis.i18n import Words, _
+
 POLYGONAL = {"Polygon", "MultiPolygon"}
 MIN_AREA_M2 = 1.0
 
@@ -50,14 +52,18 @@ def off_earth(geoms) -> np.ndarray:
         )
 
 
-def check_polygon_layer(frame: gpd.GeoDataFrame, what: str) -> None:
+def check_polygon_layer(frame: gpd.GeoDataFrame, what: Words) -> None:
     """Refuse a layer that holds no polygons at all (points or lines for grids)."""
     from gis.errors import Invalid
 
     types = set(frame.geometry.dropna().geom_type.unique())
     if not types & POLYGONAL:
         raise Invalid(
-            f"{what} must be polygons; this layer holds {', '.join(sorted(types)) or 'no geometry'}"
+            _(
+                "%(what)s must be polygons; this layer holds %(value)s",
+                what=what,
+                value=", ".join(sorted(types)) or _("no geometry"),
+            )
         )
 
 
@@ -87,23 +93,26 @@ def clean_polygons(
     for i in np.flatnonzero(~keep):
         row, geom = {"row": int(i) + 1, "id": ids[i]}, geoms[i]
         if geom is None or shapely.is_empty(geom):
-            report.rejected.append({**row, "reason": "empty geometry"})
+            report.rejected.append({**row, "reason": _("empty geometry")})
             continue
         if beyond[i]:
             report.rejected.append(
-                {**row, "reason": "not on Earth: beyond ±180° longitude or ±90° latitude (is the CRS right?)"}
+                {
+                    **row,
+                    "reason": _("not on Earth: beyond ±180° longitude or ±90° latitude (is the CRS right?)"),
+                }
             )
             continue
         if geom.geom_type not in POLYGONAL and geom.geom_type != "GeometryCollection":
-            report.rejected.append({**row, "reason": f"a {geom.geom_type}, not a polygon"})
+            report.rejected.append({**row, "reason": _("a %(type)s, not a polygon", type=geom.geom_type)})
             continue
         reason = shapely.is_valid_reason(geom)
         poly = polygonal_part(shapely.make_valid(geom))
         if poly is None:
-            report.rejected.append({**row, "reason": f"degenerate: no area ({reason})"})
+            report.rejected.append({**row, "reason": _("degenerate: no area (%(reason)s)", reason=reason)})
             continue
         report.repaired.append(
-            {**row, "problem": reason, "action": "repaired with make_valid, polygonal parts kept"}
+            {**row, "problem": reason, "action": _("repaired with make_valid, polygonal parts kept")}
         )
         out[i] = poly
         keep[i] = True

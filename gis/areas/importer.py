@@ -27,7 +27,8 @@ from gis.areas.readers import read_dataset
 from gis.assignment import grids_for_footprints
 from gis.cases.lifecycle import regrid, relink_buildings
 from gis.errors import Invalid
-from gis.models import AREA_LEVELS, CODE_LENGTH, ImportBatch
+from gis.i18n import Words, _, joined
+from gis.models import AREA_LEVELS, CODE_LENGTH, LEVEL_NAMES, ImportBatch
 from gis.patrols.coverage import forget_stored_reach
 
 Progress = Callable[[str, float], None]
@@ -39,7 +40,7 @@ PARENT_FIELDS = ("parent", "parent_code", "sqbm", "上级编码")
 class ImportRefused(Invalid):
     """The file cannot be imported as it is; ``report`` says every reason."""
 
-    def __init__(self, message: str, report: dict):
+    def __init__(self, message: Words, report: dict):
         super().__init__(message, report=report)
         self.report = report
 
@@ -70,7 +71,14 @@ def _pick_field(frame, wanted: str | None, candidates, what: str) -> str | None:
     columns = {c.lower(): c for c in frame.columns if c != frame.geometry.name}
     if wanted:
         if wanted not in frame.columns:
-            raise Invalid(f"no field {wanted!r} for the {what} (fields: {', '.join(columns.values())})")
+            raise Invalid(
+                _(
+                    "no field %(wanted)s for the %(what)s (fields: %(items)s)",
+                    wanted=repr(wanted),
+                    what=what,
+                    items=", ".join(columns.values()),
+                )
+            )
         return wanted
     for name in candidates:
         if name.lower() in columns:
@@ -182,10 +190,10 @@ def import_areas(
     of the layer there is, and reports move to the new grids by intake's rule (``nearest_grid_m``:
     the configured NEAREST_GRID_M)."""
     if level not in AREA_LEVELS:
-        raise Invalid(f"level must be one of {', '.join(AREA_LEVELS)}")
+        raise Invalid(_("level must be one of %(items)s", items=", ".join(AREA_LEVELS)))
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
-    check_polygon_layer(dataset.frame, f"{level} areas")
+    check_polygon_layer(dataset.frame, _("%(level)s areas", level=LEVEL_NAMES[level]))
     report = _base_report(dataset, "areas", level)
     frame = dataset.frame.to_crs(4326)
     lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
@@ -201,7 +209,14 @@ def import_areas(
     cleaned, cleaning = clean_polygons(frame, metric, ids)
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
-        raise ImportRefused(f"{dataset.source}: no usable polygon (all {len(frame)} rejected)", report)
+        raise ImportRefused(
+            _(
+                "%(source)s: no usable polygon (all %(count)s rejected)",
+                source=dataset.source,
+                count=len(frame),
+            ),
+            report,
+        )
     rows = cleaned.reset_index(drop=True)
     rows["row"] = [int(i) + 1 for i in cleaned.index]
     rows["name"] = [_text(v) for v in rows[name_col]] if name_col else None
@@ -215,7 +230,8 @@ def import_areas(
     _assign_codes(session, rows, metric_rows, level, code_col, replace, report)
     if rows["name"].isna().any():
         rows.loc[rows["name"].isna(), "name"] = [
-            f"{level} {c}" for c in rows.loc[rows["name"].isna(), "code"]
+            _("%(level)s %(code)s", level=LEVEL_NAMES[level], code=c)
+            for c in rows.loc[rows["name"].isna(), "code"]
         ]
 
     progress("checking topology", 0.6)
@@ -230,7 +246,10 @@ def import_areas(
     }
     if report["topology"]["duplicate_codes"]:
         report["errors"].append(
-            "duplicate codes in the file: " + ", ".join(report["topology"]["duplicate_codes"][:20])
+            _(
+                "duplicate codes in the file: %(codes)s",
+                codes=", ".join(report["topology"]["duplicate_codes"][:20]),
+            )
         )
     if not replace:
         taken = set(
@@ -240,12 +259,22 @@ def import_areas(
         )
         if taken:
             report["errors"].append(
-                f"{len(taken)} code(s) already in the database (use --replace "
-                f"to swap the layer): {', '.join(sorted(taken)[:20])}"
+                _(
+                    "%(count)s code(s) already in the database (use --replace to swap the layer): %(items)s",
+                    count=len(taken),
+                    items=", ".join(sorted(taken)[:20]),
+                )
             )
     report["features_kept"] = len(rows)
     if report["errors"]:
-        raise ImportRefused(f"{dataset.source} cannot be imported: " + "; ".join(report["errors"]), report)
+        raise ImportRefused(
+            _(
+                "%(source)s cannot be imported: %(errors)s",
+                source=dataset.source,
+                errors=joined("; ", report["errors"]),
+            ),
+            report,
+        )
 
     progress("writing", 0.7)
     result = _write_areas(session, rows, level, parent_level, replace, report, user_id, nearest_grid_m)
@@ -267,8 +296,11 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
     )
     if parents.empty:
         raise ImportRefused(
-            f"there are no {parent_level} areas yet: import the {parent_level} layer "
-            "first, since every area belongs to exactly one parent",
+            _(
+                "there are no %(parent_level)s areas yet: import the %(parent_level)s layer first, since "
+                "every area belongs to exactly one parent",
+                parent_level=parent_level,
+            ),
             report,
         )
     by_code = dict(zip(parents["code"], parents["id"]))
@@ -277,7 +309,10 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
         unknown = [(r, c) for r, c in zip(rows["row"], codes) if c not in by_code]
         if unknown:
             report["errors"].append(
-                "unknown parent codes: " + ", ".join(f"row {r}: {c}" for r, c in unknown[:20])
+                _(
+                    "unknown parent codes: %(codes)s",
+                    codes=joined(", ", (_("row %(row)s: %(code)s", row=r, code=c) for r, c in unknown[:20])),
+                )
             )
         rows["parent_code"] = codes
     else:
@@ -289,7 +324,9 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
         for row, geom in zip(rows["row"], m_rows.geometry.values):
             candidates = tree.query(geom, predicate="intersects")
             if len(candidates) == 0:
-                report["errors"].append(f"row {row} lies outside every {parent_level}")
+                report["errors"].append(
+                    _("row %(row)s lies outside every %(parent_level)s", row=row, parent_level=parent_level)
+                )
                 chosen.append(None)
                 continue
             areas = shapely.area(shapely.intersection(geom, m_parents.geometry.values[candidates]))
@@ -308,20 +345,31 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
             continue
         if not (code.isdigit() and len(code) == length):
             report["warnings"].append(
-                f"row {rows['row'][i]}: code {code!r} is not a {length}-digit "
-                f"{level} code; a code was generated"
+                _(
+                    "row %(value)s: code %(code)s is not a %(length)s-digit %(level)s code; a code was "
+                    "generated",
+                    value=rows["row"][i],
+                    code=repr(code),
+                    length=length,
+                    level=level,
+                )
             )
             codes[i] = None
         elif rows["parent_code"][i] and not code.startswith(rows["parent_code"][i]):
             report["errors"].append(  # CJ/T 213: a code starts with its parent's (the database holds to it)
-                f"row {rows['row'][i]}: code {code} does not start with its parent's code "
-                f"{rows['parent_code'][i]} (fix the code, or leave it empty to have one made)"
+                _(
+                    "row %(value)s: code %(code)s does not start with its parent's code %(value2)s (fix "
+                    "the code, or leave it empty to have one made)",
+                    value=rows["row"][i],
+                    code=code,
+                    value2=rows["parent_code"][i],
+                )
             )
     missing = [i for i, c in enumerate(codes) if c is None]
     if missing:
         if level == "district":
             raise ImportRefused(
-                "districts need their 6-digit GB/T 2260 code in the file (--code-field)", report
+                _("districts need their 6-digit GB/T 2260 code in the file (--code-field)"), report
             )
         centroids = shapely.centroid(metric_rows.geometry.values)
         xs, ys = shapely.get_x(centroids), shapely.get_y(centroids)
@@ -348,7 +396,7 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
                 used[parent] = max([existing or 0, *from_file])
             used[parent] += 1
             if used[parent] > 999:
-                report["errors"].append(f"{parent} would need more than 999 children")
+                report["errors"].append(_("%(parent)s would need more than 999 children", parent=parent))
                 continue
             codes[i] = f"{parent}{used[parent]:03d}"
         report["codes_generated"] = len(missing)
@@ -448,9 +496,19 @@ def _reattach_layer(session, level, saved, nearest_grid_m) -> dict:
         if orphans:
             report_orphans = ", ".join(orphans[:20]) + (" …" if len(orphans) > 20 else "")
             raise ImportRefused(
-                f"{len(orphans)} {saved['child_level']} area(s) would lose their parent, whose code is not "
-                f"in the new layer: {report_orphans}",
-                {"errors": [f"orphaned: {report_orphans}"], "warnings": [], "repaired": [], "rejected": []},
+                _(
+                    "%(count)s %(child_level)s area(s) would lose their parent, whose code is not in the "
+                    "new layer: %(report_orphans)s",
+                    count=len(orphans),
+                    child_level=LEVEL_NAMES[saved["child_level"]],
+                    report_orphans=report_orphans,
+                ),
+                {
+                    "errors": [_("orphaned: %(codes)s", codes=report_orphans)],
+                    "warnings": [],
+                    "repaired": [],
+                    "rejected": [],
+                },
             )
     if saved["user_grids"]:  # workers keep the grids whose codes survive
         session.execute(
@@ -533,7 +591,7 @@ def import_buildings(
     the configured NEAREST_BUILDING_M)."""
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
-    check_polygon_layer(dataset.frame, "buildings")
+    check_polygon_layer(dataset.frame, _("buildings"))
     report = _base_report(dataset, "buildings", None)
     frame = dataset.frame.to_crs(4326)
     lon, lat = shapely.centroid(shapely.box(*frame.total_bounds)).coords[0]
@@ -547,7 +605,14 @@ def import_buildings(
     cleaned, cleaning = clean_polygons(frame, metric, exact_areas=False)  # areas not stored
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
-        raise ImportRefused(f"{dataset.source}: no usable polygon (all {len(frame)} rejected)", report)
+        raise ImportRefused(
+            _(
+                "%(source)s: no usable polygon (all %(count)s rejected)",
+                source=dataset.source,
+                count=len(frame),
+            ),
+            report,
+        )
     report["features_kept"] = len(cleaned)
 
     def ints(col):
@@ -634,8 +699,11 @@ def import_streets(
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds & {"LineString", "MultiLineString"}:
         raise ImportRefused(
-            f"{dataset.source}: a street layer needs lines, this file holds "
-            f"{', '.join(sorted(kinds)) or 'no geometry'}",
+            _(
+                "%(source)s: a street layer needs lines, this file holds %(value)s",
+                source=dataset.source,
+                value=", ".join(sorted(kinds)) or _("no geometry"),
+            ),
             report,
         )
     lines = shapely.line_merge(frame.geometry.values)  # harmless on lines, joins touching parts
@@ -646,11 +714,11 @@ def import_streets(
         & ~off_earth(lines)
     )
     report["rejected"] = [
-        {"feature": int(i), "reason": "not a line, empty, or not on Earth"}
+        {"feature": int(i), "reason": _("not a line, empty, or not on Earth")}
         for i in np.flatnonzero(~keep)[:200]
     ]
     if not keep.any():
-        raise ImportRefused(f"{dataset.source}: no usable street line", report)
+        raise ImportRefused(_("%(source)s: no usable street line", source=dataset.source), report)
     name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "road", "路名", "道路名称"), "name")
     names = [_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
     multi = np.array(

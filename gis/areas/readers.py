@@ -21,6 +21,7 @@ import pyogrio
 from pyproj import CRS
 
 from gis.errors import Invalid, TooLarge
+from gis.i18n import Words, _
 
 SUPPORTED = (".shp", ".zip", ".gpkg", ".geojson", ".json")
 MAX_UNZIPPED = 2 * 1024**3  # bytes a zip may inflate to
@@ -63,8 +64,8 @@ class Dataset:
     crs: str | None = None
     crs_assumed: bool = False
     encoding: str | None = None
-    encoding_source: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    encoding_source: Words | None = None
+    warnings: list[Words] = field(default_factory=list)
 
 
 def read_dataset(
@@ -79,12 +80,19 @@ def read_dataset(
     if encoding:
         check_encoding(encoding)
     if not path.exists():
-        raise Invalid(f"{path} does not exist")
+        raise Invalid(_("%(path)s does not exist", path=path))
     if path.stat().st_size == 0:
-        raise Invalid(f"{path.name} is empty")
+        raise Invalid(_("%(name)s is empty", name=path.name))
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise Invalid(f"{path.name}: GridWatch reads {', '.join(SUPPORTED)} files, not {suffix or 'this'}")
+        raise Invalid(
+            _(
+                "%(name)s: GridWatch reads %(items)s files, not %(value)s",
+                name=path.name,
+                items=", ".join(SUPPORTED),
+                value=suffix or "this",
+            )
+        )
     tmp = None
     try:
         if suffix == ".zip":
@@ -105,19 +113,30 @@ def _shapefile_in_zip(path: Path, into: Path) -> Path:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise Invalid(f"{path.name} is not a readable zip file") from None
+        raise Invalid(_("%(name)s is not a readable zip file", name=path.name)) from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         for m in members:
             name = PurePosixPath(m.filename.replace("\\", "/"))
             if name.is_absolute() or ".." in name.parts:
-                raise Invalid(f"{path.name} holds a file with an unsafe path ({m.filename}): refused")
+                raise Invalid(
+                    _(
+                        "%(name)s holds a file with an unsafe path (%(filename)s): refused",
+                        name=path.name,
+                        filename=m.filename,
+                    )
+                )
         inflated = sum(m.file_size for m in members)
         compressed = max(sum(m.compress_size for m in members), 1)
         if inflated > MAX_UNZIPPED or inflated / compressed > MAX_ZIP_RATIO:
             raise TooLarge(
-                f"{path.name} would inflate to {inflated / 1024**2:,.0f} MB "
-                f"({inflated / compressed:,.0f}× its size): refused as a possible zip bomb"
+                _(
+                    "%(name)s would inflate to %(value)s MB (%(value2)s× its size): refused as a possible "
+                    "zip bomb",
+                    name=path.name,
+                    value=format(inflated / 1024**2, ",.0f"),
+                    value2=format(inflated / compressed, ",.0f"),
+                )
             )
         shps = [
             m
@@ -126,13 +145,20 @@ def _shapefile_in_zip(path: Path, into: Path) -> Path:
         ]
         if not shps:
             raise Invalid(
-                f"{path.name} holds no .shp file (it has: "
-                f"{', '.join(m.filename for m in members[:8]) or 'nothing'})"
+                _(
+                    "%(name)s holds no .shp file (it has: %(value)s)",
+                    name=path.name,
+                    value=", ".join(m.filename for m in members[:8]) or "nothing",
+                )
             )
         if len(shps) > 1:
             raise Invalid(
-                f"{path.name} holds {len(shps)} shapefiles "
-                f"({', '.join(m.filename for m in shps)}): zip one layer at a time"
+                _(
+                    "%(name)s holds %(count)s shapefiles (%(items)s): zip one layer at a time",
+                    name=path.name,
+                    count=len(shps),
+                    items=", ".join(m.filename for m in shps),
+                )
             )
         stem = shps[0].filename[:-4]
         for m in members:
@@ -154,13 +180,17 @@ def _check_side_cars(shp: Path) -> None:
     missing = [ext for ext in SIDE_CARS if _sidecar(shp, ext) is None]
     if missing:
         raise Invalid(
-            f"{shp.name} came without its {' and '.join(missing)} file"
-            f"{'s' if len(missing) > 1 else ''}: a shapefile is several files "
-            "(.shp, .shx, .dbf, usually .prj) — send them together, or zipped"
+            _(
+                "%(name)s came without its %(items)s file%(value)s: a shapefile is several files (.shp, "
+                ".shx, .dbf, usually .prj) — send them together, or zipped",
+                name=shp.name,
+                items=" and ".join(missing),
+                value="s" if len(missing) > 1 else "",
+            )
         )
 
 
-def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
+def detect_dbf_encoding(shp: Path) -> tuple[str, Words]:
     """(codec, how we know): .cpg, else the language byte, else strict UTF-8, else GB18030."""
     cpg = _sidecar(shp, ".cpg")
     if cpg is not None:
@@ -170,17 +200,17 @@ def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
             return codec, ".cpg"
     dbf = _sidecar(shp, ".dbf")
     if dbf is None:
-        return "utf-8", "no .dbf"
+        return "utf-8", _("no .dbf")
     data = dbf.read_bytes()
     if len(data) > 32 and data[29] in LDID_CODECS:
-        return LDID_CODECS[data[29]], "dbf language byte"
+        return LDID_CODECS[data[29]], _("dbf language byte")
     header_len = int.from_bytes(data[8:10], "little") if len(data) > 10 else 0
     records = data[header_len:]
     try:
         records.decode("utf-8")
-        return "utf-8", "valid UTF-8"
+        return "utf-8", _("valid UTF-8")
     except UnicodeDecodeError:
-        return "gb18030", "not UTF-8, read as GB18030"
+        return "gb18030", _("not UTF-8, read as GB18030")
 
 
 # The encodings planners' attribute tables come in (any other Python codec is taken too).
@@ -193,14 +223,19 @@ def check_encoding(encoding: str) -> str:
         codecs.lookup(encoding)
     except (LookupError, ValueError):
         raise Invalid(
-            f"unknown encoding {encoding!r}: use one of {', '.join(KNOWN_ENCODINGS)}",
-            fields={"encoding": "unknown"},
+            _(
+                "unknown encoding %(encoding)s: use one of %(items)s",
+                encoding=repr(encoding),
+                items=", ".join(KNOWN_ENCODINGS),
+            ),
+            fields={"encoding": _("unknown")},
         ) from None
     return encoding
 
 
 def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
-    dataset_encoding, encoding_source = None, None
+    dataset_encoding: str | None = None
+    encoding_source: Words | None = None
     if path.suffix.lower() == ".shp":
         if encoding:
             dataset_encoding, encoding_source = encoding, "--encoding"
@@ -209,34 +244,64 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> Dataset:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise Invalid(f"{path.name} is not a spatial file GridWatch can read ({_first_line(exc)})") from None
+        raise Invalid(
+            _(
+                "%(name)s is not a spatial file GridWatch can read (%(first_line)s)",
+                name=path.name,
+                first_line=_first_line(exc),
+            )
+        ) from None
     if len(layers) == 0:
-        raise Invalid(f"{path.name} has no layers")
+        raise Invalid(_("%(name)s has no layers", name=path.name))
     names = [str(n) for n, _ in layers]
     if layer is None:
         if len(names) > 1:
             raise Invalid(
-                f"{path.name} has {len(names)} layers ({', '.join(names)}): choose one with --layer"
+                _(
+                    "%(name)s has %(count)s layers (%(items)s): choose one with --layer",
+                    name=path.name,
+                    count=len(names),
+                    items=", ".join(names),
+                )
             )
         layer = names[0]
     elif layer not in names:
-        raise Invalid(f"{path.name} has no layer {layer!r} (it has {', '.join(names)})")
+        raise Invalid(
+            _(
+                "%(name)s has no layer %(layer)s (it has %(items)s)",
+                name=path.name,
+                layer=repr(layer),
+                items=", ".join(names),
+            )
+        )
     geometry_type = {str(n): t for n, t in layers}.get(layer)
     if geometry_type is None:
-        raise Invalid(f"{path.name} (layer {layer}) has no geometry: it is a table, not a map layer")
+        raise Invalid(
+            _(
+                "%(name)s (layer %(layer)s) has no geometry: it is a table, not a map layer",
+                name=path.name,
+                layer=layer,
+            )
+        )
     try:
         kwargs = {"encoding": dataset_encoding} if dataset_encoding else {}
         frame = pyogrio.read_dataframe(path, layer=layer, **kwargs)
     except Exception as exc:
-        raise Invalid(f"{path.name} could not be read ({_first_line(exc)})") from None
+        raise Invalid(
+            _("%(name)s could not be read (%(first_line)s)", name=path.name, first_line=_first_line(exc))
+        ) from None
     if len(frame) == 0:
-        raise Invalid(f"{path.name} (layer {layer}) has no features")
+        raise Invalid(_("%(name)s (layer %(layer)s) has no features", name=path.name, layer=layer))
     dataset = Dataset(
         frame=frame, source=path.name, layer=layer, encoding=dataset_encoding, encoding_source=encoding_source
     )
     if encoding and path.suffix.lower() != ".shp":
         dataset.warnings.append(
-            f"the encoding {encoding} was not used: it is for a shapefile's .dbf, and this file says its own"
+            _(
+                "the encoding %(encoding)s was not used: it is for a shapefile's .dbf, and this file says "
+                "its own",
+                encoding=encoding,
+            )
         )
     return dataset
 
@@ -256,9 +321,13 @@ def _settle_crs(dataset: Dataset, crs) -> None:
         try:
             chosen = CRS.from_user_input(int(crs) if str(crs).isdigit() else crs)
         except Exception:
-            raise Invalid(f"--crs {crs}: not a coordinate system pyproj knows (try EPSG:4547)") from None
+            raise Invalid(
+                _("--crs %(crs)s: not a coordinate system pyproj knows (try EPSG:4547)", crs=crs)
+            ) from None
         if frame.crs is not None and CRS(frame.crs) != chosen:
-            dataset.warnings.append(f"the file says {CRS(frame.crs).name}; --crs {crs} overrides it")
+            dataset.warnings.append(
+                _("the file says %(name)s; --crs %(crs)s overrides it", name=CRS(frame.crs).name, crs=crs)
+            )
         dataset.frame = frame.set_crs(chosen, allow_override=True)
     elif frame.crs is None:
         bounds = frame.total_bounds
@@ -266,34 +335,45 @@ def _settle_crs(dataset: Dataset, crs) -> None:
             dataset.frame = frame.set_crs(4326)
             dataset.crs_assumed = True
             dataset.warnings.append(
-                "the file has no .prj: its coordinates look like longitude/"
-                "latitude, so WGS 84 / CGCS2000 was assumed"
+                _(
+                    "the file has no .prj: its coordinates look like longitude/latitude, so WGS 84 / "
+                    "CGCS2000 was assumed"
+                )
             )
         else:
             raise Invalid(
-                f"{dataset.source} has no coordinate system (.prj) and its coordinates "
-                f"(x {bounds[0]:.0f}…{bounds[2]:.0f}, y {bounds[1]:.0f}…{bounds[3]:.0f}) "
-                "are not longitude/latitude: " + _crs_hint(bounds)
+                _(
+                    "%(source)s has no coordinate system (.prj) and its coordinates (x %(x)s, y %(y)s) "
+                    "are not longitude/latitude: %(hint)s",
+                    source=dataset.source,
+                    x=f"{bounds[0]:.0f}…{bounds[2]:.0f}",
+                    y=f"{bounds[1]:.0f}…{bounds[3]:.0f}",
+                    hint=_crs_hint(bounds),
+                )
             )
     dataset.crs = CRS(dataset.frame.crs).to_string()
 
 
-def _crs_hint(bounds) -> str:
+def _crs_hint(bounds):
     """Suggest the Gauss-Krüger zone when eastings carry a zone prefix (EPSG:4513-4533)."""
     minx = bounds[0]
     if 1e7 <= minx < 1e8:
         zone = int(minx // 1e6)
         if 25 <= zone <= 45:
-            return (
-                f"eastings start with {zone}, which suggests CGCS2000 3-degree Gauss-Krüger "
-                f"zone {zone} (--crs EPSG:{4513 + zone - 25})"
+            return _(
+                "eastings start with %(zone)s, which suggests CGCS2000 3-degree Gauss-Krüger "
+                "zone %(zone)s (--crs EPSG:%(epsg)s)",
+                zone=zone,
+                epsg=4513 + zone - 25,
             )
         if 13 <= zone <= 23:
-            return (
-                f"eastings start with {zone}, which suggests CGCS2000 6-degree Gauss-Krüger "
-                f"zone {zone} (--crs EPSG:{4491 + zone - 13})"
+            return _(
+                "eastings start with %(zone)s, which suggests CGCS2000 6-degree Gauss-Krüger "
+                "zone %(zone)s (--crs EPSG:%(epsg)s)",
+                zone=zone,
+                epsg=4491 + zone - 13,
             )
-    return (
+    return _(
         "give it with --crs, e.g. EPSG:4547 for CGCS2000 3-degree Gauss-Krüger CM 114E "
         "(central meridian 75°E + 3° × (code − 4534))"
     )

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gis.errors import Invalid, NotFound
+from gis.i18n import _
 from gis.models import PRIVACY_CLASSES, Category
 
 # (code, name, English name, handling time limit in hours); a two-digit code opens a group.
@@ -121,10 +122,10 @@ def sync_categories(session: Session) -> int:
 def set_privacy(session: Session, code: str, privacy: str) -> Category:
     """An admin's choice of who may read a category's cases (a group's applies to its leaves too)."""
     if privacy not in PRIVACY_CLASSES:
-        raise Invalid(f"privacy must be one of {', '.join(PRIVACY_CLASSES)}")
+        raise Invalid(_("privacy must be one of %(items)s", items=", ".join(PRIVACY_CLASSES)))
     category = session.get(Category, code)
     if category is None:
-        raise NotFound(f"no category {code}")
+        raise NotFound(_("no category %(code)s", code=code))
     session.execute(
         update(Category)
         .where((Category.code == code) | (Category.parent_code == code))
@@ -141,3 +142,24 @@ def leaf_codes(session: Session) -> list[str]:
             select(Category.code).where(Category.parent_code.is_not(None)).order_by(Category.sort)
         )
     )
+
+
+KIND_NAMES = {"component": _("component"), "event": _("event"), "community": _("community affairs")}
+
+
+def category_name(category, locale: str) -> str:
+    """A category's standard name in ``locale`` (Chinese: 名称; English: its English name)."""
+    return category.name if locale.startswith("zh") else category.name_en
+
+
+def display_names(categories, locale: str) -> dict[str, str]:
+    """Each category's name as a list shows it: with its kind (部件 / 事件) where the same name
+    stands for more than one (市容环境 is a component group and an event group)."""
+    seen: dict[str, int] = {}
+    for c in categories:
+        seen[category_name(c, locale)] = seen.get(category_name(c, locale), 0) + 1
+    return {
+        c.code: category_name(c, locale)
+        + (f" ({KIND_NAMES[c.kind]})" if seen[category_name(c, locale)] > 1 else "")
+        for c in categories
+    }

@@ -24,6 +24,7 @@ from gis.assignment import check_point
 from gis.cases.lifecycle import record_intake
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Conflict, Invalid, Unauthorized
+from gis.i18n import _
 from gis.limits import clean_text
 from gis.models import CHANNELS, Category, Report, ReportPhoto, utcnow
 
@@ -70,15 +71,23 @@ def submit_report(
     client_uuid = _parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
-        raise Invalid(f"crs must be one of {', '.join(CRS_NAMES)}, not {crs!r}")
+        raise Invalid(
+            _("crs must be one of %(items)s, not %(crs)s", items=", ".join(CRS_NAMES), crs=repr(crs))
+        )
     if channel not in CHANNELS:
-        raise Invalid(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+        raise Invalid(
+            _(
+                "channel must be one of %(items)s, not %(channel)s",
+                items=", ".join(CHANNELS),
+                channel=repr(channel),
+            )
+        )
     category = clean_text(category, "category") or ""
     description = clean_text(description, "description") or ""
     address = clean_text(address, "address")
     contact = clean_text(contact, "contact")
     if len(photos) > MAX_PHOTOS:
-        raise Invalid(f"at most {MAX_PHOTOS} photos per report")
+        raise Invalid(_("at most %(max_photos)s photos per report", max_photos=MAX_PHOTOS))
     jpegs = [resize_photo(p) for p in photos]
 
     wlon, wlat = to_wgs84(lon, lat, crs)
@@ -111,11 +120,16 @@ def submit_report(
             raise Unauthorized(UNAUTHORIZED_MESSAGE)
         cat = session.get(Category, category) if category else None
         if cat is None or cat.parent_code is None:
-            raise Invalid(f"unknown category {category!r}: choose a sub-category such as 0101")
+            raise Invalid(
+                _(
+                    "unknown category %(category)s: choose a sub-category such as 0101",
+                    category=repr(category),
+                )
+            )
         # a retry (or a racing one) with the same client_id: answer with the first
         report_id = session.scalar(select(Report.id).where(Report.client_id == client_uuid))
         if report_id is None:  # nothing else keeps a valid report out
-            raise Conflict("the report was not recorded: send it again")
+            raise Conflict(_("the report was not recorded: send it again"))
         return Intake(report_id, created=False)
     report_id = detail.report["id"]
     if jpegs:
@@ -137,8 +151,10 @@ def _parse_client_id(client_id) -> uuid.UUID | None:
         return uuid.UUID(str(client_id))
     except ValueError:
         raise Invalid(
-            "client_id must be a UUID (the phone makes one per report, "
-            "and sends the same one when it retries)"
+            _(
+                "client_id must be a UUID (the phone makes one per report, and sends the same one when it "
+                "retries)"
+            )
         ) from None
 
 
@@ -158,12 +174,18 @@ def _open_image(data: bytes):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise Invalid("a photo is not an image we can read (JPEG, PNG or WebP)") from None
+        raise Invalid(_("a photo is not an image we can read (JPEG, PNG or WebP)")) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid("a photo is too large: at most 64 megapixels") from None
+        raise Invalid(_("a photo is too large: at most 64 megapixels")) from None
     width, height = image.size
     if width * height > MAX_PIXELS or width <= 0 or height <= 0:
-        raise Invalid(f"a photo of {width} × {height} pixels is too large: at most 64 megapixels")
+        raise Invalid(
+            _(
+                "a photo of %(width)s × %(height)s pixels is too large: at most 64 megapixels",
+                width=width,
+                height=height,
+            )
+        )
     return image
 
 
@@ -179,7 +201,7 @@ def resize_photo(data: bytes) -> bytes:
         out = io.BytesIO()
         image.convert("RGB").save(out, "JPEG", quality=82, optimize=True)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise Invalid("a photo is damaged: it could not be decoded") from None
+        raise Invalid(_("a photo is damaged: it could not be decoded")) from None
     return out.getvalue()
 
 

@@ -30,16 +30,30 @@ from gis.assignment import ASSIGNMENT_CTES, BUILDING_FOR, GRID_FOR, POINT
 from gis.cases.policy import is_responsible, may_act
 from gis.cases.sql import REPORT_DETAIL
 from gis.errors import Conflict, Forbidden, Invalid
+from gis.i18n import Words, _
 from gis.limits import clean_text
-from gis.models import OPEN_STATUSES, RESPONSE_LEVELS, Department, Report, ReportEvent, User, utcnow
+from gis.models import (
+    OPEN_STATUSES,
+    RESPONSE_LEVELS,
+    STATUS_NAMES,
+    Department,
+    Report,
+    ReportEvent,
+    User,
+    utcnow,
+)
 
 BEFORE_DISPATCH = frozenset({"reported", "accepted", "opened"})
+
+
+# What a timeline says for each event: the loop's actions, and the two the system takes.
+EVENT_NAMES = {"report": _("report"), "regrid": _("moved to another grid")}
 
 
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str  # the button a person sees
+    label: Any  # the button a person sees (a Message)
     sources: frozenset[str]
     target: str | None  # None: the status does not change
     roles: frozenset[str]  # admin may always act
@@ -53,19 +67,21 @@ def _a(name, label, sources, target, roles, note_required=False):
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        _a("accept", "Accept", {"reported"}, "accepted", {"dispatcher", "supervisor"}),
-        _a("void", "Void", {"reported", "accepted"}, "voided", {"dispatcher"}, note_required=True),
-        _a("open", "Open case", {"accepted"}, "opened", {"dispatcher"}),
-        _a("dispatch", "Dispatch", {"opened"}, "dispatched", {"dispatcher"}),
-        _a("handle", "Report handled", {"dispatched"}, "handled", {"department"}),
-        _a("return", "Send back", {"dispatched"}, "opened", {"department"}, note_required=True),
-        _a("extend", "Extend deadline", {"dispatched"}, None, {"dispatcher"}, note_required=True),
-        _a("verify", "Verified on site", {"handled"}, "verified", {"supervisor"}),
-        _a("reject", "Failed check: rework", {"handled"}, "dispatched", {"supervisor"}, note_required=True),
-        _a("close", "Close", {"verified"}, "closed", {"dispatcher"}),
+        _a("accept", _("Accept"), {"reported"}, "accepted", {"dispatcher", "supervisor"}),
+        _a("void", _("Void"), {"reported", "accepted"}, "voided", {"dispatcher"}, note_required=True),
+        _a("open", _("Open case"), {"accepted"}, "opened", {"dispatcher"}),
+        _a("dispatch", _("Dispatch"), {"opened"}, "dispatched", {"dispatcher"}),
+        _a("handle", _("Report handled"), {"dispatched"}, "handled", {"department"}),
+        _a("return", _("Send back"), {"dispatched"}, "opened", {"department"}, note_required=True),
+        _a("extend", _("Extend deadline"), {"dispatched"}, None, {"dispatcher"}, note_required=True),
+        _a("verify", _("Verified on site"), {"handled"}, "verified", {"supervisor"}),
+        _a(
+            "reject", _("Failed check: rework"), {"handled"}, "dispatched", {"supervisor"}, note_required=True
+        ),
+        _a("close", _("Close"), {"verified"}, "closed", {"dispatcher"}),
         _a(
             "escalate",
-            "Escalate",
+            _("Escalate"),
             BEFORE_DISPATCH,
             None,
             {"grid_worker", "supervisor", "dispatcher"},
@@ -73,7 +89,7 @@ ACTIONS: dict[str, Action] = {
         ),
         _a(
             "resolve_locally",
-            "Solved on the spot",
+            _("Solved on the spot"),
             BEFORE_DISPATCH,
             "closed",
             {"grid_worker", "supervisor"},
@@ -83,12 +99,12 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def refusal(session: Session, viewer: Viewer | User, report: Report, action: Action) -> str | None:
+def refusal(session: Session, viewer: Viewer | User, report: Report, action: Action) -> Words | None:
     """Why ``viewer`` may not take ``action`` on ``report`` now — or None when they may: the
     policy's answer (who), then what the case's own state forbids."""
     why = may_act(viewer, report, action, is_responsible(session, viewer, report.id))
     if why is None and action.name == "escalate" and report.response_level == RESPONSE_LEVELS[-1]:
-        why = "the report is already at district level"
+        why = _("the report is already at district level")
     return why
 
 
@@ -120,13 +136,24 @@ def act(
     """
     action = ACTIONS.get(action_name)
     if action is None:
-        raise Invalid(f"unknown action {action_name!r}: one of {', '.join(ACTIONS)}")
+        raise Invalid(
+            _(
+                "unknown action %(action_name)s: one of %(items)s",
+                action_name=repr(action_name),
+                items=", ".join(ACTIONS),
+            )
+        )
     if version is None:
-        raise Invalid("send the report's version with every action, so two people never both win")
+        raise Invalid(_("send the report's version with every action, so two people never both win"))
     if int(version) != report.version:
         raise Conflict(
-            f"report {report.id} changed since you loaded it (version {report.version}, "
-            f"yours {version}): reload it and try again",
+            _(
+                "report %(id)s changed since you loaded it (version %(version)s, yours %(version2)s): "
+                "reload it and try again",
+                id=report.id,
+                version=report.version,
+                version2=version,
+            ),
             current_version=report.version,
         )
     why = refusal(session, user, report, action)
@@ -134,7 +161,7 @@ def act(
         raise Conflict(why) if report.status not in action.sources else Forbidden(why)
     note = clean_text(note, "note")
     if action.note_required and not note:
-        raise Invalid(f"'{action.name}' needs a note saying why")
+        raise Invalid(_("'%(name)s' needs a note saying why", name=action.name))
     now = now or utcnow()
     session.flush()  # whatever else is pending goes first, outside this step's savepoint
     try:
@@ -146,8 +173,13 @@ def act(
         current = session.scalar(select(Report.version).where(Report.id == report.id))
         session.expire(report)
         raise Conflict(
-            f"report {report.id} changed meanwhile (now version {current}, yours {version}): "
-            "reload it and try again",
+            _(
+                "report %(id)s changed meanwhile (now version %(current)s, yours %(version)s): reload it "
+                "and try again",
+                id=report.id,
+                current=current,
+                version=version,
+            ),
             current_version=current,
         ) from None
     return event
@@ -164,7 +196,7 @@ def _step(session, report, user, action, note, department_id, hours, now) -> Rep
     elif action.name == "dispatch":
         department = session.get(Department, department_id) if department_id else None
         if department is None:
-            raise Invalid("choose the department to dispatch to")
+            raise Invalid(_("choose the department to dispatch to"))
         report.department_id = department.id
         report.dispatched_at = now
         limit = report.category.time_limit_hours or 72
@@ -173,7 +205,7 @@ def _step(session, report, user, action, note, department_id, hours, now) -> Rep
         event_department = department.id
     elif action.name == "extend":
         if not hours or hours <= 0:
-            raise Invalid("say how many hours to extend by")
+            raise Invalid(_("say how many hours to extend by"))
         assert report.deadline_at is not None  # a dispatched case has its deadline
         deadline = report.deadline_at + dt.timedelta(hours=hours)
         report.deadline_at = deadline
@@ -359,3 +391,15 @@ def relink_buildings(session: Session, max_m: float = 20) -> None:
 def _rowcount(result) -> int:
     """Rows an UPDATE or INSERT touched (a CursorResult's count)."""
     return result.rowcount
+
+
+def status_name(status: str) -> str:
+    """A status as the field says it, in the reader's language."""
+    return str(STATUS_NAMES.get(status, status))
+
+
+def event_name(action: str) -> str:
+    """An event of the timeline as the field says it (an action's button, or the system's)."""
+    if action in ACTIONS:
+        return str(ACTIONS[action].label)
+    return str(EVENT_NAMES.get(action, action))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from gis.accounts import Viewer
 from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
+from gis.i18n import _
 from gis.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, User
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
@@ -56,7 +57,7 @@ def find_cases(
         conditions.append(Report.status.in_(OPEN_STATUSES))
     elif f.status:
         if f.status not in REPORT_STATUSES:
-            raise Invalid(f"unknown status {f.status!r}")
+            raise Invalid(_("unknown status %(status)s", status=repr(f.status)))
         conditions.append(Report.status == f.status)
     if f.category:
         conditions.append(Report.category_code.startswith(f.category))

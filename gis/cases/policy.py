@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer, viewer_of
 from gis.errors import NotFound
-from gis.models import Category, PersonalRead, Report, User
+from gis.i18n import Message, _, joined
+from gis.models import ROLE_NAMES, STATUS_NAMES, Category, PersonalRead, Report, User
 
 if TYPE_CHECKING:
     from gis.cases.lifecycle import Action
+
 
 OVERSEERS = frozenset({"supervisor", "dispatcher"})
 
@@ -163,7 +165,7 @@ def stats_area(viewer: Viewer | User, within: str | None) -> str | None:
     if within is None:
         return mine
     if not within.startswith(mine):
-        raise NotFound(f"no area {within} in your area {mine}")
+        raise NotFound(_("no area %(within)s in your area %(mine)s", within=within, mine=mine))
     return within
 
 
@@ -178,7 +180,7 @@ def load_visible(session: Session, viewer: Viewer | User, report_id: int, via: s
         .where(Report.id == report_id, visible_to(viewer).clause())
     ).first()
     if row is None:
-        raise NotFound(f"no report {report_id}")
+        raise NotFound(_("no report %(report_id)s", report_id=report_id))
     report, is_handled, privacy = row
     if privacy == "personal" and not is_handled:
         session.add(PersonalRead(user_id=viewer.id, subject="report", subject_id=report.id, via=via))
@@ -195,22 +197,31 @@ def is_responsible(session: Session, viewer: Viewer | User, report_id: int) -> b
     return found is not None
 
 
-def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: bool) -> str | None:
+def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: bool) -> Message | None:
     """Why ``viewer`` may not take ``action`` on ``report`` — or None when they may.
     ``responsible``: ``is_responsible`` for this viewer and case."""
     viewer = viewer_of(viewer)
     if report.status not in action.sources:
-        return f"a report that is {report.status} cannot be given '{action.name}'"
+        return _(
+            "a case that is %(status)s cannot be given '%(action)s'",
+            status=STATUS_NAMES[report.status],
+            action=action.label,
+        )
     if viewer.role == "admin":
         return None
     if viewer.role not in action.roles:
-        return f"'{action.name}' belongs to {' or '.join(sorted(action.roles))}, not {viewer.role}"
+        return _(
+            "'%(action)s' belongs to %(roles)s, not to %(role)s",
+            action=action.label,
+            roles=joined(" / ", [ROLE_NAMES[r] for r in sorted(action.roles)]),
+            role=ROLE_NAMES[viewer.role],
+        )
     if not responsible:
         if viewer.role == "grid_worker":
-            return "grid workers act only on reports in their own grids"
+            return _("grid workers act only on cases in their own grids")
         if viewer.role == "department":
-            return "this report was dispatched to another department"
-        return "this report is outside your area"
+            return _("this case was dispatched to another department")
+        return _("this case is outside your area")
     return None
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gis.accounts import Viewer
 from gis.cases.policy import Condition, areas_visible_to, handled_by, visible_to
 from gis.geojson import ENVELOPE, MAP_QUERY_SETTINGS, geojson_text, tolerance_for_zoom
+from gis.i18n import _
 from gis.models import CODE_LENGTH, OPEN_CASE_SQL
 from gis.privacy import MASK_TEXT
 
@@ -320,7 +321,7 @@ def buildings_geojson(session: Session, bbox, zoom: float) -> str:
             {
                 "type": "FeatureCollection",
                 "features": [],
-                "hint": f"buildings are drawn from zoom {MIN_BUILDING_ZOOM}",
+                "hint": str(_("buildings are drawn from zoom %(zoom)s", zoom=MIN_BUILDING_ZOOM)),
             }
         )
     minx, miny, maxx, maxy = bbox

@@ -36,6 +36,7 @@ from gis.accounts import Viewer
 from gis.cases.policy import tracks_visible_to
 from gis.errors import Invalid
 from gis.geojson import ENVELOPE, geojson_text
+from gis.i18n import _
 
 DEFAULT_RADIUS_M = 30.0
 MAX_RADIUS_M = 500.0
@@ -57,13 +58,18 @@ class Window:
 
     def __post_init__(self):
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise Invalid("from and to need a time zone (e.g. 2026-11-23T08:00:00+08:00)")
+            raise Invalid(_("from and to need a time zone (e.g. 2026-11-23T08:00:00+08:00)"))
         if not self.start < self.end:
-            raise Invalid("from must be before to")
+            raise Invalid(_("from must be before to"))
         if self.end - self.start > MAX_WINDOW:
-            raise Invalid(f"a coverage window may be at most {MAX_WINDOW.days} days long")
+            raise Invalid(_("a coverage window may be at most %(days)s days long", days=MAX_WINDOW.days))
         if not (0 < self.radius_m <= MAX_RADIUS_M and math.isfinite(self.radius_m)):
-            raise Invalid(f"radius must be between 0 and {MAX_RADIUS_M:.0f} metres")
+            raise Invalid(
+                _(
+                    "radius must be between 0 and %(max_radius_m)s metres",
+                    max_radius_m=format(MAX_RADIUS_M, ".0f"),
+                )
+            )
 
     @classmethod
     def last_hours(cls, hours: float, end: dt.datetime | None = None, radius_m: float = DEFAULT_RADIUS_M):
@@ -288,8 +294,11 @@ class Coverage:
             "untimed_tracks": self.untimed_tracks,
             "warnings": (
                 [
-                    f"{self.untimed_tracks} track(s) without timestamps in this window are "
-                    "drawn as routes but not counted"
+                    _(
+                        "%(count)s track(s) without timestamps in this window are drawn as routes "
+                        "but not counted",
+                        count=self.untimed_tracks,
+                    )
                 ]
                 if self.untimed_tracks
                 else []

@@ -23,20 +23,21 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from gis.errors import Conflict, Invalid, NotFound
+from gis.i18n import Words, _
 from gis.models import PatrolPoint, PatrolTrack, User
 from gis.patrols.coverage import store_reach
 
 HDOP_TO_METRES = 5.0  # GPX carries HDOP, not metres: accuracy ≈ HDOP × a typical 5 m range error
 EARTH_RADIUS_M = 6_371_008.8
 DROP_REASONS = {
-    "position": "not a position on Earth",
-    "accuracy": "accuracy worse than the limit",
-    "duplicate": "duplicate of the fix before",
-    "speed": "impossible speed (a GPS jump)",
-    "no_time": "no timestamp in a timed track",
-    "late": "older than fixes already received",
-    "implausible_time": "dated before 2000 or after tomorrow",
-    "short_segment": "in a segment with fewer than two fixes",
+    "position": _("not a position on Earth"),
+    "accuracy": _("accuracy worse than the limit"),
+    "duplicate": _("duplicate of the fix before"),
+    "speed": _("impossible speed (a GPS jump)"),
+    "no_time": _("no timestamp in a timed track"),
+    "late": _("older than fixes already received"),
+    "implausible_time": _("dated before 2000 or after tomorrow"),
+    "short_segment": _("in a segment with fewer than two fixes"),
 }
 
 
@@ -56,7 +57,7 @@ class CleaningRules:
 
     def __post_init__(self):
         if self.max_accuracy_m <= 0 or self.max_speed_mps <= 0 or self.max_gap.total_seconds() <= 0:
-            raise Invalid("the accuracy limit, speed limit and gap must be positive")
+            raise Invalid(_("the accuracy limit, speed limit and gap must be positive"))
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Cleaned:
     read: int = 0
     dropped: Counter = field(default_factory=Counter)
     splits: int = 0  # extra segments made by gaps longer than the limit
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Words] = field(default_factory=list)
     continues_previous: bool = False  # live pings: segments[0] carries on the stored segment
 
     @property
@@ -132,15 +133,19 @@ def clean(
     result = Cleaned(segments=[], has_time=has_time, read=len(fixes))
     empty = sum(not seg for seg in raw_segments)
     if empty:
-        result.warnings.append(f"{empty} empty track segment(s) skipped")
+        result.warnings.append(_("%(empty)s empty track segment(s) skipped", empty=empty))
     if fixes and not has_time:
         result.warnings.append(
-            "the track has no timestamps: kept as a route for the map, but it "
-            "cannot count for time-window coverage"
+            _(
+                "the track has no timestamps: kept as a route for the map, but it cannot count for "
+                "time-window coverage"
+            )
         )
     elif timed < len(fixes) and has_time:
         result.dropped["no_time"] = len(fixes) - timed
-        result.warnings.append(f"{len(fixes) - timed} fixes have no timestamp and were dropped")
+        result.warnings.append(
+            _("%(value)s fixes have no timestamp and were dropped", value=len(fixes) - timed)
+        )
 
     last = previous
     for index, raw in enumerate(raw_segments):
@@ -205,7 +210,9 @@ def read_gpx(data: bytes | str) -> tuple[str | None, list[list[Fix]]]:
     try:
         gpx = gpxpy.parse(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
     except (gpxpy.gpx.GPXException, UnicodeDecodeError, ValueError) as exc:
-        raise Invalid(f"this is not a readable GPX file: {str(exc).splitlines()[0][:200]}") from None
+        raise Invalid(
+            _("this is not a readable GPX file: %(value)s", value=str(exc).splitlines()[0][:200])
+        ) from None
     segments = []
     for track in gpx.tracks:
         for segment in track.segments:
@@ -213,7 +220,7 @@ def read_gpx(data: bytes | str) -> tuple[str | None, list[list[Fix]]]:
     for route in gpx.routes:
         segments.append([_fix(p) for p in route.points])
     if not any(segments):
-        raise Invalid("the GPX file holds no track or route points (waypoints alone are not a patrol)")
+        raise Invalid(_("the GPX file holds no track or route points (waypoints alone are not a patrol)"))
     name = gpx.name or next((t.name for t in gpx.tracks if t.name), None)
     return name, segments
 
@@ -268,7 +275,7 @@ def store_track(
 ) -> PatrolTrack:
     """Write a cleaned file as one track (its fixes and its line), in the caller's transaction."""
     if not cleaned.segments:
-        raise Invalid("no usable fix is left after cleaning", cleaning=cleaned.summary())
+        raise Invalid(_("no usable fix is left after cleaning"), cleaning=cleaned.summary())
     times = [f.time for seg in cleaned.segments for f in seg if f.time is not None]
     track = PatrolTrack(
         user_id=user.id,
@@ -329,7 +336,9 @@ def start_patrol(session: Session, user: User, name: str | None = None) -> Patro
 def live_track(session: Session, track_id: int, user: User) -> PatrolTrack:
     track = session.get(PatrolTrack, track_id)
     if track is None or track.source != "live" or track.user_id != user.id:
-        raise NotFound(f"no live patrol {track_id} of yours")  # another's is none of yours
+        raise NotFound(
+            _("no live patrol %(track_id)s of yours", track_id=track_id)
+        )  # another's is none of yours
     return track
 
 
@@ -338,7 +347,7 @@ def add_pings(
 ) -> Cleaned:
     """Clean and store pings from the phone. Safe to retry: fixes already stored are duplicates."""
     if track.ended_at is not None:
-        raise Conflict("this patrol has ended: start a new one")
+        raise Conflict(_("this patrol has ended: start a new one"))
     last = session.execute(
         select(PatrolPoint.segment, PatrolPoint.recorded_at, PatrolPoint.geom.ST_X(), PatrolPoint.geom.ST_Y())
         .where(PatrolPoint.track_id == track.id)
@@ -348,13 +357,18 @@ def add_pings(
     previous = Fix(last[2], last[3], last[1]) if last else None
     missing = sum(f.time is None for f in fixes)
     if missing:
-        raise Invalid(f"{missing} of the pings have no time: every live ping needs one")
+        raise Invalid(_("%(missing)s of the pings have no time: every live ping needs one", missing=missing))
     implausible = [f.time for f in fixes if f.time is not None and not plausible(f.time)]
     if implausible:
         raise Invalid(
-            f"{len(implausible)} ping(s) are dated {implausible[0].isoformat()}: a fix lies between "
-            f"{EARLIEST.year} and tomorrow (is the phone's clock right?)",
-            fields={"points.time": "must lie between 2000 and tomorrow"},
+            _(
+                "%(count)s ping(s) are dated %(isoformat)s: a fix lies between %(year)s and tomorrow (is "
+                "the phone's clock right?)",
+                count=len(implausible),
+                isoformat=implausible[0].isoformat(),
+                year=EARLIEST.year,
+            ),
+            fields={"points.time": _("must lie between 2000 and tomorrow")},
         )
     cleaned = clean([fixes], rules, previous=previous, min_fixes=1)
     segment = last[0] if last else 0
