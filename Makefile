@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test lint lock setup system venv assets db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
+.PHONY: run test lint lock setup system venv assets catalogues i18n db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -15,7 +15,7 @@ test: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/pytest
 
-setup: system venv assets
+setup: system venv assets catalogues
 
 system:
 	@scripts/system-packages.sh
@@ -55,9 +55,26 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp -r node_modules/jquery/dist $(VENDOR)/jquery
 	mkdir -p $(VENDOR)/fontawesome && cp -r node_modules/@fortawesome/fontawesome-free/{css,webfonts} $(VENDOR)/fontawesome/
 	mkdir -p $(VENDOR)/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
+	mkdir -p $(VENDOR)/chartjs-plugin-datalabels && cp node_modules/chartjs-plugin-datalabels/dist/chartjs-plugin-datalabels.min.js $(VENDOR)/chartjs-plugin-datalabels/
 	mkdir -p $(VENDOR)/gcoord && cp node_modules/gcoord/dist/gcoord.global.prod.js $(VENDOR)/gcoord/
 	mkdir -p $(VENDOR)/swagger-ui && cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
 	touch $@
+
+# Translations: `make i18n` extracts every msgid (Python and templates: messages; the pages'
+# JavaScript: js) into translations/*.pot and merges them into each locale's .po, where the new
+# ones are translated; the set-up compiles the .po files (the .mo files are not committed).
+PYBABEL := $(BIN)/pybabel
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/*.po)
+catalogues: $(PO_FILES:.po=.mo)
+%.mo: %.po | venv
+	$(PYBABEL) -q compile -i $< -o $@
+i18n: venv
+	$(PYBABEL) -q extract -F babel.cfg --add-location=file --sort-output --no-wrap --project=GridWatch -o translations/messages.pot .
+	$(PYBABEL) -q extract -F babel-js.cfg -k _t --add-location=file --sort-output --no-wrap --project=GridWatch -o translations/js.pot .
+	for domain in messages js; do \
+		$(PYBABEL) -q update -i translations/$$domain.pot -d translations -D $$domain -l zh_Hans_CN \
+			--no-fuzzy-matching --no-wrap --ignore-obsolete --init-missing; \
+	done
 
 db: venv
 	$(BIN)/gridwatch db up

@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from app.auth import roles_required
 from app.database import db
-from gis.cases.categories import set_privacy
+from app.i18n import request_locale
+from gis.cases.categories import category_name, set_privacy
 from gis.cases.policy import personal_reads
 from gis.errors import DomainError
 from gis.i18n import _
-from gis.models import PRIVACY_CLASSES, Category
+from gis.models import PRIVACY_CLASSES, PRIVACY_NAMES, Category
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -34,8 +35,8 @@ def category_privacy(code: str):
             _(
                 "%(code)s %(name)s: %(privacy)s",
                 code=category.code,
-                name=category.name,
-                privacy=category.privacy,
+                name=category_name(category, request_locale()),
+                privacy=PRIVACY_NAMES[category.privacy],
             ),
             "success",
         )

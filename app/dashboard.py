@@ -20,7 +20,7 @@ from app.openapi import Reply, operation, query_of
 from app.params import period_arg
 from app.schemas import Error, Stats, StatsQuery
 from gis.cases.policy import stats_area
-from gis.indicators import LEVELS, indicators, table_rows, trend
+from gis.indicators import LEVEL_NAMES, LEVELS, indicators, table_rows, trend
 from gis.spreadsheets import csv_cell, looks_like_formula
 
 bp = Blueprint("dashboard", __name__)
@@ -52,7 +52,7 @@ def stats(query: StatsQuery):
 @bp.get("/dashboard")
 @roles_required(*STAT_ROLES)
 def page():
-    return render_template("dashboard.html", levels=LEVELS, args=request.args)
+    return render_template("dashboard.html", levels=LEVELS, level_names=LEVEL_NAMES, args=request.args)
 
 
 def _filename(result: dict, ext: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import read_mo
@@ -30,13 +31,24 @@ from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import JSONTag
 from flask_babel import Babel, get_locale
 from flask_login import current_user
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.auth import public, safe_next
 from app.database import db
 from gis import i18n
+from gis.cases.categories import display_names
+from gis.cases.lifecycle import event_name
 from gis.i18n import LOCALES, Message
-from gis.models import User
+from gis.models import (
+    CHANNEL_NAMES,
+    LEVEL_NAMES,
+    PRIVACY_NAMES,
+    RESPONSE_LEVEL_NAMES,
+    ROLE_NAMES,
+    STATUS_NAMES,
+    Category,
+    User,
+)
 
 bp = Blueprint("i18n", __name__)
 COOKIE = "gw_locale"
@@ -110,6 +122,31 @@ def local_time(value: dt.datetime | None, format: str = TIME_FORMAT) -> str:
     return value.astimezone(local_zone()).strftime(format)
 
 
+class CategoryNames(Mapping):
+    """Each category's name as lists show it in this request's language (loaded when first read)."""
+
+    def __init__(self):
+        self._names: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = display_names(db().scalars(select(Category)).all(), request_locale())
+        return self._names
+
+    def __getitem__(self, code: str) -> str:
+        return self._load()[code]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _names_of(names: dict):
+    return lambda code: str(names.get(code, code)) if code else ""
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("LOCALE", i18n.DEFAULT_LOCALE)
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["LOCALE"]
@@ -126,7 +163,14 @@ def init_app(app: Flask) -> None:
         request_locale=request_locale,
         html_lang=lambda: HTML_LANG[request_locale()],
         language_names=LANGUAGE_NAMES,
+        status_name=_names_of(STATUS_NAMES),
+        channel_name=_names_of(CHANNEL_NAMES),
+        level_name=_names_of({**LEVEL_NAMES, **RESPONSE_LEVEL_NAMES}),
+        role_name=_names_of(ROLE_NAMES),
+        event_name=event_name,
+        privacy_names=PRIVACY_NAMES,
     )
+    app.context_processor(lambda: {"category_names": CategoryNames()})
     app.register_blueprint(bp)
 
 
@@ -140,13 +184,39 @@ def js_catalogue(locale: str) -> dict[str, str]:
     return {m.id: m.string for m in catalogue if m.id and m.string}
 
 
+def names_in(locale: str) -> dict[str, dict[str, str]]:
+    """The words for the codes the API gives (statuses, channels, roles, levels) in ``locale``."""
+    token = i18n.set_locale(locale)
+    try:
+        return {
+            kind: {code: str(name) for code, name in names.items()}
+            for kind, names in (
+                ("status", STATUS_NAMES),
+                ("channel", CHANNEL_NAMES),
+                ("role", ROLE_NAMES),
+                ("level", LEVEL_NAMES),
+            )
+        }
+    finally:
+        i18n.reset_locale(token)
+
+
 @bp.get("/i18n/<locale>.js")
 @public
 def catalogue_script(locale: str):
-    """The JavaScript's words in ``locale``: static/js/i18n.js's ``_t`` reads them."""
+    """The JavaScript's words in ``locale`` (static/js/i18n.js's ``_t`` and ``GW_NAME`` read them)
+    and the zone its times are shown in."""
     if locale not in LOCALES:
         locale = i18n.DEFAULT_LOCALE
-    body = f"window.GW_CATALOGUE = {json.dumps(_cached_catalogue(locale), ensure_ascii=False)};\n"
+    body = "".join(
+        f"window.{name} = {json.dumps(value, ensure_ascii=False)};\n"
+        for name, value in (
+            ("GW_LOCALE", HTML_LANG[locale]),
+            ("GW_TIMEZONE", current_app.config["TIMEZONE"]),
+            ("GW_CATALOGUE", _cached_catalogue(locale)),
+            ("GW_NAMES", names_in(locale)),
+        )
+    )
     response = Response(body, mimetype="text/javascript")
     response.cache_control.public = True
     response.cache_control.max_age = 3600

@@ -24,6 +24,7 @@ from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid
 from gis.i18n import _
+from gis.maps.layers import grids_extent
 from gis.models import AREA_LEVELS
 
 bp = Blueprint("imports", __name__)
@@ -33,7 +34,9 @@ SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx
 @bp.get("/import")
 @roles_required("planner")
 def page():
-    return render_template("import.html", levels=AREA_LEVELS)
+    """The planner's page: the file is checked and drawn over what is already stored first."""
+    extent = grids_extent(db())
+    return render_template("import.html", levels=AREA_LEVELS, extent_json=json.dumps(extent))
 
 
 def _save_upload(into: Path) -> Path:

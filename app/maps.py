@@ -12,6 +12,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from app.security import with_nonce
+from gis.i18n import _
 
 V = "/static/vendor"
 LOCAL_ASSETS = {
@@ -92,8 +93,8 @@ def base_map(bounds=None) -> folium.Map:
     if config["BASEMAP_URL"]:
         folium.TileLayer(
             config["BASEMAP_URL"],
-            attr=config["BASEMAP_ATTRIBUTION"] or "basemap",
-            name="Basemap",
+            attr=config["BASEMAP_ATTRIBUTION"] or str(_("basemap")),
+            name=str(_("Basemap")),
             max_zoom=19,
         ).add_to(fmap)
     if bounds:

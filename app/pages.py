@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from app.auth import current_row, current_viewer
 from app.database import db
+from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
 from app.params import date_arg
 from app.schemas import area_chain
-from gis.cases.lifecycle import act, available_actions, traffic_light
+from gis.cases.categories import display_names
+from gis.cases.lifecycle import act, available_actions, event_name, traffic_light
 from gis.cases.listing import MAX_PAGE, CaseFilter, find_cases
 from gis.cases.policy import load_visible
 from gis.errors import DomainError
@@ -76,6 +78,9 @@ def cases():
         page=page,
         pages=max(1, -(-total // size)),
         f=f,
+        filtered=any(
+            request.args.get(k) for k in ("status", "category", "grid", "from", "to", "overdue", "unassigned")
+        ),
         statuses=REPORT_STATUSES,
         categories=categories,
         light=traffic_light,
@@ -115,7 +120,7 @@ def case_action(report_id: int):
                 department_id=form.get("department", type=int),
                 hours=hours,
             )
-        flash(_("Done: %(items)s.", items=form.get("action")), "success")
+        flash(_("Done: %(action)s.", action=event_name(form.get("action", ""))), "success")
     except DomainError as exc:
         flash(exc.message, "danger")
     except ValueError:
@@ -127,15 +132,13 @@ def case_action(report_id: int):
 def report():
     """The grid worker's phone page: drop a pin, pick a category, send."""
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
+    names = display_names(categories, request_locale())
     tree = [
         {
             "code": c.code,
-            "name": c.name,
-            "name_en": c.name_en,
+            "name": names[c.code],
             "children": [
-                {"code": k.code, "name": k.name, "name_en": k.name_en}
-                for k in categories
-                if k.parent_code == c.code
+                {"code": k.code, "name": names[k.code]} for k in categories if k.parent_code == c.code
             ],
         }
         for c in categories

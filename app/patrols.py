@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
 from app.auth import current_row, current_viewer
 from app.database import db
+from app.i18n import local_zone
 from app.maps import coverage_map, render_parts
 from app.openapi import Reply, operation, query_of
 from app.params import coverage_window
@@ -242,7 +242,7 @@ def page():
     size = 50
     shares = {g["code"]: [g["area_share"], g["street_share"], g["minutes"]] for g in grids}
     params = {"from": window.start.isoformat(), "to": window.end.isoformat(), "radius": window.radius_m}
-    local = ZoneInfo(current_app.config["TIMEZONE"])
+    local = local_zone()
     parts = render_parts(coverage_map(grids_extent(db()), shares, params))
     return render_template(
         "coverage.html",
@@ -257,7 +257,6 @@ def page():
         page=page_no,
         pages=max(1, -(-len(gappy) // size)),
         users=_users_for_upload(),
-        hour_tz=local,
         query={k: v for k, v in request.args.items() if k != "page"},
     )
 

@@ -55,6 +55,11 @@ def set_locale(locale: str | None):
     return _locale.set(locale if locale in LOCALES else None)
 
 
+def reset_locale(token) -> None:
+    """Undo a ``set_locale``."""
+    _locale.reset(token)
+
+
 def set_default_locale(locale: str) -> None:
     """The locale when nobody said one (tests read English; a deployment reads Chinese)."""
     _default[0] = locale if locale in LOCALES else DEFAULT_LOCALE

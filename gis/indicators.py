@@ -34,11 +34,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.cases.categories import display_names
 from gis.errors import Invalid
-from gis.i18n import _
+from gis.i18n import _, current_locale, texts
 from gis.models import CHANNELS, FINAL_COUNTS, OPEN_CASE_SQL
+from gis.models import LEVEL_NAMES as AREA_LEVEL_NAMES
 
 LEVELS = ("district", "street", "community", "grid", "department", "worker")
+LEVEL_NAMES = {**AREA_LEVEL_NAMES, "department": _("department"), "worker": _("grid worker")}
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"), (0, "E"))
 MAX_PERIOD = dt.timedelta(days=366 * 3)
 
@@ -402,7 +405,7 @@ def indicators(
     def split_counts(row, prefix):
         return {label: row[name] for label, name in labels[prefix] if row[name]}
 
-    nameless = "unassigned" if level in ("grid", "community", "street", "district") else "none"
+    nameless = _("unassigned") if level in ("grid", "community", "street", "district") else _("none")
     result_units, total = [], None
     for row in rows:
         splits_of_row = {"by_channel": split_counts(row, "ch:"), "by_category": split_counts(row, "cat:")}
@@ -482,10 +485,8 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
         by_channel = {r["channel"]: r["reports"] for r in rows if r["channel"] is not None}
         by_group = {r["grp"]: r["reports"] for r in rows if r["grp"] is not None}
     weeks = sorted((r for r in rows if r["week"] is not None), key=lambda r: r["week"])
-    names = {
-        r.code: r.name
-        for r in session.execute(text("SELECT code, name FROM categories WHERE parent_code IS NULL"))
-    }
+    groups = text("SELECT code, name, name_en, kind FROM categories WHERE parent_code IS NULL")
+    names = display_names(session.execute(groups).all(), current_locale())
     return {
         "weeks": [
             {
@@ -524,10 +525,31 @@ EXPORT_COLUMNS = (
 )
 
 
+EXPORT_HEADINGS = {
+    "code": _("code"),
+    "name": _("name"),
+    "reports": _("reports"),
+    "voided": _("voided"),
+    "opened": _("opened"),
+    "due": _("due"),
+    "closed": _("closed"),
+    "on_time": _("closed on time"),
+    "closure_rate": _("closure rate"),
+    "on_time_rate": _("on-time rate"),
+    "rework_rate": _("rework rate"),
+    "solved_locally_share": _("solved on the spot"),
+    "median_hours": _("median hours"),
+    "p90_hours": _("p90 hours"),
+    "overdue_now": _("overdue now"),
+    "grade": _("grade"),
+}
+
+
 def table_rows(result: dict) -> list[list]:
-    """The indicator table as rows (header first, the total last) for CSV and XLSX."""
-    out = [list(EXPORT_COLUMNS)]
+    """The indicator table as rows (header first, the total last) for CSV and XLSX, as text a
+    spreadsheet takes: headings and names in the reader's language."""
+    out = [[EXPORT_HEADINGS[c] for c in EXPORT_COLUMNS]]
     for unit in result["units"]:
         out.append([unit.get(c) for c in EXPORT_COLUMNS])
-    out.append(["total", "", *[result["total"].get(c) for c in EXPORT_COLUMNS[2:]]])
-    return out
+    out.append([_("total"), "", *[result["total"].get(c) for c in EXPORT_COLUMNS[2:]]])
+    return texts(out)

@@ -55,6 +55,15 @@ ROLE_NAMES = {
     "planner": _("planner"),
 }
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
+CHANNEL_NAMES = {
+    "app": _("grid worker's phone"),
+    "hotline": _("hotline"),
+    "patrol": _("patrol"),
+    "volunteer": _("volunteer"),
+    "video": _("video"),
+    "public": _("the public"),
+}
+RESPONSE_LEVEL_NAMES = {"community": _("community"), "street": _("street"), "district": _("district")}
 # The loop's statuses and their kind, the one home of "open": a case is open until it has ended.
 # Everything else is derived from this table — the tuples below, the SQL, and (through their
 # migrations) the partial indexes on open cases and the triggers keeping the figures;
@@ -86,6 +95,7 @@ RESPONSE_LEVELS = ("community", "street", "district")
 # (masked), ``internal`` ones stay with staff in scope, ``personal`` ones (disputes, security,
 # households' requests) are masked in lists outside their handlers and every other read recorded.
 PRIVACY_CLASSES = ("public", "internal", "personal")
+PRIVACY_NAMES = {"public": _("public"), "internal": _("internal"), "personal": _("personal")}
 ENDED_STATUSES = tuple(sorted(s for s, kind in STATUS_KINDS.items() if kind == "ended"))
 OPEN_STATUSES = frozenset(s for s, kind in STATUS_KINDS.items() if kind == "open")
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on

@@ -88,4 +88,6 @@ def test_report_page_offers_the_category_tree(client, login, town, make_user):
     login(make_user("grid_worker", grids=town["grids"][:1]))
     assert client.get("/").headers["Location"].endswith("/report")
     page = client.get("/report").get_data(as_text=True)
-    assert "楼道电动车充电" in page and "E-bike charging in stairwell" in page
+    assert "E-bike charging in stairwell" in page and "楼道电动车充电" not in page
+    page = client.get("/report", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "楼道电动车充电" in page and "E-bike charging in stairwell" not in page

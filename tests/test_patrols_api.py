@@ -162,7 +162,7 @@ def test_coverage_page_shows_the_hour_check_and_unvisited_grids(client, town, ma
     html = login(supervisor).get("/coverage").get_data(as_text=True)
     assert "24-hour check" in html and 'id="hour-table"' in html
     assert "第3网格" in html and "第4网格" in html  # the northern grids had nobody
-    assert "<strong>2</strong> of 4 grids" in html
+    assert "2 of 4 grids had a patrol" in html
     assert "/static/js/coverage.js" in html and "cdn" not in html.lower()
 
 

@@ -6,11 +6,11 @@
   form.addEventListener("submit", (e) => e.preventDefault());  // the button loads; Enter must not reload
   const GRADE_COLOURS = { A: "#1a9850", B: "#91cf60", C: "#fee08b", D: "#fc8d59", E: "#d73027" };
   const COLUMNS = [
-    ["code", "Code"], ["name", "Name"], ["reports", "Reports"], ["opened", "Opened"], ["due", "Due"],
-    ["closed", "Closed"], ["closure_rate", "Closure rate", "pct"], ["on_time_rate", "On time", "pct"],
-    ["rework_rate", "Rework", "pct"], ["solved_locally_share", "Solved locally", "pct"],
-    ["median_hours", "Median h", "num"], ["p90_hours", "p90 h", "num"], ["overdue_now", "Overdue now"],
-    ["grade", "Grade"],
+    ["code", _t("Code")], ["name", _t("Name")], ["reports", _t("Reports")], ["opened", _t("Opened")], ["due", _t("Due")],
+    ["closed", _t("Closed")], ["closure_rate", _t("Closure rate"), "pct"], ["on_time_rate", _t("On time"), "pct"],
+    ["rework_rate", _t("Rework"), "pct"], ["solved_locally_share", _t("Solved on the spot"), "pct"],
+    ["median_hours", _t("Median h"), "num"], ["p90_hours", _t("p90 h"), "num"], ["overdue_now", _t("Overdue now")],
+    ["grade", _t("Grade")],
   ];
   const charts = {};
   let rows = [];
@@ -33,42 +33,57 @@
   function kpis(total) {
     const box = document.getElementById("kpis");
     box.replaceChildren();
-    const cards = [["Reports", total.reports], ["Closure rate 结案率", show(total.closure_rate, "pct")],
-      ["On-time rate 按期结案率", show(total.on_time_rate, "pct")], ["Rework rate 返工率", show(total.rework_rate, "pct")],
-      ["Median hours to close", show(total.median_hours, "num")], ["Overdue now", total.overdue_now],
-      ["Grade", total.grade]];
-    for (const [label, value] of cards) {
+    const cards = [[_t("Reports"), total.reports], [_t("Closure rate"), show(total.closure_rate, "pct")],
+      [_t("On-time rate"), show(total.on_time_rate, "pct")], [_t("Rework rate"), show(total.rework_rate, "pct")],
+      [_t("Median hours to close"), show(total.median_hours, "num")], [_t("Overdue now"), total.overdue_now],
+      [_t("Grade"), total.grade, "grade"]];
+    for (const [label, value, kind] of cards) {
       const col = document.createElement("div");
       col.className = "col-6 col-md";
       const card = document.createElement("div");
       card.className = "border rounded p-2 h-100";
       card.appendChild(text("div", label, "small text-muted"));
       const big = text("div", value, "fs-4 fw-semibold");
-      if (label === "Grade" && value) { big.style.color = GRADE_COLOURS[value]; big.dataset.grade = value; }
+      if (kind === "grade" && value) { big.style.color = GRADE_COLOURS[value]; big.dataset.grade = value; }
       card.appendChild(big);
       col.appendChild(card);
       box.appendChild(col);
     }
   }
 
+  // every bar says its number (chartjs-plugin-datalabels): supervisors look, they do not hover
+  const LABELS = { anchor: "end", align: "end", clamp: true, color: "#333", font: { size: 11 },
+    display: (ctx) => ctx.dataset.data[ctx.dataIndex] > 0, formatter: (v) => v };
   function chart(id, config) {
     if (charts[id]) charts[id].destroy();
-    charts[id] = new Chart(document.getElementById(id), { ...config, options: { maintainAspectRatio: false, animation: false, ...config.options } });
+    charts[id] = new Chart(document.getElementById(id), {
+      ...config, plugins: window.ChartDataLabels ? [window.ChartDataLabels] : [],
+      options: { maintainAspectRatio: false, animation: false, layout: { padding: { right: 28, top: 16 } },
+        ...config.options, plugins: { datalabels: LABELS, ...(config.options || {}).plugins } },
+    });
+    document.getElementById(id).dataset.drawn = String(config.data.labels.length);
   }
 
+  // horizontal bars, one row per label and every label shown, however many there are
+  const everyLabel = { ticks: { autoSkip: false, font: { size: 11 } } };
   function drawCharts(trend) {
-    chart("chart-weeks", { type: "bar", data: { labels: trend.weeks.map((w) => w.week), datasets: [
-      { label: "reported", data: trend.weeks.map((w) => w.reports), backgroundColor: "#9ecae1" },
-      { label: "closed", data: trend.weeks.map((w) => w.closed), backgroundColor: "#3182bd" },
-      { label: "closed on time", data: trend.weeks.map((w) => w.on_time), type: "line", borderColor: "#1a9850" }] },
-      options: { plugins: { title: { display: true, text: "Per week" } } } });
-    chart("chart-categories", { type: "bar", data: { labels: trend.by_category.map((c) => c.name),
-      datasets: [{ label: "reports", data: trend.by_category.map((c) => c.reports), backgroundColor: "#fd8d3c" }] },
-      options: { indexAxis: "y", plugins: { legend: { display: false }, title: { display: true, text: "By category" } } } });
+    chart("chart-weeks", { type: "bar", data: { labels: trend.weeks.map((w) => w.week.slice(5)), datasets: [
+      { label: _t("reported"), data: trend.weeks.map((w) => w.reports), backgroundColor: "#9ecae1" },
+      { label: _t("closed"), data: trend.weeks.map((w) => w.closed), backgroundColor: "#3182bd" },
+      { label: _t("closed on time"), data: trend.weeks.map((w) => w.on_time), type: "line", borderColor: "#1a9850",
+        datalabels: { display: false } }] },
+      options: { plugins: { title: { display: true, text: _t("Per week (week starting)") } } } });
+    const categories = trend.by_category;
+    document.getElementById("chart-categories-box").style.height = `${Math.max(220, 60 + 22 * categories.length)}px`;
+    chart("chart-categories", { type: "bar", data: { labels: categories.map((c) => c.name),
+      datasets: [{ label: _t("reports"), data: categories.map((c) => c.reports), backgroundColor: "#fd8d3c" }] },
+      options: { indexAxis: "y", scales: { y: everyLabel },
+        plugins: { legend: { display: false }, title: { display: true, text: _t("By category") } } } });
     const channels = Object.entries(trend.by_channel).sort((a, b) => b[1] - a[1]);
-    chart("chart-channels", { type: "bar", data: { labels: channels.map((c) => c[0]),
-      datasets: [{ label: "reports", data: channels.map((c) => c[1]), backgroundColor: "#756bb1" }] },
-      options: { indexAxis: "y", plugins: { legend: { display: false }, title: { display: true, text: "By channel" } } } });
+    chart("chart-channels", { type: "bar", data: { labels: channels.map((c) => GW_NAME("channel", c[0])),
+      datasets: [{ label: _t("reports"), data: channels.map((c) => c[1]), backgroundColor: "#756bb1" }] },
+      options: { indexAxis: "y", scales: { y: everyLabel },
+        plugins: { legend: { display: false }, title: { display: true, text: _t("By channel") } } } });
   }
 
   function drawTable() {
@@ -100,7 +115,7 @@
       return tr;
     }));
     if (!sorted.length) {
-      const td = text("td", "No report in this period.", "text-muted");
+      const td = text("td", _t("No report in this period."), "text-muted");
       td.colSpan = COLUMNS.length;
       const tr = document.createElement("tr");
       tr.appendChild(td);
@@ -122,8 +137,9 @@
         if (!ok) { error.textContent = body.error; error.classList.remove("d-none"); return; }
         error.classList.add("d-none");
         document.getElementById("stats-period").textContent =
-          `${body.period.label}: ${body.period.from.slice(0, 10)} to ${body.period.to.slice(0, 10)} (end excluded)` +
-          (body.within ? ` · within ${body.within}` : "");
+          _t("%(label)s: %(from)s to %(to)s (end excluded)",
+             { label: body.period.label, from: body.period.from.slice(0, 10), to: body.period.to.slice(0, 10) }) +
+          (body.within ? " · " + _t("within %(area)s", { area: body.within }) : "");
         kpis(body.total);
         drawCharts(body.trend);
         rows = body.units;

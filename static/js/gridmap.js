@@ -57,14 +57,16 @@ window.GridWatch = window.GridWatch || {};
     }
     map.on("moveend", load);
     load();
-    return { layer, reload: load };
+    const remove = () => { map.off("moveend", load); if (pending) pending.abort(); map.removeLayer(layer); };
+    return { layer, reload: load, remove };
   };
 
   /* Areas coloured by ``opts.colour(props)`` (open/overdue cases by default), with a tooltip. */
   GW.areaLayer = function (map, opts) {
     const colour = opts.colour || GW.colourFor;
-    const describe = opts.describe || ((p) => [`open ${p.open} · overdue ${p.overdue}`]);
-    const describeLevel = (p) => (p.level && p.level !== "grid" ? [`${p.level}: click to zoom in to its grids`] : []);
+    const describe = opts.describe || ((p) => [GW.openOverdue(p)]);
+    const describeLevel = (p) => (p.level && p.level !== "grid"
+      ? [_t("%(level)s: tap to zoom in to its grids", { level: GW_NAME("level", p.level) })] : []);
     return GW.viewportLayer(map, {
       name: "grids", url: opts.url, onLoad: opts.onLoad,
       style: (f) => (opts.mine && opts.mine.has(f.properties.code)
@@ -81,6 +83,8 @@ window.GridWatch = window.GridWatch || {};
       },
     }).layer;
   };
+
+  GW.openOverdue = (p) => _t("open %(open)s · overdue %(overdue)s", { open: p.open, overdue: p.overdue });
 
   GW.STATUS_COLOURS = {
     reported: "#6baed6", accepted: "#4292c6", opened: "#2171b5", dispatched: "#fd8d3c",
@@ -114,7 +118,8 @@ window.GridWatch = window.GridWatch || {};
     let pending = null;
     function bubble(f) {
       const p = f.properties;
-      const tip = `${p.name || "not in any grid"}: ${p.count} reports${p.overdue ? `, ${p.overdue} overdue` : ""}`;
+      const tip = _t("%(name)s: %(count)s reports", { name: p.name || _t("not in any grid"), count: p.count }) +
+        (p.overdue ? _t(", %(count)s overdue", { count: p.overdue }) : "");
       return L.marker(GW.toLatLng(f.geometry.coordinates), {
         icon: bubbleIcon(p.count, p.overdue), pane: "reports", title: tip, alt: tip, count: p.count, overdue: p.overdue,
       }).on("click", (e) => map.setView(e.latlng, map.getZoom() + 2));
@@ -126,7 +131,8 @@ window.GridWatch = window.GridWatch || {};
       title.href = opts.caseUrl.replace(/0$/, String(p.id));
       title.textContent = `#${p.id} ${p.category}`;
       box.appendChild(title);
-      box.appendChild(GW.textNode("div", `${p.status}${p.overdue ? " · overdue" : ""} · ${p.grid || "unassigned"}`, "small text-muted"));
+      const state = GW_NAME("status", p.status) + (p.overdue ? " · " + _t("overdue") : "");
+      box.appendChild(GW.textNode("div", `${state} · ${p.grid || _t("unassigned")}`, "small text-muted"));
       box.appendChild(GW.textNode("div", p.description, "gw-description"));
       return box;
     }
@@ -165,22 +171,22 @@ window.GridWatch = window.GridWatch || {};
     return { layer, reload: load };
   };
 
-  GW.CASE_STEPS = [["#d7301f", "overdue cases"], ["#fc8d59", "3+ open"], ["#fdcc8a", "1-2 open"], ["#74c476", "no open case"]];
+  GW.CASE_STEPS = [["#d7301f", _t("overdue cases")], ["#fc8d59", _t("3+ open")], ["#fdcc8a", _t("1-2 open")], ["#74c476", _t("no open case")]];
   /* Sequential steps: [minimum, colour, label], highest first; grey when there is no figure. */
   GW.stepColour = (steps, value) => {
     if (value == null) return "#bdbdbd";
     for (const [min, colour] of steps) if (value >= min) return colour;
     return "#bdbdbd";
   };
-  const OPEN_STEPS = [[10, "#b30000", "10+"], [5, "#e34a33", "5-9"], [2, "#fc8d59", "2-4"], [1, "#fdcc8a", "1"], [0, "#fef0d9", "none"]];
-  const OVERDUE_STEPS = [[5, "#67000d", "5+"], [2, "#cb181d", "2-4"], [1, "#fb6a4a", "1"], [0, "#fee0d2", "none"]];
-  const PER_1000_STEPS = [[20, "#54278f", "20+"], [10, "#756bb1", "10-20"], [5, "#9e9ac8", "5-10"], [0.001, "#cbc9e2", "under 5"], [0, "#f2f0f7", "none"]];
+  const OPEN_STEPS = [[10, "#b30000", "10+"], [5, "#e34a33", "5-9"], [2, "#fc8d59", "2-4"], [1, "#fdcc8a", "1"], [0, "#fef0d9", _t("none")]];
+  const OVERDUE_STEPS = [[5, "#67000d", "5+"], [2, "#cb181d", "2-4"], [1, "#fb6a4a", "1"], [0, "#fee0d2", _t("none")]];
+  const PER_1000_STEPS = [[20, "#54278f", "20+"], [10, "#756bb1", "10-20"], [5, "#9e9ac8", "5-10"], [0.001, "#cbc9e2", _t("under 5")], [0, "#f2f0f7", _t("none")]];
   GW.per1000 = (p) => (p.households ? (1000 * p.open) / p.households : null);
   GW.CHOROPLETHS = {
-    cases: { title: "Grids: cases", legend: GW.CASE_STEPS, colour: (p) => GW.colourFor(p) },
-    open: { title: "Grids: open cases", legend: OPEN_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OPEN_STEPS, p.open) },
-    overdue: { title: "Grids: overdue cases", legend: OVERDUE_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OVERDUE_STEPS, p.overdue) },
-    per1000: { title: "Open cases per 1,000 households", legend: [...PER_1000_STEPS.map(([, c, l]) => [c, l]), ["#bdbdbd", "no households known"]],
+    cases: { title: _t("Grids: cases"), legend: GW.CASE_STEPS, colour: (p) => GW.colourFor(p) },
+    open: { title: _t("Grids: open cases"), legend: OPEN_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OPEN_STEPS, p.open) },
+    overdue: { title: _t("Grids: overdue cases"), legend: OVERDUE_STEPS.map(([, c, l]) => [c, l]), colour: (p) => GW.stepColour(OVERDUE_STEPS, p.overdue) },
+    per1000: { title: _t("Open cases per 1,000 households"), legend: [...PER_1000_STEPS.map(([, c, l]) => [c, l]), ["#bdbdbd", _t("no households known")]],
       colour: (p) => GW.stepColour(PER_1000_STEPS, GW.per1000(p)) },
   };
 
@@ -189,17 +195,23 @@ window.GridWatch = window.GridWatch || {};
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     const max = Math.max(1, ...values);
-    svg.setAttribute("viewBox", `0 0 ${values.length * 10} 40`);
+    svg.setAttribute("viewBox", `0 0 ${values.length * 12} 50`);
     svg.setAttribute("class", "gw-spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", values.join(", "));
+    const add = (tag, attrs, text) => {
+      const el = document.createElementNS(ns, tag);
+      Object.entries(attrs).forEach(([k, val]) => el.setAttribute(k, val));
+      if (text != null) el.textContent = text;
+      return el;
+    };
     values.forEach((v, i) => {
-      const h = (36 * v) / max;
-      const bar = document.createElementNS(ns, "rect");
-      Object.entries({ x: i * 10 + 1, y: 38 - h, width: 8, height: Math.max(h, 0.5), fill: "#3182bd" })
-        .forEach(([k, val]) => bar.setAttribute(k, val));
-      const title = document.createElementNS(ns, "title");
-      title.textContent = `${v} report(s), ${values.length - i - 1} week(s) ago`;
-      bar.appendChild(title);
+      const h = (32 * v) / max;
+      const bar = add("rect", { x: i * 12 + 1, y: 48 - h, width: 10, height: Math.max(h, 0.5), fill: "#3182bd" });
+      bar.appendChild(add("title", {}, _t("%(count)s report(s), %(weeks)s week(s) ago", { count: v, weeks: values.length - i - 1 })));
       svg.appendChild(bar);
+      // the number over its bar (none over an empty week): supervisors look, they do not hover
+      if (v) svg.appendChild(add("text", { x: i * 12 + 6, y: 46 - h, "text-anchor": "middle", "font-size": 8, fill: "#333" }, String(v)));
     });
     return svg;
   };
@@ -212,23 +224,23 @@ window.GridWatch = window.GridWatch || {};
         .then((g) => {
           panel.replaceChildren();
           const close = GW.textNode("button", "×", "btn-close float-end");
-          close.setAttribute("aria-label", "close");
+          close.setAttribute("aria-label", _t("close"));
           close.onclick = () => panel.classList.add("d-none");
           panel.appendChild(close);
           panel.appendChild(GW.textNode("h2", g.name, "h6 mb-0"));
           panel.appendChild(GW.textNode("div", `${g.code} · ${g.community || ""} · ${g.street || ""}`, "small text-muted mb-2"));
           const facts = [
-            ["Grid worker", g.workers || "none assigned"], ["Buildings", g.buildings],
-            ["Households", g.households], ["Open cases", g.open], ["Overdue", g.overdue],
-            ["Last patrol", g.last_patrol ? g.last_patrol.slice(0, 16).replace("T", " ") : "none recorded"],
+            [_t("Grid worker"), g.workers || _t("none assigned")], [_t("Buildings"), g.buildings],
+            [_t("Households"), g.households], [_t("Open cases"), g.open], [_t("Overdue"), g.overdue],
+            [_t("Last patrol"), g.last_patrol ? GW_TIME(g.last_patrol) : _t("none recorded")],
           ];
           const dl = document.createElement("dl");
           dl.className = "row small mb-1";
           for (const [k, v] of facts) { dl.appendChild(GW.textNode("dt", k, "col-6")); dl.appendChild(GW.textNode("dd", v, "col-6 mb-0")); }
           panel.appendChild(dl);
-          panel.appendChild(GW.textNode("div", "Reports per week, last 12 weeks", "small"));
+          panel.appendChild(GW.textNode("div", _t("Reports per week, last 12 weeks"), "small"));
           panel.appendChild(GW.sparkBars(g.weekly));
-          const link = GW.textNode("a", "Open cases in this grid →", "small d-block mt-1");
+          const link = GW.textNode("a", _t("Open cases in this grid →"), "small d-block mt-1");
           link.href = `/cases?status=open&grid=${encodeURIComponent(g.code)}`;
           panel.appendChild(link);
           panel.classList.remove("d-none");
@@ -238,17 +250,18 @@ window.GridWatch = window.GridWatch || {};
   };
 
   /* Coverage: share of the grid within r of a track; grey when nobody came at all. */
-  GW.COVERAGE_STEPS = [[0.75, "#1a9850", "75 % or more"], [0.5, "#91cf60", "50-75 %"], [0.25, "#fee08b", "25-50 %"],
-    [0.000001, "#fc8d59", "under 25 %"], [0, "#bdbdbd", "nobody came"]];
+  GW.COVERAGE_STEPS = [[0.75, "#1a9850", _t("at least 75 %")], [0.5, "#91cf60", "50-75 %"], [0.25, "#fee08b", "25-50 %"],
+    [0.000001, "#fc8d59", _t("under 25 %")], [0, "#bdbdbd", _t("nobody came")]];
   GW.coverageColour = function (share) {
     if (share == null) return "#bdbdbd";
     for (const [min, colour] of GW.COVERAGE_STEPS) if (share >= min && (min > 0 || share === 0)) return colour;
     return "#bdbdbd";
   };
-  GW.pct = (v) => (v == null ? "no streets" : `${Math.round(v * 100)} %`);
+  GW.pct = (v) => (v == null ? _t("no streets") : `${Math.round(v * 100)} %`);
   GW.coverageLines = function (c) {
-    if (!c) return ["no coverage figures"];
-    return [`area ${GW.pct(c[0])} · streets ${GW.pct(c[1])}`, `${c[2]} min patrolled`];
+    if (!c) return [_t("no coverage figures")];
+    return [_t("area %(area)s · streets %(streets)s", { area: GW.pct(c[0]), streets: GW.pct(c[1]) }),
+      _t("%(minutes)s min patrolled", { minutes: c[2] })];
   };
 
   GW.legendControl = function (map, title, rows, round) {
@@ -256,9 +269,10 @@ window.GridWatch = window.GridWatch || {};
     legend.onAdd = () => {
       const box = L.DomUtil.create("div", "gw-legend");
       box.appendChild(GW.textNode("strong", title));
-      for (const [colour, label] of rows) {
+      for (const [colour, label, ring] of rows) {  // ring: a border colour (the overdue pins' ring)
         const row = GW.textNode("div", label);
-        row.prepend(Object.assign(document.createElement("i"), { style: `background:${colour}${round ? ";border-radius:50%" : ""}` }));
+        const style = `background:${colour}${round ? ";border-radius:50%" : ""}${ring ? `;border:3px solid ${ring};box-sizing:border-box` : ""}`;
+        row.prepend(Object.assign(document.createElement("i"), { style }));
         box.appendChild(row);
       }
       return box;
@@ -271,9 +285,10 @@ window.GridWatch = window.GridWatch || {};
   GW.trackPopup = function (f, l) {
     const p = f.properties;
     const box = document.createElement("div");
-    box.appendChild(GW.textNode("strong", p.name || `patrol ${p.track}`));
+    box.appendChild(GW.textNode("strong", p.name || _t("patrol %(id)s", { id: p.track })));
     box.appendChild(GW.textNode("div", p.worker || "", "small"));
-    box.appendChild(GW.textNode("div", p.timed ? `${(p.from || "").slice(11, 16)}–${(p.to || "").slice(11, 16)}${p.live ? " (live)" : ""}` : "route without times", "small text-muted"));
+    const span = `${GW_TIME(p.from).slice(11)}–${GW_TIME(p.to).slice(11)}` + (p.live ? " " + _t("(live)") : "");
+    box.appendChild(GW.textNode("div", p.timed ? span : _t("route without times"), "small text-muted"));
     l.bindPopup(box);
   };
 
@@ -290,8 +305,8 @@ window.GridWatch = window.GridWatch || {};
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
     const gaps = GW.viewportLayer(map, { name: "gaps", url: opts.gapsUrl, params, pane: "tracks",
       style: () => ({ color: "#d7301f", weight: 4, opacity: 0.9 }) });
-    L.control.layers(null, { "Patrol tracks": tracks.layer, "Streets nobody walked": gaps.layer }, { collapsed: false }).addTo(map);
-    GW.legendControl(map, "Area within r of a track", GW.COVERAGE_STEPS.map(([, c, label]) => [c, label])).addTo(map);
+    L.control.layers(null, { [_t("Patrol tracks")]: tracks.layer, [_t("Streets nobody walked")]: gaps.layer }, { collapsed: false }).addTo(map);
+    GW.legendControl(map, _t("Area within r of a track"), GW.COVERAGE_STEPS.map(([, c, label]) => [c, label])).addTo(map);
   };
 
   GW.supervisorMap = function (map, opts) {
@@ -300,11 +315,19 @@ window.GridWatch = window.GridWatch || {};
     if (!map.options.maxZoom) map.setMaxZoom(20);  // clustering needs it when there is no basemap
     const form = document.getElementById("map-filters");
     form.addEventListener("submit", (e) => e.preventDefault());
+    // on a phone the filters fold into a panel behind one button, so the map keeps the screen
+    const toggle = document.getElementById("filters-toggle");
+    if (toggle) {
+      toggle.addEventListener("click", () => {
+        const open = form.classList.toggle("gw-filters-open");
+        toggle.setAttribute("aria-expanded", String(open));
+      });
+    }
     const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
     let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
     const mode = () => form.elements.colour.value;
     const choropleth = () => (mode() === "coverage"
-      ? { title: "Grids: patrol coverage, 24 h", legend: GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]),
+      ? { title: _t("Grids: patrol coverage, 24 h"), legend: GW.COVERAGE_STEPS.map(([, c, l]) => [c, l]),
           colour: (p) => GW.coverageColour(((shares || {})[p.code] || [])[0]) }
       : GW.CHOROPLETHS[mode()] || GW.CHOROPLETHS.cases);
     const panel = GW.gridPanel(opts);
@@ -317,15 +340,16 @@ window.GridWatch = window.GridWatch || {};
       url: opts.gridsUrl,
       onClick: (p, l) => (p.level !== "grid" ? map.fitBounds(l.getBounds()) : !mine || mine.has(p.code) ? panel(p) : null),
       colour: (p) => choropleth().colour(p),
-      describe: (p) => [`open ${p.open} · overdue ${p.overdue}`,
-        ...(p.households ? [`${p.households} households · ${GW.per1000(p).toFixed(1)} open per 1,000`] : []),
+      describe: (p) => [GW.openOverdue(p),
+        ...(p.households ? [_t("%(households)s households · %(rate)s open per 1,000", { households: p.households, rate: GW.per1000(p).toFixed(1) })] : []),
         ...(mode() === "coverage" && shares ? GW.coverageLines(shares[p.code]) : [])],
       onLoad: (fc, url) => { url.searchParams.set("download", "1"); download.href = url; },
     });
     if (!map.getPane("buildings")) map.createPane("buildings").style.zIndex = 430;
     const buildings = GW.viewportLayer(map, { name: "buildings", url: opts.buildingsUrl, pane: "buildings",
       style: () => ({ color: "#636363", weight: 1, fillColor: "#969696", fillOpacity: 0.5 }),
-      onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", `${f.properties.name || "building"} · ${f.properties.households ?? "?"} households`)) });
+      onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", _t("%(name)s · %(households)s households",
+        { name: f.properties.name || _t("building"), households: f.properties.households ?? "?" }))) });
     const heat = L.heatLayer([], { radius: 18, blur: 15, minOpacity: 0.3 });
     // pins weigh 1; bubbles weigh their count, relative to the largest in view
     const heatPoints = (fc) => {
@@ -340,10 +364,11 @@ window.GridWatch = window.GridWatch || {};
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
     map.removeLayer(tracks.layer);  // off until asked for
-    L.control.layers(null, { "Report pins": reports.layer, "Heatmap of reports": heat, "Buildings (zoom 16+)": buildings.layer,
-      "Patrol tracks (24 h)": tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
+    L.control.layers(null, { [_t("Report pins")]: reports.layer, [_t("Heatmap of reports")]: heat, [_t("Buildings (zoom 16+)")]: buildings.layer,
+      [_t("Patrol tracks (24 h)")]: tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
     let gridLegend = GW.legendControl(map, choropleth().title, choropleth().legend).addTo(map);
-    GW.legendControl(map, "Reports", Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, s]), true).addTo(map);
+    GW.legendControl(map, _t("Reports"), [...Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, GW_NAME("status", s)]),
+      ["#fff", _t("red ring: overdue"), "#d7301f"]], true).addTo(map);
     function recolour() {
       if (mode() === "coverage" && !shares) {
         fetch(opts.coverageUrl, { credentials: "same-origin" }).then((r) => r.json()).then((c) => {

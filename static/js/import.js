@@ -6,8 +6,31 @@
   const T = GridWatch.textNode;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const form = $("import-form");
-  const map = L.map("preview-map").setView([35, 105], 4);
+  const mapEl = $("preview-map");
+  const map = L.map(mapEl, { maxZoom: 20 }).setView([35, 105], 4);
+  const extent = JSON.parse(mapEl.dataset.extent || "null");
+  if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]]);
   let preview = null;
+
+  // what is already stored, in grey under the file: the level being imported (grids of a level,
+  // or the buildings), so the planner sees where the new file sits against the old
+  if (!map.getPane("existing")) map.createPane("existing").style.zIndex = 350;
+  const existingUrl = () => ($("kind").value === "buildings"
+    ? mapEl.dataset.buildingsUrl
+    : mapEl.dataset.existingUrl.replace("LEVEL", $("kind").value === "grids" ? $("level").value : "grid"));
+  let existing = null;
+  function drawExisting() {
+    if (existing) existing.remove();
+    existing = GridWatch.viewportLayer(map, {
+      name: "existing", url: existingUrl(), pane: "existing",
+      style: () => ({ color: "#636363", weight: 1, dashArray: "3 3", fillColor: "#bdbdbd", fillOpacity: 0.25 }),
+      onEachFeature: (f, l) => l.bindTooltip(T("span", _t("stored: %(name)s", { name: [f.properties.code, f.properties.name].filter(Boolean).join(" ") }))),
+    });
+  }
+  $("kind").addEventListener("change", drawExisting);
+  $("level").addEventListener("change", drawExisting);
+  drawExisting();
+  L.control.scale().addTo(map);
 
   function showKind() {
     const kind = $("kind").value;
@@ -20,7 +43,7 @@
     form.querySelectorAll("select.field").forEach((sel) => {
       const current = sel.value || (chosen && chosen[sel.name.replace("_field", "")]) || "";
       sel.length = 0;
-      sel.add(new Option("(auto)", ""));
+      sel.add(new Option(_t("(auto)"), ""));
       for (const c of columns) sel.add(new Option(c, c, false, c === current));
     });
   }
@@ -38,15 +61,15 @@
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) bar.firstElementChild.style.width = `${(100 * e.loaded) / e.total}%`;
       };
-      xhr.upload.onload = () => { $("status").textContent = "Uploaded; reading and validating…"; };
+      xhr.upload.onload = () => { $("status").textContent = _t("Uploaded; reading and validating…"); };
       xhr.onload = () => {
         bar.classList.add("d-none");
         let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: `server answered ${xhr.status}` }; }
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: _t("server answered %(status)s", { status: xhr.status }) }; }
         resolve({ status: xhr.status, body });
       };
-      xhr.onerror = () => { bar.classList.add("d-none"); resolve({ status: 0, body: { error: "network error" } }); };
-      $("status").textContent = "Uploading…";
+      xhr.onerror = () => { bar.classList.add("d-none"); resolve({ status: 0, body: { error: _t("network error") } }); };
+      $("status").textContent = _t("Uploading…");
       xhr.send(fd);
     });
   }
@@ -57,32 +80,35 @@
     box.appendChild(T("strong", `${title} (${items.length})`, cls));
     const ul = document.createElement("ul");
     for (const it of items.slice(0, 50)) ul.appendChild(T("li", fmt(it)));
-    if (items.length > 50) ul.appendChild(T("li", `… and ${items.length - 50} more`));
+    if (items.length > 50) ul.appendChild(T("li", _t("… and %(count)s more", { count: items.length - 50 })));
     box.appendChild(ul);
     return box;
   }
+
+  const rowName = (x) => (x.id ? `${x.row} (${x.id})` : String(x.row));
 
   function showReport(body) {
     const r = body.report || {};
     const out = $("report");
     out.replaceChildren();
-    const head = `${r.file || ""}: ${r.features_read ?? "?"} features read, ${r.features_kept ?? 0} usable · ${r.crs || "no CRS"}` +
-      (r.crs_assumed ? " (assumed)" : "") + (r.encoding ? ` · text ${r.encoding} (${r.encoding_source})` : "");
+    const head = _t("%(file)s: %(read)s features read, %(kept)s usable", { file: r.file || "", read: r.features_read ?? "?", kept: r.features_kept ?? 0 }) +
+      " · " + (r.crs || _t("no CRS")) + (r.crs_assumed ? " " + _t("(assumed)") : "") +
+      (r.encoding ? " · " + _t("text %(encoding)s (%(source)s)", { encoding: r.encoding, source: r.encoding_source }) : "");
     out.appendChild(T("p", head));
     const topo = r.topology || {};
     for (const part of [
-      list("Errors", r.errors, (e) => e, "text-danger"),
-      list("Warnings", r.warnings, (w) => w, "text-warning"),
-      list("Repaired", r.repaired, (x) => `row ${x.row}${x.id ? " (" + x.id + ")" : ""}: ${x.problem}`),
-      list("Rejected", r.rejected, (x) => `row ${x.row}${x.id ? " (" + x.id + ")" : ""}: ${x.reason}`, "text-danger"),
-      list("Overlaps", topo.overlaps, (o) => `${o.a} × ${o.b}: ${o.area_m2} m²`, "text-warning"),
-      list("Gaps", topo.gaps, (g) => `inside ${g.parent}: ${g.area_m2} m² in ${g.parts} part(s)`, "text-warning"),
-      list("Outside the parent", topo.outside_parent, (o) => `${o.code} sticks out of ${o.parent} by ${o.area_m2} m²`, "text-warning"),
+      list(_t("Errors"), r.errors, (e) => e, "text-danger"),
+      list(_t("Warnings"), r.warnings, (w) => w, "text-warning"),
+      list(_t("Repaired"), r.repaired, (x) => _t("row %(row)s: %(what)s", { row: rowName(x), what: x.problem })),
+      list(_t("Rejected"), r.rejected, (x) => _t("row %(row)s: %(what)s", { row: rowName(x), what: x.reason }), "text-danger"),
+      list(_t("Overlaps"), topo.overlaps, (o) => `${o.a} × ${o.b}: ${o.area_m2} m²`, "text-warning"),
+      list(_t("Gaps"), topo.gaps, (g) => _t("inside %(parent)s: %(area)s m² in %(parts)s part(s)", { parent: g.parent, area: g.area_m2, parts: g.parts }), "text-warning"),
+      list(_t("Outside the parent"), topo.outside_parent, (o) => _t("%(code)s sticks out of %(parent)s by %(area)s m²", { code: o.code, parent: o.parent, area: o.area_m2 }), "text-warning"),
     ]) if (part) out.appendChild(part);
     if (r.columns) fillFields(r.columns, r.fields);
     if (preview) { map.removeLayer(preview); preview = null; }
     if (body.preview && body.preview.features.length) {
-      preview = L.geoJSON(body.preview, {
+      preview = L.geoJSON(body.preview, {  // the file, in blue over the stored layer
         style: { color: "#2c3e50", weight: 1, fillColor: "#3182bd", fillOpacity: 0.3 },
         onEachFeature: (f, l) => l.bindTooltip(T("span", [f.properties.code, f.properties.name].filter(Boolean).join(" "))),
       }).addTo(map);
@@ -95,7 +121,7 @@
     const { status, body } = await send(true);
     showReport(body);
     const ok = status === 200;
-    $("status").textContent = ok ? "Checked: nothing written yet. Adjust the mapping if needed, then Import." : (body.error || `Refused (${status})`);
+    $("status").textContent = ok ? _t("Checked: nothing written yet. Adjust the mapping if needed, then Import.") : (body.error || _t("Refused (%(status)s)", { status }));
     $("status").className = "small mt-2 " + (ok ? "text-success" : "text-danger");
     $("commit").disabled = !ok;
   });
@@ -105,7 +131,7 @@
     const { status, body } = await send(false);
     showReport(body);
     const ok = status === 201;
-    $("status").textContent = ok ? `Imported ${body.report.written} features (batch ${body.batch_id}).` : (body.error || `Refused (${status}): nothing written`);
+    $("status").textContent = ok ? _t("Imported %(count)s features (batch %(batch)s).", { count: body.report.written, batch: body.batch_id }) : (body.error || _t("Refused (%(status)s): nothing written", { status }));
     $("status").className = "small mt-2 " + (ok ? "text-success" : "text-danger");
   });
 })();

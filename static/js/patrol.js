@@ -24,7 +24,8 @@
   function render(text) {
     startBtn.classList.toggle("d-none", !!state);
     endBtn.classList.toggle("d-none", !state);
-    status.textContent = text || (state ? `On patrol: ${state.sent} fixes sent${state.queue.length ? `, ${state.queue.length} waiting for signal` : ""}` : "");
+    const waiting = state && state.queue.length ? _t(", %(count)s waiting for signal", { count: state.queue.length }) : "";
+    status.textContent = text || (state ? _t("On patrol: %(sent)s fixes sent", { sent: state.sent }) + waiting : "");
     bar.dataset.sent = state ? String(state.sent) : "";
   }
 
@@ -57,7 +58,7 @@
   }
 
   function follow() {
-    watch = navigator.geolocation.watchPosition(onFix, (err) => render(`No GPS: ${err.message}`),
+    watch = navigator.geolocation.watchPosition(onFix, (err) => render(_t("No GPS: %(why)s", { why: err.message })),
       { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
     timer = setInterval(flush, 15000);
   }
@@ -65,12 +66,12 @@
   startBtn.addEventListener("click", () => {
     startBtn.disabled = true;
     post(bar.dataset.startUrl, {}).then(({ status: code, body }) => {
-      if (code !== 201) { render(body.error || `Could not start (${code})`); return; }
+      if (code !== 201) { render(body.error || _t("Could not start (%(status)s)", { status: code })); return; }
       state = { id: body.id, points_url: body.points_url, end_url: body.end_url, queue: [], sent: 0, last: 0 };
       save();
       follow();
       render();
-    }).catch(() => render("No network: a patrol needs signal to start.")).finally(() => { startBtn.disabled = false; });
+    }).catch(() => render(_t("No network: a patrol needs signal to start."))).finally(() => { startBtn.disabled = false; });
   });
 
   endBtn.addEventListener("click", () => {
@@ -79,16 +80,16 @@
     endBtn.disabled = true;
     flush().then(() => {
       if (!state) { render(); return null; }
-      if (state.queue.length) { render(`${state.queue.length} fixes still waiting for signal: try End again`); return null; }
+      if (state.queue.length) { render(_t("%(count)s fixes still waiting for signal: try End again", { count: state.queue.length })); return null; }
       return post(state.end_url).then(({ status: code, body }) => {
         const sent = state.sent;
         state = null;
         save();
         const grids = code === 200 ? body.coverage.grids_total : 0;
-        render(`Patrol ended: ${sent} fixes, ${grids} grid(s) passed.`);
+        render(_t("Patrol ended: %(sent)s fixes, %(grids)s grid(s) passed.", { sent, grids }));
         bar.dataset.ended = String(body.id || "");
       });
-    }).catch(() => render("No network: press End patrol again when you have signal."))
+    }).catch(() => render(_t("No network: press End patrol again when you have signal.")))
       .finally(() => { endBtn.disabled = false; });
   });
 

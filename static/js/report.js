@@ -35,18 +35,18 @@
   }
 
   function locate(latlng) {
-    where.textContent = "Finding the grid…";
+    where.textContent = _t("Finding the grid…");
     fetch(`/api/v1/grids/locate?lon=${latlng.lng}&lat=${latlng.lat}`, { credentials: "same-origin" })
       .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
       .then(({ ok, body }) => {
         where.textContent = ok
           ? `${body.grid.name} ${body.grid.code} · ${body.community.name} · ${body.street.name}` +
-            (body.assignment === "nearest" ? ` (nearest grid, ${body.distance_m} m)` : "")
+            (body.assignment === "nearest" ? _t(" (nearest grid, %(distance)s m)", { distance: body.distance_m }) : "")
           : body.error;
         where.className = "small mb-2 " + (ok ? "text-success" : "text-warning");
         mapEl.dataset.grid = ok ? body.grid.code : "";
       })
-      .catch(() => { where.textContent = "No network: the grid will be found when the report is sent."; });
+      .catch(() => { where.textContent = _t("No network: the grid will be found when the report is sent."); });
   }
 
   map.on("click", (e) => place(e.latlng));
@@ -58,11 +58,11 @@
 
   // two-level category picker
   const group = $("cat-group"), category = $("category");
-  for (const g of window.GW_CATEGORIES) group.add(new Option(`${g.name} ${g.name_en}`, g.code));
+  for (const g of window.GW_CATEGORIES) group.add(new Option(g.name, g.code));
   function fillLeaves() {
     category.length = 0;
     const g = window.GW_CATEGORIES.find((x) => x.code === group.value);
-    for (const c of g.children) category.add(new Option(`${c.name} ${c.name_en}`, c.code));
+    for (const c of g.children) category.add(new Option(c.name, c.code));
   }
   group.addEventListener("change", fillLeaves);
   fillLeaves();
@@ -70,6 +70,8 @@
   // a photo's EXIF GPS, offered as the place
   $("photos").addEventListener("change", () => {
     const file = $("photos").files[0];
+    const count = $("photos").files.length;
+    $("photo-count").textContent = count ? _t("%(count)s photo(s) chosen (up to 3 are sent)", { count }) : "";
     $("use-photo-gps").classList.add("d-none");
     if (!file) return;
     const fd = new FormData(); fd.append("photo", file);
@@ -96,7 +98,7 @@
       .then((r) => r.json().then((body) => ({ status: r.status, body })))
       .catch(() => {
         if (attempt >= 5) throw new Error("offline");
-        $("result").textContent = `Weak signal, retrying (${attempt})…`;
+        $("result").textContent = _t("Weak signal, retrying (%(attempt)s)…", { attempt });
         return new Promise((res) => setTimeout(res, 1500 * attempt)).then(() => send(attempt + 1));
       });
   }
@@ -108,23 +110,25 @@
     $("send").disabled = true;
     const result = $("result");
     result.className = "mt-2 small";
-    result.textContent = "Sending…";
+    result.textContent = _t("Sending…");
     send(1).then(({ status, body }) => {
       if (status === 201 || status === 200) {
         const link = document.createElement("a");
         link.href = `/cases/${body.id}`;
-        link.textContent = `case ${body.id}`;
-        result.replaceChildren(`Sent: `, link, ` in ${body.grid ? body.grid.name : "the unassigned queue"}.`);
+        link.textContent = _t("case %(id)s", { id: body.id });
+        const where = body.grid ? _t("in %(grid)s.", { grid: body.grid.name }) : _t("in the unassigned queue.");
+        result.replaceChildren(_t("Sent:") + " ", link, " " + where);
         result.classList.add("text-success");
         clientId = null;  // the next report is a new one
         $("description").value = "";
         $("photos").value = "";
+        $("photo-count").textContent = "";
       } else {
-        result.textContent = body.error || `Refused (${status})`;
+        result.textContent = body.error || _t("Refused (%(status)s)", { status });
         result.classList.add("text-danger");
       }
     }).catch(() => {
-      result.textContent = "Not sent: no network. Press Send again when you have signal — it will not be sent twice.";
+      result.textContent = _t("Not sent: no network. Press Send again when you have signal — it will not be sent twice.");
       result.classList.add("text-danger");
     }).finally(() => { $("send").disabled = false; });
   });

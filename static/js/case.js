@@ -1,0 +1,21 @@
+/* The case page's map: the case's pin inside its grid's outline (drawn bold), the neighbouring
+   grids around it, and the basemap when one is configured. */
+(function (GW) {
+  const el = document.getElementById("case-map");
+  if (!el) return;
+  GW.shiftToGcj02 = el.dataset.basemapCrs === "gcj02" && typeof gcoord !== "undefined";
+  const at = GW.toLatLng([parseFloat(el.dataset.lon), parseFloat(el.dataset.lat)]);
+  const map = L.map(el, { maxZoom: 20 }).setView(at, 17);
+  if (el.dataset.basemap) {
+    L.tileLayer(el.dataset.basemap, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
+  }
+  GW.areaLayer(map, {
+    url: el.dataset.gridsUrl,
+    mine: new Set(el.dataset.grid ? [el.dataset.grid] : []),
+    onLoad: () => { el.dataset.gridDrawn = String(!!el.querySelector("path.gw-mine")); },
+  });
+  if (!map.getPane("reports")) map.createPane("reports").style.zIndex = 450;
+  L.circleMarker(at, { pane: "reports", radius: 9, weight: 3, color: "#fff", fillColor: "#d7301f", fillOpacity: 1 })
+    .addTo(map);
+  GW.map = map;
+})(window.GridWatch);
