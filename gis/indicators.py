@@ -548,7 +548,7 @@ EXPORT_HEADINGS = {
 def table_rows(result: dict) -> list[list]:
     """The indicator table as rows (header first, the total last) for CSV and XLSX, as text a
     spreadsheet takes: headings and names in the reader's language."""
-    out = [[EXPORT_HEADINGS[c] for c in EXPORT_COLUMNS]]
+    out: list[list] = [[EXPORT_HEADINGS[c] for c in EXPORT_COLUMNS]]
     for unit in result["units"]:
         out.append([unit.get(c) for c in EXPORT_COLUMNS])
     out.append([_("total"), "", *[result["total"].get(c) for c in EXPORT_COLUMNS[2:]]])
