@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test lint lock setup system venv assets catalogues i18n db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
+.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -90,6 +90,11 @@ bench-map: BENCH = map
 bench-import bench-intake bench-coverage bench-indicators bench-map: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
+
+# Each main page at 1366 and 360 px in both languages, from the demo city (docs/screenshots).
+screenshots: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/python -m scripts.screenshots
 
 clean:
 	-$(BIN)/gridwatch db down

@@ -169,7 +169,7 @@ def users_add(name, role, grids, department, area, display_name, password):
     generated = False
     if password is None:
         if sys.stdin.isatty():
-            password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+            password = click.prompt(str(_("password")), hide_input=True, confirmation_prompt=True)
         else:
             password, generated = secrets.token_urlsafe(12), True
     with session_scope() as session:

@@ -77,7 +77,7 @@ def _service(c: Category, groups: dict) -> dict:
         "service_name": f"{c.name} {c.name_en}",
         "description": f"{groups[c.parent_code].name_en}: {c.name_en}"
         + (
-            str(_(" (handled within %(hours)s h)", hours=f"{c.time_limit_hours:g}"))
+            str(_(" (handled within %(hours)s h)", hours=format(c.time_limit_hours, "g")))
             if c.time_limit_hours
             else ""
         ),

@@ -36,14 +36,14 @@ METRIC_CRS = 4537  # CGCS2000 / 3-degree Gauss-Kruger CM 84E
 CELL_M, NX, NY = 300.0, 12, 8  # 12 × 8 grids of ~300 m
 STREET_COLS, COMMUNITY_ROWS = 4, 4  # a street is 4 columns wide, a community 4 × 4 grids
 DEPARTMENTS = [
-    ("WATER", "自来水公司 Water company"),
-    ("ROADS", "市政道路处 Municipal roads"),
-    ("SANIT", "环卫处 Sanitation"),
-    ("GREEN", "园林处 Parks and greenery"),
-    ("CITYM", "城管执法大队 City management"),
-    ("PROP", "物业公司 Property management"),
-    ("POLICE", "派出所 Police station"),
-    ("FIRE", "消防救援站 Fire station"),
+    ("WATER", "自来水公司"),
+    ("ROADS", "市政道路处"),
+    ("SANIT", "环卫处"),
+    ("GREEN", "园林处"),
+    ("CITYM", "城管执法大队"),
+    ("PROP", "物业公司"),
+    ("POLICE", "派出所"),
+    ("FIRE", "消防救援站"),
 ]
 CATEGORY_DEPARTMENT = {
     "01": "WATER",
@@ -78,16 +78,16 @@ DESCRIPTIONS = {
     "0203": "路面坑洼积水",
 }
 USERS = [  # username, role, display name, grids (community index → its first n grids), department
-    ("admin", "admin", "系统管理员 Admin", None, None),
-    ("supervisor", "supervisor", "赵监督 Zhao (supervisor)", None, None),
-    ("dispatcher", "dispatcher", "钱派遣 Qian (dispatcher)", None, None),
-    ("worker", "grid_worker", "孙网格 Sun (grid worker)", (0, 4), None),
-    ("worker2", "grid_worker", "李网格 Li (grid worker)", (1, 4), None),
-    ("water", "department", "自来水公司 Water company", None, "WATER"),
-    ("planner", "planner", "周规划 Zhou (planner)", None, None),
+    ("admin", "admin", "系统管理员", None, None),
+    ("supervisor", "supervisor", "赵监督", None, None),
+    ("dispatcher", "dispatcher", "钱派遣", None, None),
+    ("worker", "grid_worker", "孙网格", (0, 4), None),
+    ("worker2", "grid_worker", "李网格", (1, 4), None),
+    ("water", "department", "自来水公司", None, "WATER"),
+    ("planner", "planner", "周规划", None, None),
 ]
 # supervisors of one street: their cases, tracks and figures are the street's (the first one's)
-STREET_SUPERVISORS = [("street", "supervisor", "吴街道 Wu (supervisor of one street)")]
+STREET_SUPERVISORS = [("street", "supervisor", "吴街道")]
 
 
 @dataclass
@@ -292,10 +292,10 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
             act(session, report, users[user], action, version=report.version, now=clock, **kw)
 
         if stage == "voided":
-            step("void", "dispatcher", note="重复上报 duplicate of an earlier report")
+            step("void", "dispatcher", note="重复上报")
             continue
         if stage == "resolved_locally":
-            step("resolve_locally", "supervisor", note="网格员现场劝导，已解决 solved on the spot")
+            step("resolve_locally", "supervisor", note="网格员现场劝导，已解决")
             continue
         target = {"rework": "handled"}.get(stage, stage)
         if target == "reported":
@@ -324,7 +324,7 @@ def _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat) -
         ]:
             step(action, roles[action], department_id=department.id)
         if stage == "rework":
-            step("reject", "supervisor", note="复查未通过，需返工 failed the on-site check")
+            step("reject", "supervisor", note="复查未通过，需返工")
     return count
 
 

@@ -79,7 +79,12 @@ def locale_from_environment() -> str | None:
 
 def gettext(msgid: str, **params) -> str:
     """``msgid`` in the current locale, with ``params`` put in."""
-    text = catalogue(current_locale()).gettext(msgid)
+    return translate(msgid, current_locale(), params)
+
+
+def translate(msgid: str, locale: str, params: dict) -> str:
+    """``msgid`` in ``locale``, with ``params`` put in."""
+    text = catalogue(locale).gettext(msgid)
     return text % params if params else text
 
 
@@ -93,10 +98,12 @@ class Message:
         self.params = params
 
     def __str__(self) -> str:
-        return gettext(
-            self.msgid,
-            **{k: str(v) if isinstance(v, (Message, Joined)) else v for k, v in self.params.items()},
-        )
+        return self.in_locale(current_locale())
+
+    def in_locale(self, locale: str) -> str:
+        """The message in ``locale``."""
+        params = {k: str(v) if isinstance(v, (Message, Joined)) else v for k, v in self.params.items()}
+        return translate(self.msgid, locale, params)
 
     def __repr__(self) -> str:
         return f"Message({self.msgid!r})"

@@ -160,6 +160,6 @@ def display_names(categories, locale: str) -> dict[str, str]:
         seen[category_name(c, locale)] = seen.get(category_name(c, locale), 0) + 1
     return {
         c.code: category_name(c, locale)
-        + (f" ({KIND_NAMES[c.kind]})" if seen[category_name(c, locale)] > 1 else "")
+        + (f" ({KIND_NAMES[c.kind].in_locale(locale)})" if seen[category_name(c, locale)] > 1 else "")
         for c in categories
     }

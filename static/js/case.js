@@ -9,10 +9,20 @@
   if (el.dataset.basemap) {
     L.tileLayer(el.dataset.basemap, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
   }
-  GW.areaLayer(map, {
+  let fitted = false;
+  const grids = GW.areaLayer(map, {
     url: el.dataset.gridsUrl,
     mine: new Set(el.dataset.grid ? [el.dataset.grid] : []),
-    onLoad: () => { el.dataset.gridDrawn = String(!!el.querySelector("path.gw-mine")); },
+    onLoad: () => {
+      // the first time the case's grid arrives, the map frames it (the pin stays inside)
+      grids.eachLayer((l) => {
+        if (!fitted && l.feature.properties.code === el.dataset.grid) {
+          fitted = true;
+          map.fitBounds(l.getBounds().extend(at), { padding: [16, 16], maxZoom: 18 });
+        }
+      });
+      el.dataset.gridDrawn = String(!!el.querySelector("path.gw-mine"));
+    },
   });
   if (!map.getPane("reports")) map.createPane("reports").style.zIndex = 450;
   L.circleMarker(at, { pane: "reports", radius: 9, weight: 3, color: "#fff", fillColor: "#d7301f", fillOpacity: 1 })

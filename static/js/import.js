@@ -36,6 +36,9 @@
     const kind = $("kind").value;
     form.querySelectorAll("[data-for]").forEach((el) => el.classList.toggle("d-none", el.dataset.for !== kind));
   }
+  $("file").addEventListener("change", () => {
+    $("file-names").textContent = Array.from($("file").files, (f) => f.name).join(", ");
+  });
   $("kind").addEventListener("change", showKind);
   showKind();
 
