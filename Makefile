@@ -57,6 +57,9 @@ $(VENDOR)/.installed: package.json package-lock.json
 	mkdir -p $(VENDOR)/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.js/
 	mkdir -p $(VENDOR)/chartjs-plugin-datalabels && cp node_modules/chartjs-plugin-datalabels/dist/chartjs-plugin-datalabels.min.js $(VENDOR)/chartjs-plugin-datalabels/
 	mkdir -p $(VENDOR)/gcoord && cp node_modules/gcoord/dist/gcoord.global.prod.js $(VENDOR)/gcoord/
+	mkdir -p $(VENDOR)/workbox && cp node_modules/workbox-sw/build/workbox-sw.js \
+		node_modules/workbox-{core,routing,strategies,precaching,expiration,cacheable-response}/build/*.prod.js $(VENDOR)/workbox/
+	mkdir -p $(VENDOR)/idb && cp node_modules/idb/build/umd.js $(VENDOR)/idb/idb.umd.js
 	mkdir -p $(VENDOR)/swagger-ui && cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
 	touch $@
 

@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         health,
         i18n,
         imports,
+        offline,
         open311,
         pages,
         params,
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
+    offline.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     app.before_request(params.refuse_what_is_not_text)

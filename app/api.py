@@ -10,8 +10,9 @@ from sqlalchemy import select
 from app import IdConverter
 from app.auth import bearer_digest, checks_token_itself, current_viewer, public
 from app.database import db
+from app.i18n import CategoryNames
 from app.openapi import Reply, document, operation
-from app.params import intake_limits
+from app.params import intake_limits, proof_from_request
 from app.schemas import (
     GEO,
     GEOJSON,
@@ -20,6 +21,9 @@ from app.schemas import (
     GridSummary,
     LayerQuery,
     Located,
+    NearbyOut,
+    NearbyQuery,
+    PhotoQuery,
     PointQuery,
     Position,
     ReportIn,
@@ -30,15 +34,17 @@ from app.schemas import (
     report_json,
 )
 from gis.assignment import assign_grid, check_point
-from gis.cases.intake import photo_gps, submit_report
+from gis.cases.intake import submit_report
 from gis.cases.lifecycle import act
+from gis.cases.listing import NEARBY_DAYS, NEARBY_RADIUS_M, nearby_cases
+from gis.cases.photos import photo_gps, thumbnail
 from gis.cases.policy import load_visible
 from gis.coords import to_wgs84
 from gis.errors import Invalid, NotFound
 from gis.geojson import parse_bbox
 from gis.i18n import _
 from gis.maps.layers import areas_geojson, buildings_geojson, grid_summary, reports_geojson
-from gis.models import AREA_LEVELS, Department, ReportPhoto
+from gis.models import AREA_LEVELS, STATUS_NAMES, Department, ReportPhoto
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 REPORT = Reply(ReportOut, description="the report")
@@ -105,6 +111,9 @@ def get_report_json(report_id: int):
     "Take one step of the loop on a report (the version the asker saw, or 409)",
     body=ActionIn,
     form=ActionIn,
+    files={
+        "photos": "up to 3 photos: the after-photo (handle), the place now (verify), what I saw (confirm)"
+    },
     responses={200: REPORT, "default": REFUSED},
     tags=("reports",),
 )
@@ -119,6 +128,9 @@ def report_action(report_id: int, body: ActionIn):
         note=body.note,
         department_id=_department_id(body.department),
         hours=body.hours,
+        proof=proof_from_request(body.lon, body.lat),
+        client_id=body.client_id,
+        verify_radius_m=current_app.config["VERIFY_RADIUS_M"],
     )
     return _detail(report)
 
@@ -178,6 +190,44 @@ def locate_grid(query: PointQuery):
     )
 
 
+@bp.get("/reports/nearby")
+@operation(
+    "Open reports of the same category group within 50 m from the last 7 days (is it one of these?)",
+    query=NearbyQuery,
+    responses={200: Reply(NearbyOut), "default": REFUSED},
+    tags=("reports",),
+)
+def nearby_reports(query: NearbyQuery):
+    """What a worker about to report may confirm instead ("我也看到了"): cases they may open."""
+    lon, lat = to_wgs84(*check_point(query.lon, query.lat), query.crs)
+    found = nearby_cases(db(), current_viewer(), lon, lat, query.category)
+    names = CategoryNames()
+    return jsonify(
+        {
+            "radius_m": NEARBY_RADIUS_M,
+            "days": NEARBY_DAYS,
+            "reports": [
+                {
+                    "id": n.id,
+                    "version": n.version,
+                    "status": n.status,
+                    "status_name": str(STATUS_NAMES[n.status]),
+                    "category": n.category_code,
+                    "category_name": names.get(n.category_code, n.category_code),
+                    "created_at": n.created_at.isoformat(),
+                    "distance_m": round(n.distance_m, 1),
+                    "confirmations": n.confirmations,
+                    "thumbnail": url_for("api.photo", photo_id=n.photo_id, size="thumb")
+                    if n.photo_id
+                    else None,
+                    "url": url_for("pages.case", report_id=n.id),
+                }
+                for n in found
+            ],
+        }
+    )
+
+
 @bp.post("/photos/location")
 @operation(
     "The GPS position in a photo's EXIF, to offer as the report's position",
@@ -200,9 +250,10 @@ def photo_location():
 @operation(
     "A report's photo, for whoever may open the report",
     responses={200: Reply({"type": "string", "format": "binary"}, "image/jpeg"), "default": REFUSED},
+    query=PhotoQuery,
     tags=("reports",),
 )
-def photo(photo_id: int):
+def photo(photo_id: int, query: PhotoQuery):
     """A report's photo, for whoever may open the report (the same 404 otherwise)."""
     row = db().get(ReportPhoto, photo_id)
     if row is None:
@@ -211,7 +262,8 @@ def photo(photo_id: int):
         load_visible(db(), current_viewer(), row.report_id, via=request.path)
     except NotFound:
         raise NotFound(_("no photo %(photo_id)s", photo_id=photo_id)) from None
-    return Response(row.data, mimetype=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
+    data = thumbnail(row.data) if query.size == "thumb" else row.data
+    return Response(data, mimetype=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.get("/layers/reports.geojson")

@@ -49,6 +49,8 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
         "NEAREST_GRID_M": float(os.environ.get("NEAREST_GRID_M", "50")),
         "NEAREST_BUILDING_M": float(os.environ.get("NEAREST_BUILDING_M", "20")),
+        # "verified on site" needs the verifier this close to the report (a dispatcher may waive it)
+        "VERIFY_RADIUS_M": float(os.environ.get("VERIFY_RADIUS_M", "100")),
         "PAGE_SIZE": 50,
         # Local time: every page and export shows it, and dates without a zone are read in it.
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),

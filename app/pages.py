@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
@@ -12,18 +12,21 @@ from app.auth import current_row, current_viewer
 from app.database import db
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
-from app.params import date_arg
+from app.params import date_arg, proof_from_request
 from app.schemas import area_chain
 from gis.cases.categories import display_names
-from gis.cases.lifecycle import act, available_actions, event_name, traffic_light
+from gis.cases.lifecycle import ACTIONS, act, available_actions, event_name, traffic_light
 from gis.cases.listing import MAX_PAGE, CaseFilter, find_cases
 from gis.cases.policy import load_visible
 from gis.errors import DomainError
 from gis.i18n import _
 from gis.maps.layers import grids_extent
-from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department
+from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, utcnow
 
 bp = Blueprint("pages", __name__)
+
+
+MY_LIST = 20
 
 
 @bp.get("/")
@@ -119,6 +122,8 @@ def case_action(report_id: int):
                 note=form.get("note"),
                 department_id=form.get("department", type=int),
                 hours=hours,
+                proof=proof_from_request(form.get("lon") or None, form.get("lat") or None),
+                verify_radius_m=current_app.config["VERIFY_RADIUS_M"],
             )
         flash(_("Done: %(action)s.", action=event_name(form.get("action", ""))), "success")
     except DomainError as exc:
@@ -126,6 +131,46 @@ def case_action(report_id: int):
     except ValueError:
         flash(_("hours must be a number"), "danger")
     return redirect(url_for("pages.case", report_id=report_id))
+
+
+@bp.get("/my")
+def my():
+    """The phone's "my work": what I reported (status, timeline), the cases waiting for me to
+    verify, my grids' open cases; what changed since I last looked is marked."""
+    viewer, row = current_viewer(), current_row()
+    seen_at = row.my_seen_at
+    mine, mine_total = find_cases(db(), viewer, CaseFilter(reporter_id=viewer.id), 1, MY_LIST)
+    to_verify, verify_total = (
+        find_cases(db(), viewer, CaseFilter(status="handled"), 1, MY_LIST)
+        if viewer.role in {"admin", *ACTIONS["verify"].roles}
+        else ([], 0)
+    )
+    grids_open, grids_total = (
+        find_cases(db(), viewer, CaseFilter(status="open"), 1, MY_LIST) if viewer.grid_ids else ([], 0)
+    )
+    row.my_seen_at = utcnow()  # committed with the answer
+    return render_template(
+        "my.html",
+        sections=[
+            ("mine", _("My reports"), mine, mine_total, url_for("pages.cases")),
+            (
+                "verify",
+                _("Waiting for me to verify on site"),
+                to_verify,
+                verify_total,
+                url_for("pages.cases", status="handled"),
+            ),
+            (
+                "grids",
+                _("Open cases in my grids"),
+                grids_open,
+                grids_total,
+                url_for("pages.cases", status="open"),
+            ),
+        ],
+        seen_at=seen_at,
+        light=traffic_light,
+    )
 
 
 @bp.get("/report")

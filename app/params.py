@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
+from gis.assignment import check_point
+from gis.cases.lifecycle import Proof
 from gis.errors import Invalid
 from gis.i18n import _
 from gis.indicators import parse_period
@@ -87,3 +89,15 @@ def refuse_what_is_not_text() -> None:
     code, name or date has one and PostgreSQL could not even compare it."""
     if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
         raise Invalid(_("the address holds a NUL character"), fields={"query": _("holds a NUL character")})
+
+
+def proof_from_request(lon, lat) -> Proof:
+    """What a step brings from the field: the request's photos (multipart ``photos``) and the
+    position it was taken at (``lon`` and ``lat``, both or neither)."""
+    if (lon is None) != (lat is None):
+        missing = "lon" if lon is None else "lat"
+        raise Invalid(_("send lon and lat together"), fields={missing: _("is required")})
+    photos = (
+        [] if request.is_json else [f.read() for f in request.files.getlist("photos") if f and f.filename]
+    )
+    return Proof(photos=photos, position=check_point(lon, lat) if lon is not None else None)

@@ -58,6 +58,7 @@ def event_json(event) -> dict:
         "note": event.note,
         "data": event.data,
         "actor": event.actor.display_name if event.actor else None,
+        "photos": [url_for("api.photo", photo_id=p.id) for p in event.photos],
     }
 
 
@@ -170,6 +171,7 @@ class ReportOut(BaseModel):
     department: Named | None
     resolved_locally: bool
     rework_count: int
+    confirmations: int
     deadline_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -187,6 +189,10 @@ class ActionIn(Model):
     note: text("note") | None = None  # type: ignore[valid-type]
     department: Annotated[str, Field(max_length=20)] | Count | None = None
     hours: positive(24 * 366) | None = None  # type: ignore[valid-type]
+    # where the person stands (verify: within VERIFY_RADIUS_M of the report), WGS 84
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    client_id: uuid.UUID | None = None  # the phone's id for this step: a retry is not a second step
 
 
 class PointQuery(Model):
@@ -206,6 +212,34 @@ class Located(BaseModel):
 class Position(BaseModel):
     lon: float
     lat: float
+
+
+class NearbyQuery(PointQuery):
+    category: Annotated[str, Field(pattern=r"^[0-9]{2,6}$", description="the new report's category")]
+
+
+class NearbyCase(BaseModel):
+    id: int
+    version: int
+    status: str
+    status_name: str
+    category: str
+    category_name: str
+    created_at: dt.datetime
+    distance_m: float
+    confirmations: int
+    thumbnail: str | None
+    url: str
+
+
+class NearbyOut(BaseModel):
+    radius_m: float
+    days: int
+    reports: list[NearbyCase]
+
+
+class PhotoQuery(Model):
+    size: Literal["full", "thumb"] = "full"
 
 
 BBOX = r"^\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*$"

@@ -78,6 +78,7 @@ FIGURES = {
     ),
     "reworked": "r.rework_count > 0",
     "solved_locally": "r.status = 'closed' AND r.resolved_locally",
+    "confirmed": "r.confirmations > 0",  # someone confirmed it from its place instead of reporting again
 }
 COUNT_COLUMNS = tuple(FIGURES)
 MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # final_case_counts' months are local months of this zone
@@ -521,6 +522,7 @@ EXPORT_COLUMNS = (
     "median_hours",
     "p90_hours",
     "overdue_now",
+    "confirmed",
     "grade",
 )
 
@@ -541,6 +543,7 @@ EXPORT_HEADINGS = {
     "median_hours": _("median hours"),
     "p90_hours": _("p90 hours"),
     "overdue_now": _("overdue now"),
+    "confirmed": _("confirmed by others"),
     "grade": _("grade"),
 }
 

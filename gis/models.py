@@ -95,6 +95,7 @@ RESPONSE_LEVELS = ("community", "street", "district")
 # (masked), ``internal`` ones stay with staff in scope, ``personal`` ones (disputes, security,
 # households' requests) are masked in lists outside their handlers and every other read recorded.
 PRIVACY_CLASSES = ("public", "internal", "personal")
+PHOTO_KINDS = ("report", "after", "verify", "confirm")
 PRIVACY_NAMES = {"public": _("public"), "internal": _("internal"), "personal": _("personal")}
 ENDED_STATUSES = tuple(sorted(s for s, kind in STATUS_KINDS.items() if kind == "ended"))
 OPEN_STATUSES = frozenset(s for s, kind in STATUS_KINDS.items() if kind == "open")
@@ -257,6 +258,7 @@ class User(Base):
     area_code: Mapped[str | None] = mapped_column(String(12))
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     locale: Mapped[str | None] = mapped_column(String(16))  # NULL: the browser's, then Chinese
+    my_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # /my, last looked
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     grids: Mapped[list[Area]] = relationship(secondary=user_grids)
@@ -319,6 +321,10 @@ class Report(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     resolved_locally: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    # people who confirmed the case from its place ("我也看到了") instead of reporting it again
+    confirmations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # a dispatcher let it be verified without anyone on site (with a note saying why)
+    site_check_waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # 立案
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -369,6 +375,7 @@ FINAL_COUNTS = (
     "handled",
     "reworked",
     "solved_locally",
+    "confirmed",
     *(f"ch:{c}" for c in CHANNELS),
     *(f"cat:{g}" for g in COUNTED_GROUPS),
 )
@@ -425,9 +432,11 @@ class ReportEvent(Base):
     # the department a dispatch sent the case to: it keeps reading the case after it is returned
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # a phone's retry is the same step
 
     report: Mapped[Report] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    photos: Mapped[list[ReportPhoto]] = relationship(back_populates="event", order_by="ReportPhoto.id")
 
     __table_args__ = (
         Index(
@@ -436,20 +445,31 @@ class ReportEvent(Base):
             "report_id",
             postgresql_where=text("department_id IS NOT NULL"),
         ),
+        Index(
+            "uq_report_events_client_id",
+            "client_id",
+            unique=True,
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
     )
 
 
 class ReportPhoto(Base):
-    """A photo of a report (resized JPEG), optionally attached to one of its events."""
+    """A photo of a report (resized JPEG), optionally attached to one of its events: the report's
+    own, the department's after-photo, the verifier's, a confirmer's (``PHOTO_KINDS``)."""
 
     __tablename__ = "report_photos"
+    __table_args__ = (CheckConstraint(_in("kind", PHOTO_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_events.id", ondelete="SET NULL"))
     content_type: Mapped[str] = mapped_column(String(40), default="image/jpeg")
+    kind: Mapped[str] = mapped_column(String(10), default="report", server_default="report")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    event: Mapped[ReportEvent | None] = relationship(back_populates="photos")
 
 
 class PatrolTrack(Base):

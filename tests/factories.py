@@ -108,3 +108,14 @@ def make_building(session):
 
 def bearer(user) -> dict:
     return {"Authorization": f"Bearer {user.token}"}
+
+
+def jpeg(width: int = 64, height: int = 48, colour: str = "#74c476") -> bytes:
+    """A real, small JPEG (the photo a step or a report carries)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "JPEG")
+    return out.getvalue()

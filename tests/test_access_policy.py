@@ -140,6 +140,11 @@ def _shown(response) -> bool:
     return response.status_code == 200
 
 
+def _ok(response) -> dict:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.get_json()
+
+
 def _in_collection(response, wanted_id) -> bool:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return any(f["id"] == wanted_id for f in response.get_json()["features"])
@@ -184,6 +189,18 @@ DOORS = {
                 headers=_headers(w, v),
             ).status_code
             != 404
+        ),
+    ),
+    "api.nearby_reports": (
+        "case",
+        lambda w, v, s: any(
+            r["id"] == w.cases[s].id
+            for r in _ok(
+                w.api.get(
+                    "/api/v1/reports/nearby?lon={}&lat={}&category=2301".format(*_point(2 * "AB".index(s))),
+                    headers=_headers(w, v),
+                )
+            )["reports"]
         ),
     ),
     "api.photo": (
@@ -257,6 +274,11 @@ NOT_CASE_READS = {
     "auth.logout": "ends the asker's sessions",
     "auth.account": "the asker's own account",
     "i18n.catalogue_script": "the JavaScript's words in a language",
+    "offline.service_worker": "the service worker's code and the list of static files it keeps",
+    "offline.manifest": "the installable app's name and icons",
+    "offline.session": "the asker's own id and a CSRF token",
+    "pages.my": "the asker's own reports, the cases waiting for them to verify, their grids' open cases: "
+    "each a find_cases list (the policy); tests/test_field_kit.py",
     "i18n.choose": "the asker's own language",
     "pages.home": "a redirect",
     "pages.map": "the map's frame; its layers are doors above",

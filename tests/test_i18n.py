@@ -108,6 +108,17 @@ def test_the_catalogue_holds_the_fields_vocabulary():
     ]
 
 
+def test_every_t_call_in_the_scripts_is_extracted(extracted):
+    """A _t("…") the extractor cannot see (inside a template literal) would never be translated."""
+    called = {
+        m.group(2)
+        for script in SCRIPTS.glob("*.js")
+        for m in re.finditer(r"""\b_t\((["'])((?:\\.|(?!\1).)*)\1""", script.read_text(encoding="utf-8"))
+    }
+    known = {m.id for m in extracted["js"] if m.id}
+    assert not called - known, f"not extracted: {sorted(called - known)[:10]}"
+
+
 # -- no text outside the translation calls --------------------------------------------------------
 class _Words(HTMLParser):
     """Text and people-facing attributes of a template whose Jinja parts were taken out."""
@@ -292,6 +303,6 @@ def test_exports_speak_the_readers_language(client, login, session, town, make_u
 
 def test_the_script_catalogue_is_served_per_locale(client):
     script = client.get("/i18n/zh_Hans_CN.js").get_data(as_text=True)
-    assert '"Sending…": "正在发送…"' in script and '"handled": "已处置"' in script
+    assert '"Waiting for signal": "等待信号"' in script and '"handled": "已处置"' in script
     assert '"GW_TIMEZONE"' not in script and 'window.GW_TIMEZONE = "Asia/Shanghai"' in script
     assert client.get("/i18n/en.js").get_data(as_text=True).count("window.GW_CATALOGUE = {}") == 1

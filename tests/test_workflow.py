@@ -5,11 +5,13 @@ import datetime as dt
 import pytest
 
 from gis.cases.intake import submit_report
-from gis.cases.lifecycle import ACTIONS, act, traffic_light
+from gis.cases.lifecycle import ACTIONS, Proof, act, traffic_light
 from gis.errors import Conflict, Forbidden, Invalid
-from tests.factories import CELL, ORIGIN, bearer
+from tests.factories import CELL, ORIGIN, bearer, jpeg
 
 T0 = dt.datetime(2026, 11, 2, 16, 45, tzinfo=dt.UTC)
+# the supervisor at the place, with a photo of it: what "verified on site" takes
+ON_SITE = Proof(photos=[jpeg()], position=(ORIGIN[0] + CELL / 2, ORIGIN[1] + CELL / 2))
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def test_the_whole_loop_from_report_to_close(session, report, people):
     step(session, report, people["dispatcher"], "dispatch", 30, department_id=people["water_dept"].id)
     assert report.deadline_at == T0 + dt.timedelta(minutes=30, hours=4)  # 上水井盖: 4 h
     step(session, report, people["water"], "handle", 90, note="已更换井盖")
-    step(session, report, people["supervisor"], "verify", 110)
+    step(session, report, people["supervisor"], "verify", 110, proof=ON_SITE)
     step(session, report, people["dispatcher"], "close", 128)
     assert report.status == "closed"
     assert report.closed_at - report.created_at == dt.timedelta(hours=2, minutes=8)
@@ -78,12 +80,12 @@ def test_failed_check_sends_it_back_as_rework(session, report, people):
         ("accept", "dispatcher", {}),
         ("open", "dispatcher", {}),
         ("dispatch", "dispatcher", {"department_id": people["water_dept"].id}),
-        ("handle", "water", {}),
+        ("handle", "water", {"note": "已紧固"}),
     ]:
         step(session, report, people[who], action, 10, **kw)
     step(session, report, people["supervisor"], "reject", 20, note="井盖仍松动")
     assert report.status == "dispatched" and report.rework_count == 1
-    step(session, report, people["water"], "handle", 30)
+    step(session, report, people["water"], "handle", 30, note="已更换")
     assert report.status == "handled"
 
 
@@ -192,8 +194,31 @@ def test_every_action_is_covered_by_this_file():
         "close",
         "escalate",
         "resolve_locally",
+        "confirm",
+        "waive_check",
     }
     assert tested == set(ACTIONS)
+
+
+def test_someone_else_on_the_spot_confirms_and_a_dispatcher_may_waive_the_site_check(session, report, people):
+    step(session, report, people["supervisor"], "confirm", 5, note="我也看到了")
+    assert report.confirmations == 1 and report.status == "reported"
+    with pytest.raises(Forbidden, match="reported this case yourself"):
+        step(session, report, people["worker"], "confirm", 6)
+    for action, who, kw in [
+        ("accept", "dispatcher", {}),
+        ("open", "dispatcher", {}),
+        ("dispatch", "dispatcher", {"department_id": people["water_dept"].id}),
+        ("handle", "water", {"note": "已更换井盖"}),
+    ]:
+        step(session, report, people[who], action, 10, **kw)
+    with pytest.raises(Invalid, match="needs your position"):
+        step(session, report, people["supervisor"], "verify", 20)
+    with pytest.raises(Invalid, match="needs a note"):
+        step(session, report, people["dispatcher"], "waive_check", 21)
+    step(session, report, people["dispatcher"], "waive_check", 21, note="现场封闭，监控确认")
+    step(session, report, people["supervisor"], "verify", 22)
+    assert report.status == "verified" and report.events[-1].data["site_check"] == "waived"
 
 
 # -- over HTTP: two dispatchers clicking at once ------------------------------------------------
@@ -220,5 +245,5 @@ def test_http_wrong_role_is_403_and_missing_version_422(client, report, people):
         client.post(url, json={"action": "accept"}, headers=bearer(people["dispatcher"])).status_code == 422
     )
     detail = client.get(f"/api/v1/reports/{report.id}", headers=bearer(people["dispatcher"])).get_json()
-    assert detail["actions"] == ["accept", "void", "escalate"]
+    assert detail["actions"] == ["accept", "void", "escalate"]  # not "confirm": nobody confirms for a desk
     assert [e["action"] for e in detail["events"]] == ["report"]

@@ -341,13 +341,14 @@ def _settle_crs(dataset: Dataset, crs) -> None:
                 )
             )
         else:
+            xs, ys = (f"{bounds[a]:.0f}…{bounds[b]:.0f}" for a, b in ((0, 2), (1, 3)))
             raise Invalid(
                 _(
                     "%(source)s has no coordinate system (.prj) and its coordinates (x %(x)s, y %(y)s) "
                     "are not longitude/latitude: %(hint)s",
                     source=dataset.source,
-                    x=f"{bounds[0]:.0f}…{bounds[2]:.0f}",
-                    y=f"{bounds[1]:.0f}…{bounds[3]:.0f}",
+                    x=xs,
+                    y=ys,
                     hint=_crs_hint(bounds),
                 )
             )

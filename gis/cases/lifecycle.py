@@ -13,6 +13,8 @@ solved on the spot, return (department sends it back to the centre), extend (mor
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from gis.accounts import Viewer
-from gis.assignment import ASSIGNMENT_CTES, BUILDING_FOR, GRID_FOR, POINT
+from gis.assignment import ASSIGNMENT_CTES, BUILDING_FOR, GRID_FOR, POINT, check_point
+from gis.cases.photos import resize_photo
 from gis.cases.policy import is_responsible, may_act
 from gis.cases.sql import REPORT_DETAIL
 from gis.errors import Conflict, Forbidden, Invalid
@@ -39,6 +42,7 @@ from gis.models import (
     Department,
     Report,
     ReportEvent,
+    ReportPhoto,
     User,
     utcnow,
 )
@@ -71,7 +75,7 @@ ACTIONS: dict[str, Action] = {
         _a("void", _("Void"), {"reported", "accepted"}, "voided", {"dispatcher"}, note_required=True),
         _a("open", _("Open case"), {"accepted"}, "opened", {"dispatcher"}),
         _a("dispatch", _("Dispatch"), {"opened"}, "dispatched", {"dispatcher"}),
-        _a("handle", _("Report handled"), {"dispatched"}, "handled", {"department"}),
+        _a("handle", _("Report handled"), {"dispatched"}, "handled", {"department"}, note_required=True),
         _a("return", _("Send back"), {"dispatched"}, "opened", {"department"}, note_required=True),
         _a("extend", _("Extend deadline"), {"dispatched"}, None, {"dispatcher"}, note_required=True),
         _a("verify", _("Verified on site"), {"handled"}, "verified", {"supervisor"}),
@@ -79,6 +83,8 @@ ACTIONS: dict[str, Action] = {
             "reject", _("Failed check: rework"), {"handled"}, "dispatched", {"supervisor"}, note_required=True
         ),
         _a("close", _("Close"), {"verified"}, "closed", {"dispatcher"}),
+        _a("waive_check", _("Waive the site check"), {"handled"}, None, {"dispatcher"}, note_required=True),
+        _a("confirm", _("I saw it too"), OPEN_STATUSES, None, {"grid_worker", "supervisor"}),
         _a(
             "escalate",
             _("Escalate"),
@@ -103,9 +109,16 @@ def refusal(session: Session, viewer: Viewer | User, report: Report, action: Act
     """Why ``viewer`` may not take ``action`` on ``report`` now — or None when they may: the
     policy's answer (who), then what the case's own state forbids."""
     why = may_act(viewer, report, action, is_responsible(session, viewer, report.id))
-    if why is None and action.name == "escalate" and report.response_level == RESPONSE_LEVELS[-1]:
-        why = _("the report is already at district level")
-    return why
+    return why if why is not None else _case_refuses(viewer, report, action)
+
+
+def _case_refuses(viewer: Viewer | User, report: Report, action: Action) -> Words | None:
+    """What the case itself forbids, whoever asks."""
+    if action.name == "escalate" and report.response_level == RESPONSE_LEVELS[-1]:
+        return _("the report is already at district level")
+    if action.name == "confirm" and report.reporter_id == viewer.id:
+        return _("you reported this case yourself")
+    return None
 
 
 def available_actions(session: Session, viewer: Viewer | User, report: Report) -> list[Action]:
@@ -113,9 +126,22 @@ def available_actions(session: Session, viewer: Viewer | User, report: Report) -
     return [
         a
         for a in ACTIONS.values()
-        if may_act(viewer, report, a, responsible) is None
-        and not (a.name == "escalate" and report.response_level == RESPONSE_LEVELS[-1])
+        if may_act(viewer, report, a, responsible) is None and _case_refuses(viewer, report, a) is None
     ]
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a step brings from the field: photos (the department's after-photo, the verifier's, a
+    confirmer's) and where the person stood (lon, lat in WGS 84), for the site check."""
+
+    photos: Sequence[bytes] = ()
+    position: tuple[float, float] | None = None
+
+
+PHOTO_KIND = {"handle": "after", "verify": "verify", "confirm": "confirm"}
+MAX_STEP_PHOTOS = 3
+VERIFY_RADIUS_M = 100.0
 
 
 def act(
@@ -129,11 +155,22 @@ def act(
     department_id: int | None = None,
     hours: float | None = None,
     now: dt.datetime | None = None,
+    proof: Proof = Proof(),
+    client_id: uuid.UUID | None = None,
+    verify_radius_m: float = VERIFY_RADIUS_M,
 ) -> ReportEvent:
     """Take one step of the loop; flushes, never commits (the caller owns the transaction).
 
     ``version`` is the one the person saw: if the report changed since, nothing happens (409).
+    ``client_id``: a phone's id for this step; sent again (a retry after a lost answer), the step
+    is not taken twice and the first one is answered.
     """
+    if client_id is not None:
+        done = session.scalar(select(ReportEvent).where(ReportEvent.client_id == client_id))
+        if done is not None:
+            if done.report_id != report.id:
+                raise Conflict(_("this client_id was used for another case"))
+            return done
     action = ACTIONS.get(action_name)
     if action is None:
         raise Invalid(
@@ -162,11 +199,17 @@ def act(
     note = clean_text(note, "note")
     if action.note_required and not note:
         raise Invalid(_("'%(name)s' needs a note saying why", name=action.name))
+    photos = _step_photos(action, proof)
+    site = _site_check(session, report, action, proof, verify_radius_m)
     now = now or utcnow()
     session.flush()  # whatever else is pending goes first, outside this step's savepoint
     try:
         with session.begin_nested():  # a refusal below, or a lost race, undoes this step only
             event = _step(session, report, user, action, note, department_id, hours, now)
+            event.client_id = client_id
+            event.data = {**event.data, **site}
+            for data in photos:
+                report.photos.append(ReportPhoto(event=event, kind=PHOTO_KIND[action.name], data=data))
             session.flush()
     except StaleDataError:
         # someone else's step of this case committed first (its row no longer has our version)
@@ -183,6 +226,50 @@ def act(
             current_version=current,
         ) from None
     return event
+
+
+def _step_photos(action: Action, proof: Proof) -> list[bytes]:
+    """The step's photos, made small (only the steps that take photos take them)."""
+    if not proof.photos:
+        return []
+    if action.name not in PHOTO_KIND:
+        raise Invalid(_("'%(name)s' takes no photo", name=action.label))
+    if len(proof.photos) > MAX_STEP_PHOTOS:
+        raise Invalid(_("at most %(count)s photos per step", count=MAX_STEP_PHOTOS))
+    return [resize_photo(p) for p in proof.photos]
+
+
+def _site_check(session: Session, report: Report, action: Action, proof: Proof, radius_m: float) -> dict:
+    """Verifying on site means being there: a photo and a position within ``radius_m`` of the
+    report, unless a dispatcher waived it. What the event keeps: where, how far."""
+    if action.name != "verify":
+        return {"lon": proof.position[0], "lat": proof.position[1]} if proof.position else {}
+    if report.site_check_waived:
+        return {"site_check": "waived"}
+    if not proof.position:
+        raise Invalid(_("verifying needs your position: allow the phone to share it, and be at the place"))
+    if not proof.photos:
+        raise Invalid(_("verifying needs a photo of the place as it is now"))
+    lon, lat = check_point(*proof.position)
+    distance = session.scalar(DISTANCE_SQL, {"id": report.id, "lon": lon, "lat": lat})
+    if distance > radius_m:
+        raise Invalid(
+            _(
+                "you are %(distance)s m from the report: verifying needs you within %(radius)s m of it "
+                "(or a dispatcher's waiver)",
+                distance=round(distance),
+                radius=round(radius_m),
+            ),
+            distance_m=round(distance, 1),
+            radius_m=radius_m,
+        )
+    return {"lon": lon, "lat": lat, "distance_m": round(distance, 1)}
+
+
+# Geodesic metres from a report to a point.
+DISTANCE_SQL = text("""
+    SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+    FROM reports WHERE id = :id""")
 
 
 def _step(session, report, user, action, note, department_id, hours, now) -> ReportEvent:
@@ -212,6 +299,11 @@ def _step(session, report, user, action, note, department_id, hours, now) -> Rep
         data = {"hours": hours, "deadline_at": deadline.isoformat()}
     elif action.name == "reject":
         report.rework_count += 1
+        report.site_check_waived = False  # the new handling is checked on site again
+    elif action.name == "waive_check":
+        report.site_check_waived = True
+    elif action.name == "confirm":
+        report.confirmations += 1
     elif action.name == "return":
         data = {"department": report.department.name if report.department else None}
         report.department_id = None

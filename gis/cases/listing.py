@@ -5,17 +5,18 @@ the case."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer
 from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
 from gis.i18n import _
-from gis.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, User
+from gis.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, User, utcnow
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
 MAX_PAGE = 100_000  # past this a list is searched, not paged
@@ -30,6 +31,7 @@ class CaseFilter:
     unassigned: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    reporter_id: int | None = None  # only what this person reported (/my)
 
 
 @dataclass
@@ -70,6 +72,8 @@ def find_cases(
         conditions.append(Report.deadline_at < (now or func.now()))
     if f.unassigned:
         conditions.append(Report.grid_id.is_(None))
+    if f.reporter_id is not None:
+        conditions.append(Report.reporter_id == f.reporter_id)
     if f.date_from:
         conditions.append(Report.created_at >= f.date_from)
     if f.date_to:
@@ -93,3 +97,65 @@ def find_cases(
         .offset((min(max(page, 1), MAX_PAGE) - 1) * page_size)
     ).all()
     return [Listed(*row) for row in rows], total or 0
+
+
+# "Is it one of these?": the open cases of the same group near a new pin, from the last days.
+NEARBY_RADIUS_M = 50.0
+NEARBY_DAYS = 7
+NEARBY_LIMIT = 5
+NEARBY_SQL = """
+    SELECT reports.id, reports.version, reports.status, reports.category_code, reports.created_at,
+           reports.confirmations,
+           ST_Distance(reports.geom::geography, p.point::geography) AS distance_m,
+           (SELECT min(ph.id) FROM report_photos ph
+            WHERE ph.report_id = reports.id AND ph.kind = 'report') AS photo_id
+    FROM reports, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS point) p
+    WHERE reports.status IN ({open})
+      AND reports.category_code LIKE :group || '%'
+      AND reports.created_at >= :since
+      AND ST_DWithin(reports.geom, p.point, :radius_deg)
+      AND ST_DWithin(reports.geom::geography, p.point::geography, :radius_m)
+      AND ({scope})
+    ORDER BY distance_m, reports.id
+    LIMIT :limit"""
+
+
+@dataclass
+class Nearby:
+    id: int
+    version: int
+    status: str
+    category_code: str
+    created_at: dt.datetime
+    confirmations: int
+    distance_m: float
+    photo_id: int | None
+
+
+def nearby_cases(
+    session: Session,
+    viewer: Viewer | User,
+    lon: float,
+    lat: float,
+    category: str,
+    now: dt.datetime | None = None,
+    radius_m: float = NEARBY_RADIUS_M,
+) -> list[Nearby]:
+    """The open cases ``viewer`` may open within ``radius_m`` of (lon, lat), of ``category``'s
+    group (its first two digits), reported in the last NEARBY_DAYS days: nearest first."""
+    scope = visible_to(viewer)
+    sql = NEARBY_SQL.format(open=", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)), scope=scope.sql)
+    rows = session.execute(
+        text(sql),
+        {
+            "lon": lon,
+            "lat": lat,
+            "group": category[:2],
+            "since": (now or utcnow()) - dt.timedelta(days=NEARBY_DAYS),
+            "radius_deg": radius_m / (110_000 * max(math.cos(math.radians(lat)), 1e-6)),
+            "radius_m": radius_m,
+            "limit": NEARBY_LIMIT,
+            **scope.params,
+        },
+    )
+    return [Nearby(**row._mapping) for row in rows]

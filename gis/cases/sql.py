@@ -41,10 +41,12 @@ REPORT_DETAIL = f"""
                'response_level', r.response_level,
                'department', {_json_of("dep", "id", "code", "name")},
                'resolved_locally', r.resolved_locally, 'rework_count', r.rework_count,
+               'confirmations', r.confirmations,
                'deadline_at', r.deadline_at, 'created_at', r.created_at,
                'updated_at', r.updated_at, 'closed_at', r.closed_at, 'version', r.version) AS report,
            r.dispatched_at, r.deadline_at,
-           ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id ORDER BY p.id) AS photo_ids
+           ARRAY(SELECT p.id FROM report_photos p WHERE p.report_id = r.id AND p.kind = 'report'
+                 ORDER BY p.id) AS photo_ids
     FROM {{source}} r
     JOIN categories c ON c.code = r.category_code
     LEFT JOIN grid_chain gc ON gc.grid_id = r.grid_id

@@ -29,3 +29,31 @@
     .addTo(map);
   GW.map = map;
 })(window.GridWatch);
+
+/* The action form: how many photos are chosen, and for "verified on site" where the verifier
+   stands (sent with the form; the server refuses it farther than VERIFY_RADIUS_M). */
+(function () {
+  const form = document.getElementById("actions");
+  if (!form) return;
+  const photos = document.getElementById("step-photos");
+  if (photos) {
+    photos.addEventListener("change", () => {
+      document.getElementById("step-photo-count").textContent = photos.files.length
+        ? _t("%(count)s photo(s) chosen (up to 3 are sent)", { count: photos.files.length }) : "";
+    });
+  }
+  const here = document.getElementById("here");
+  if (!here || !navigator.geolocation) return;
+  const report = [parseFloat(form.dataset.lat), parseFloat(form.dataset.lon)];
+  const radius = parseFloat(form.dataset.radius);
+  navigator.geolocation.watchPosition((pos) => {
+    document.getElementById("here-lon").value = pos.coords.longitude;
+    document.getElementById("here-lat").value = pos.coords.latitude;
+    const metres = Math.round(L.latLng(report).distanceTo(L.latLng(pos.coords.latitude, pos.coords.longitude)));
+    here.textContent = _t("You are %(distance)s m from the report (verifying needs %(radius)s m or less).",
+      { distance: metres, radius: Math.round(radius) });
+    here.className = `small mb-2 ${metres <= radius ? "text-success" : "text-danger"}`;
+    form.dataset.distance = String(metres);
+  }, () => { here.textContent = _t("No position: allow the phone to share it to verify on site."); },
+  { enableHighAccuracy: true, maximumAge: 10000, timeout: 20000 });
+})();

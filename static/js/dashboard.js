@@ -9,7 +9,7 @@
     ["code", _t("Code")], ["name", _t("Name")], ["reports", _t("Reports")], ["opened", _t("Opened")], ["due", _t("Due")],
     ["closed", _t("Closed")], ["closure_rate", _t("Closure rate"), "pct"], ["on_time_rate", _t("On time"), "pct"],
     ["rework_rate", _t("Rework"), "pct"], ["solved_locally_share", _t("Solved on the spot"), "pct"],
-    ["median_hours", _t("Median h"), "num"], ["p90_hours", _t("p90 h"), "num"], ["overdue_now", _t("Overdue now")],
+    ["median_hours", _t("Median h"), "num"], ["p90_hours", _t("p90 h"), "num"], ["overdue_now", _t("Overdue now")], ["confirmed", _t("Confirmed by others")],
     ["grade", _t("Grade")],
   ];
   const charts = {};

@@ -118,7 +118,8 @@ window.GridWatch = window.GridWatch || {};
     let pending = null;
     function bubble(f) {
       const p = f.properties;
-      const tip = _t("%(name)s: %(count)s reports", { name: p.name || _t("not in any grid"), count: p.count }) +
+      const nowhere = _t("not in any grid");
+      const tip = _t("%(name)s: %(count)s reports", { name: p.name || nowhere, count: p.count }) +
         (p.overdue ? _t(", %(count)s overdue", { count: p.overdue }) : "");
       return L.marker(GW.toLatLng(f.geometry.coordinates), {
         icon: bubbleIcon(p.count, p.overdue), pane: "reports", title: tip, alt: tip, count: p.count, overdue: p.overdue,
@@ -132,7 +133,8 @@ window.GridWatch = window.GridWatch || {};
       title.textContent = `#${p.id} ${p.category}`;
       box.appendChild(title);
       const state = GW_NAME("status", p.status) + (p.overdue ? " · " + _t("overdue") : "");
-      box.appendChild(GW.textNode("div", `${state} · ${p.grid || _t("unassigned")}`, "small text-muted"));
+      const grid = p.grid || _t("unassigned");
+      box.appendChild(GW.textNode("div", `${state} · ${grid}`, "small text-muted"));
       box.appendChild(GW.textNode("div", p.description, "gw-description"));
       return box;
     }
@@ -346,10 +348,11 @@ window.GridWatch = window.GridWatch || {};
       onLoad: (fc, url) => { url.searchParams.set("download", "1"); download.href = url; },
     });
     if (!map.getPane("buildings")) map.createPane("buildings").style.zIndex = 430;
+    const building = _t("building");
     const buildings = GW.viewportLayer(map, { name: "buildings", url: opts.buildingsUrl, pane: "buildings",
       style: () => ({ color: "#636363", weight: 1, fillColor: "#969696", fillOpacity: 0.5 }),
       onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", _t("%(name)s · %(households)s households",
-        { name: f.properties.name || _t("building"), households: f.properties.households ?? "?" }))) });
+        { name: f.properties.name || building, households: f.properties.households ?? "?" }))) });
     const heat = L.heatLayer([], { radius: 18, blur: 15, minOpacity: 0.3 });
     // pins weigh 1; bubbles weigh their count, relative to the largest in view
     const heatPoints = (fc) => {

@@ -1,7 +1,9 @@
 /* The page's words in the reader's language. /i18n/<locale>.js (app/i18n.py) sets GW_CATALOGUE
-   (msgid → translation, the "js" domain that `make i18n` extracts from _t("…") calls), GW_NAMES
+   (msgid → translation, the "js" domain that `make i18n` extracts from the _t calls), GW_NAMES
    (statuses, channels, roles, levels) and GW_TIMEZONE; this file gives the pages
-   _t("open %(n)s", {n: 3}), GW_NAME("status", "handled") and GW_TIME(iso). */
+   _t(msgid, params) with %(name)s placeholders, GW_NAME(kind, code) and GW_TIME(iso).
+   A _t call's msgid must be a plain string literal outside template literals and other _t
+   calls' arguments, or the extractor does not see it (tests/test_i18n.py checks). */
 (function () {
   const catalogue = window.GW_CATALOGUE || {};
   window._t = function (msgid, params) {

@@ -1,20 +1,24 @@
 /* The grid worker's report page. Built for a cheap phone on a weak signal:
    - the pin's grid is looked up as it moves, so the worker sees where the report will go;
-   - each report gets a client_id once, and a failed send is retried with the same id, so the
-     server never makes a duplicate however often the network drops. */
-(function () {
+   - open reports of the same kind near the pin are offered first ("is it one of these?"): the
+     worker may confirm one (我也看到了) instead of reporting it again;
+   - photos are made small on the phone (at most 1600 px, JPEG) before anything is sent;
+   - a report is kept on the phone first (outbox.js) and sent from there: without signal it waits,
+     through reloads and restarts, and goes exactly once when the network is back. */
+(function (GW, Outbox) {
   const $ = (id) => document.getElementById(id);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const mapEl = $("report-map");
+  const user = Number(document.querySelector('meta[name="gw-user"]').content);
   const map = L.map(mapEl, { zoomControl: true });
   if (mapEl.dataset.basemap) L.tileLayer(mapEl.dataset.basemap, { maxZoom: 19 }).addTo(map);
   const extent = JSON.parse(mapEl.dataset.extent || "null");
   if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]]);
   else map.setView([35, 105], 4);
-  GridWatch.areaLayer(map, { url: mapEl.dataset.gridsUrl });  // grid outlines, even offline
+  GW.areaLayer(map, { url: mapEl.dataset.gridsUrl });  // grid outlines, when the network has them
+  GW.map = map;  // for the console and the browser tests
+  mapEl.dataset.ready = "";  // the pin can be placed from here on
 
   let pin = null;
-  let clientId = null;
   const where = $("pin-where");
 
   function uuid4() {
@@ -28,10 +32,12 @@
   function place(latlng) {
     if (!pin) {
       pin = L.marker(latlng, { draggable: true }).addTo(map);
-      pin.on("dragend", () => locate(pin.getLatLng()));
+      pin.on("dragend", () => { locate(pin.getLatLng()); lookNearby(); });
     } else pin.setLatLng(latlng);
     locate(latlng);
+    lookNearby();
     $("send").disabled = false;
+    mapEl.dataset.pinned = "";
   }
 
   function locate(latlng) {
@@ -64,10 +70,27 @@
     const g = window.GW_CATEGORIES.find((x) => x.code === group.value);
     for (const c of g.children) category.add(new Option(c.name, c.code));
   }
-  group.addEventListener("change", fillLeaves);
+  group.addEventListener("change", () => { fillLeaves(); lookNearby(); });
+  category.addEventListener("change", lookNearby);
   fillLeaves();
 
-  // a photo's EXIF GPS, offered as the place
+  /* A photo made small on the phone: at most 1600 px on its longer side, JPEG, turned upright. */
+  async function shrink(file, side = 1600) {
+    try {
+      const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+      const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return await new Promise((resolve) => canvas.toBlob((b) => resolve(b || file), "image/jpeg", 0.82));
+    } catch (e) {
+      return file;  // not decodable here: the server says what is wrong with it
+    }
+  }
+  const photos = () => Promise.all(Array.from($("photos").files).slice(0, 3).map((f) => shrink(f)));
+
+  // a photo's EXIF GPS, offered as the place (from the original file, before it is made small)
   $("photos").addEventListener("change", () => {
     const file = $("photos").files[0];
     const count = $("photos").files.length;
@@ -75,6 +98,7 @@
     $("use-photo-gps").classList.add("d-none");
     if (!file) return;
     const fd = new FormData(); fd.append("photo", file);
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
     fetch("/api/v1/photos/location", { method: "POST", body: fd, credentials: "same-origin", headers: { "X-CSRFToken": csrf } })
       .then((r) => (r.ok ? r.json() : null))
       .then((gps) => {
@@ -82,54 +106,145 @@
         const btn = $("use-photo-gps");
         btn.classList.remove("d-none");
         btn.onclick = () => { const ll = L.latLng(gps.lat, gps.lon); map.setView(ll, 17); place(ll); };
-      });
+      })
+      .catch(() => {});
   });
 
-  function send(attempt) {
+  /* "Is it one of these?": open reports of the same group within 50 m from the last 7 days. */
+  let nearbyAsked = null;
+  function lookNearby() {
+    const box = $("nearby");
+    if (!pin || !category.value) return;
     const ll = pin.getLatLng();
-    const fd = new FormData();
-    fd.append("lon", ll.lng); fd.append("lat", ll.lat);
-    fd.append("category", category.value);
-    fd.append("description", $("description").value);
-    fd.append("client_id", clientId);
-    fd.append("channel", "app");
-    for (const f of Array.from($("photos").files).slice(0, 3)) fd.append("photos", f);
-    return fetch("/api/v1/reports", { method: "POST", body: fd, credentials: "same-origin", headers: { "X-CSRFToken": csrf } })
-      .then((r) => r.json().then((body) => ({ status: r.status, body })))
-      .catch(() => {
-        if (attempt >= 5) throw new Error("offline");
-        $("result").textContent = _t("Weak signal, retrying (%(attempt)s)…", { attempt });
-        return new Promise((res) => setTimeout(res, 1500 * attempt)).then(() => send(attempt + 1));
-      });
+    const url = `/api/v1/reports/nearby?lon=${ll.lng}&lat=${ll.lat}&category=${encodeURIComponent(category.value)}`;
+    nearbyAsked = url;
+    fetch(url, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : { reports: [] }))
+      .then((body) => { if (nearbyAsked === url) showNearby(box, body.reports); })
+      .catch(() => showNearby(box, []));
   }
 
-  $("report-form").addEventListener("submit", (e) => {
+  function showNearby(box, reports) {
+    box.replaceChildren();
+    box.classList.toggle("d-none", !reports.length);
+    box.dataset.count = String(reports.length);
+    if (!reports.length) return;
+    box.appendChild(GW.textNode("div", _t("Is it one of these? Reported nearby in the last 7 days:"), "small fw-semibold mb-1"));
+    for (const r of reports) {
+      const row = document.createElement("div");
+      row.className = "d-flex gap-2 align-items-center border rounded p-1 mb-1 gw-nearby";
+      row.dataset.id = String(r.id);
+      if (r.thumbnail) {
+        const img = Object.assign(document.createElement("img"), { src: r.thumbnail, alt: _t("photo %(n)s", { n: 1 }), loading: "lazy" });
+        img.className = "gw-thumb";
+        row.appendChild(img);
+      }
+      const text = document.createElement("div");
+      text.className = "small flex-grow-1";
+      const link = GW.textNode("a", `#${r.id} ${r.category_name}`);
+      link.href = r.url;
+      text.appendChild(link);
+      const away = _t("%(distance)s m away", { distance: Math.round(r.distance_m) });
+      text.appendChild(GW.textNode("div", [GW_TIME(r.created_at), r.status_name, away].join(" · "), "text-muted"));
+      if (r.confirmations) text.appendChild(GW.textNode("div", _t("%(count)s confirmed it", { count: r.confirmations }), "text-muted"));
+      row.appendChild(text);
+      const seen = GW.textNode("button", _t("I saw it too"), "btn btn-outline-primary");
+      seen.type = "button";
+      seen.onclick = () => confirmCase(r, seen);
+      row.appendChild(seen);
+      box.appendChild(row);
+    }
+  }
+
+  async function confirmCase(r, button) {
+    button.disabled = true;
+    const ll = pin.getLatLng();
+    await Outbox.add({ client_id: uuid4(), kind: "confirm", user, report_id: r.id, version: r.version,
+      label: _t("Confirmation of case %(id)s", { id: r.id }),
+      fields: { note: $("description").value, lon: ll.lng, lat: ll.lat }, photos: await photos() });
+    clearForm();
+    Outbox.flush({ onProgress }).then(afterFlush);
+  }
+
+  function clearForm() {
+    $("description").value = "";
+    $("photos").value = "";
+    $("photo-count").textContent = "";
+    showNearby($("nearby"), []);
+  }
+
+  /* What waits on the phone, what failed and why, and what was sent last. */
+  const progress = {};
+  function onProgress(item, share) {
+    progress[item.client_id] = share;
+    render();
+  }
+  async function render() {
+    const items = (await Outbox.all()).filter((i) => i.user === user);
+    const waiting = items.filter((i) => i.state === "waiting");
+    const failed = items.filter((i) => i.state === "failed");
+    const box = $("outbox");
+    box.replaceChildren();
+    box.dataset.waiting = String(waiting.length);
+    box.dataset.failed = String(failed.length);
+    if (waiting.length) {
+      box.appendChild(GW.textNode("div", _t("%(count)s waiting to send", { count: waiting.length }), "fw-semibold text-warning"));
+    }
+    for (const item of items) {
+      const row = document.createElement("div");
+      row.className = `border rounded p-2 mb-1 gw-outbox-${item.state}`;
+      const what = item.kind === "confirm" ? item.label : `${item.category_name || ""} ${item.fields.description || ""}`;
+      row.appendChild(GW.textNode("div", what, "small"));
+      const share = progress[item.client_id];
+      const state = item.state === "failed"
+        ? _t("Not accepted: %(why)s", { why: item.error })
+        : share != null && share < 1 ? _t("Sending… %(percent)s", { percent: `${Math.round(100 * share)} %` }) : _t("Waiting for signal");
+      row.appendChild(GW.textNode("div", state, item.state === "failed" ? "small text-danger" : "small text-muted"));
+      if (item.state === "failed") {
+        const drop = GW.textNode("button", _t("Delete"), "btn btn-sm btn-outline-danger mt-1");
+        drop.type = "button";
+        drop.onclick = () => Outbox.remove(item.client_id);
+        row.appendChild(drop);
+      }
+      box.appendChild(row);
+    }
+    const last = (await Outbox.sent()).filter((s) => s.user === user).slice(0, 3);
+    for (const s of last) {
+      const row = document.createElement("div");
+      row.className = "small text-success";
+      const link = GW.textNode("a", _t("case %(id)s", { id: s.id }));
+      link.href = `/cases/${s.id}`;
+      const tail = s.kind === "confirm" ? _t("confirmed.") : s.grid ? _t("in %(grid)s.", { grid: s.grid }) : _t("in the unassigned queue.");
+      row.append(_t("Sent:") + " ", link, " " + tail);
+      box.appendChild(row);
+    }
+  }
+  function afterFlush(result) {
+    if (result && (result.offline || result.retryLater)) Outbox.requestSync();
+    if (result && result.loggedOut) $("result").textContent = _t("Log in again to send what waits.");
+    render();
+  }
+
+  $("report-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!pin) return;
-    if (!clientId) clientId = uuid4();
     $("send").disabled = true;
-    const result = $("result");
-    result.className = "mt-2 small";
-    result.textContent = _t("Sending…");
-    send(1).then(({ status, body }) => {
-      if (status === 201 || status === 200) {
-        const link = document.createElement("a");
-        link.href = `/cases/${body.id}`;
-        link.textContent = _t("case %(id)s", { id: body.id });
-        const where = body.grid ? _t("in %(grid)s.", { grid: body.grid.name }) : _t("in the unassigned queue.");
-        result.replaceChildren(_t("Sent:") + " ", link, " " + where);
-        result.classList.add("text-success");
-        clientId = null;  // the next report is a new one
-        $("description").value = "";
-        $("photos").value = "";
-        $("photo-count").textContent = "";
-      } else {
-        result.textContent = body.error || _t("Refused (%(status)s)", { status });
-        result.classList.add("text-danger");
-      }
-    }).catch(() => {
-      result.textContent = _t("Not sent: no network. Press Send again when you have signal — it will not be sent twice.");
-      result.classList.add("text-danger");
-    }).finally(() => { $("send").disabled = false; });
+    const ll = pin.getLatLng();
+    await Outbox.add({
+      client_id: uuid4(), kind: "report", user, category_name: category.selectedOptions[0].text,
+      fields: { lon: ll.lng, lat: ll.lat, category: category.value, description: $("description").value, channel: "app" },
+      photos: await photos(),
+    });
+    clearForm();
+    $("result").textContent = _t("Kept on the phone; it is sent as soon as there is signal.");
+    $("send").disabled = false;
+    Outbox.flush({ onProgress }).then(afterFlush);
   });
-})();
+
+  // what waits goes when the network is back, when the page opens, and every 30 s
+  window.addEventListener("gw-outbox", render);
+  if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", (e) => { if (e.data === "gw-outbox") render(); });
+  window.addEventListener("online", () => Outbox.flush({ onProgress }).then(afterFlush));
+  setInterval(() => { if (navigator.onLine) Outbox.flush({ onProgress }).then(afterFlush); }, 30000);
+  render().then(() => Outbox.flush({ onProgress }).then(afterFlush));
+})(window.GridWatch, window.GridWatchOutbox);

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
 LOCALES = {"zh_Hans_CN": "zh-CN", "en": "en-US"}
 # the pages each demo user may open: the nav's, the account and a case in their scope
-EVERYONE = ["/report", "/cases", "CASE", "/map", "/coverage", "/account"]
+EVERYONE = ["/report", "/my", "/cases", "CASE", "/map", "/coverage", "/account"]
 PAGES = {
     "worker": EVERYONE,
     "supervisor": [*EVERYONE, "/dashboard"],

@@ -23,8 +23,8 @@ def test_drop_a_pin_and_find_the_case(page, log_in):
     marker = f"browser test {uuid.uuid4().hex[:6]} <b>not bold</b>"
     page.fill("#description", marker)
     page.click("#send")
-    page.wait_for_selector("#result.text-success")
-    case_link = page.locator("#result a")
+    page.wait_for_selector("#outbox a[href^='/cases/']")  # kept on the phone, then sent
+    case_link = page.locator("#outbox a[href^='/cases/']").first
     case_path = case_link.get_attribute("href")
     # the send button fits a 360 px screen
     assert page.locator("#send").bounding_box()["width"] <= 360
