@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map clean
+.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -44,7 +44,7 @@ lint: venv
 # Front-end libraries from the npm registry (pinned by package-lock.json), copied to static/vendor.
 VENDOR := static/vendor
 assets: $(VENDOR)/.installed
-$(VENDOR)/.installed: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json | venv
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
 	cp -r node_modules/leaflet/dist $(VENDOR)/leaflet
@@ -61,6 +61,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 		node_modules/workbox-{core,routing,strategies,precaching,expiration,cacheable-response}/build/*.prod.js $(VENDOR)/workbox/
 	mkdir -p $(VENDOR)/idb && cp node_modules/idb/build/umd.js $(VENDOR)/idb/idb.umd.js
 	mkdir -p $(VENDOR)/swagger-ui && cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
+	$(BIN)/python -m whitenoise.compress -q $(VENDOR)  # .gz and .br beside each file (app/delivery.py)
 	touch $@
 
 # Translations: `make i18n` extracts every msgid (Python and templates: messages; the pages'
@@ -84,13 +85,14 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake bench-import bench-coverage bench-indicators bench-map
+bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page
 bench-import: BENCH = import_buildings
 bench-intake: BENCH = report_intake
 bench-coverage: BENCH = patrol_coverage
 bench-indicators: BENCH = indicators
 bench-map: BENCH = map
-bench-import bench-intake bench-coverage bench-indicators bench-map: setup
+bench-report-page: BENCH = report_page
+bench-import bench-intake bench-coverage bench-indicators bench-map bench-report-page: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
 

@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         auth,
         dashboard,
         database,
+        delivery,
         errors,
         health,
         i18n,
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     offline.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
     blueprints = (auth, health, pages, api, imports, open311, patrols, dashboard, admin)
     for blueprint in (module.bp for module in blueprints):

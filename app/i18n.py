@@ -206,9 +206,17 @@ def names_in(locale: str) -> dict[str, dict[str, str]]:
 def catalogue_script(locale: str):
     """The JavaScript's words in ``locale`` (static/js/i18n.js's ``_t`` and ``GW_NAME`` read them)
     and the zone its times are shown in."""
+    response = Response(catalogue_body(locale), mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+def catalogue_body(locale: str) -> str:
+    """The catalogue script's text (served at /i18n/<locale>.js, or inlined in a first visit)."""
     if locale not in LOCALES:
         locale = i18n.DEFAULT_LOCALE
-    body = "".join(
+    return "".join(
         f"window.{name} = {json.dumps(value, ensure_ascii=False)};\n"
         for name, value in (
             ("GW_LOCALE", HTML_LANG[locale]),
@@ -217,10 +225,6 @@ def catalogue_script(locale: str):
             ("GW_NAMES", names_in(locale)),
         )
     )
-    response = Response(body, mimetype="text/javascript")
-    response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    return response
 
 
 _CATALOGUES: dict[str, dict[str, str]] = {}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.auth import current_row, current_viewer
 from app.database import db
+from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
 from app.params import date_arg, proof_from_request
@@ -176,6 +177,7 @@ def my():
 @bp.get("/report")
 def report():
     """The grid worker's phone page: drop a pin, pick a category, send."""
+    inline_on_first_visit()
     categories = db().scalars(select(Category).order_by(Category.sort)).all()
     names = display_names(categories, request_locale())
     tree = [

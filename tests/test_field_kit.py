@@ -247,3 +247,64 @@ def test_the_installable_app_is_served(client, login, crew):
     login(crew["worker"])
     session = client.get("/api/v1/session").get_json()
     assert session["user"] == crew["worker"].id and session["csrf_token"]
+
+
+def test_a_photos_position_is_read_from_its_head_alone(client, crew):
+    """The phone sends only a photo's first 128 KB to ask for its GPS (static/js/report.js): on a
+    weak signal the whole photo would hold up the report."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    noise = Image.effect_noise((2000, 1500), 64).convert("RGB")
+    exif = noise.getexif()
+    exif[0x8825] = {
+        1: "N",
+        2: (IFDRational(44, 1), IFDRational(20, 1), IFDRational(6, 1)),
+        3: "E",
+        4: (IFDRational(84, 1), IFDRational(52, 1), IFDRational(3, 1)),
+    }
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=90, exif=exif)
+    whole = out.getvalue()
+    assert len(whole) > 4 * 128 * 1024
+    answer = client.post(
+        "/api/v1/photos/location",
+        data={"photo": (io.BytesIO(whole[: 128 * 1024]), "IMG_0001.jpg")},
+        content_type="multipart/form-data",
+        headers=bearer(crew["worker"]),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == pytest.approx(
+        {"lon": 84 + 52 / 60 + 3 / 3600, "lat": 44 + 20 / 60 + 6 / 3600}
+    )
+
+
+def test_a_first_visit_carries_its_files_and_an_installed_phone_links_them(client, login, crew):
+    """app/delivery.py: on a first visit /report holds its styles and scripts (a round trip fewer
+    for each on a weak signal); once the service worker keeps them (cookie gw_kit) it links them."""
+    login(crew["worker"])
+    first = client.get("/report").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/static/vendor/bootstrap' not in first
+    assert '<script src="/static/js/report.js"' not in first
+    assert "<style>" in first and "L.map" in first and "window.GW_TIMEZONE" in first
+    assert "url(/static/vendor/leaflet/images/" in first  # the stylesheet's images, from the page
+    client.set_cookie("gw_kit", "1")
+    installed = client.get("/report").get_data(as_text=True)
+    assert '<script src="/static/js/report.js"></script>' in installed
+    assert '<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">' in installed
+    assert len(installed) < len(first) / 5
+    # other pages always link their files (the service worker keeps them from the first page on)
+    assert '<script src="/static/js/app.js"></script>' in client.get("/my").get_data(as_text=True)
+
+
+def test_answers_are_compressed_where_it_pays(client, login, crew):
+    login(crew["worker"])
+    page = client.get("/report", headers={"Accept-Encoding": "br, gzip"})
+    assert page.headers["Content-Encoding"] == "br" and page.headers["Vary"].lower().count("accept-encoding")
+    import brotli
+
+    assert b"report-map" in brotli.decompress(page.data)
+    library = client.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
+    assert library.status_code == 200 and library.headers["Content-Encoding"] == "gzip"
+    assert "max-age=3600" in library.headers["Cache-Control"]
+    small = client.get("/api/v1/session", headers={"Accept-Encoding": "br, gzip"})
+    assert "Content-Encoding" not in small.headers  # a few hundred bytes: left as they are

@@ -2,7 +2,13 @@
    forgetting what it kept for this person when they log out. */
 (function () {
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js").catch(() => {});
+  // after the page has loaded: on a weak signal, what the page itself needs comes first
+  window.addEventListener("load", () => navigator.serviceWorker.register("/sw.js").catch(() => {}));
+  // once the worker is active its files are kept: pages may link to them instead of carrying
+  // them inside (app/delivery.py)
+  navigator.serviceWorker.ready.then(() => {
+    document.cookie = "gw_kit=1; max-age=31536000; path=/; samesite=lax";
+  });
   const logout = document.querySelector("form[action$='/logout']");
   if (logout) {
     logout.addEventListener("submit", () => {

@@ -17,6 +17,7 @@
   GW.areaLayer(map, { url: mapEl.dataset.gridsUrl });  // grid outlines, when the network has them
   GW.map = map;  // for the console and the browser tests
   mapEl.dataset.ready = "";  // the pin can be placed from here on
+  performance.mark("gw-pin-ready");
 
   let pin = null;
   const where = $("pin-where");
@@ -74,6 +75,8 @@
   category.addEventListener("change", lookNearby);
   fillLeaves();
 
+  const EXIF_HEAD_BYTES = 128 * 1024;
+
   /* A photo made small on the phone: at most 1600 px on its longer side, JPEG, turned upright. */
   async function shrink(file, side = 1600) {
     try {
@@ -97,7 +100,9 @@
     $("photo-count").textContent = count ? _t("%(count)s photo(s) chosen (up to 3 are sent)", { count }) : "";
     $("use-photo-gps").classList.add("d-none");
     if (!file) return;
-    const fd = new FormData(); fd.append("photo", file);
+    // only the photo's head: EXIF sits in its first 64 KB, and on a weak signal the whole photo
+    // would hold up the report itself (the server reads no further than the header)
+    const fd = new FormData(); fd.append("photo", file.slice(0, EXIF_HEAD_BYTES, file.type), file.name);
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     fetch("/api/v1/photos/location", { method: "POST", body: fd, credentials: "same-origin", headers: { "X-CSRFToken": csrf } })
       .then((r) => (r.ok ? r.json() : null))
