@@ -397,6 +397,31 @@ def _report_text(report: dict) -> str:
         )
         for o in topo.get("outside_parent", [])
     ]
+    lines += [
+        _(
+            "  lies over stored %(stored)s: %(code)s, %(area)s m²",
+            stored=o["stored"],
+            code=o["code"],
+            area=o["area_m2"],
+        )
+        for o in topo.get("overlaps_stored", [])
+    ]
+    counts = (report.get("diff") or {}).get("counts")
+    if counts:
+        lines.append(
+            _(
+                "  against the stored layer: %(new)s new, %(changed)s changed, %(unchanged)s unchanged, "
+                "%(gone)s gone",
+                new=counts.get("new", 0),
+                changed=counts.get("changed", 0),
+                unchanged=counts.get("unchanged", 0),
+                gone=counts.get("gone", 0),
+            )
+        )
+        lines += [
+            _("  changed %(code)s: %(area)s m² moved", code=c["code"], area=c["moved_m2"])
+            for c in report["diff"].get("changed", [])[:20]
+        ]
     lines += [_("  error: %(error)s", error=e) for e in report["errors"]]
     if report.get("reassigned"):
         lines.append(_("  re-assigned: %(count)s", count=report["reassigned"]))
@@ -422,31 +447,58 @@ def _report_text(report: dict) -> str:
 @click.option("--code-field")
 @click.option("--name-field")
 @click.option("--parent-field", help="Field holding the parent's code (else: largest overlap).")
+@click.option("--allow-overlap", is_flag=True, help="Import areas that lie over stored ones of their level.")
+@click.option(
+    "--code-map",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV of file code,code for codes that are not the standard ones.",
+)
+@click.option("--district-code", help="The GB/T 2260 code of a file holding one district.")
 @_common_import_options
 def import_grids(
-    path, level, code_field, name_field, parent_field, crs, encoding, layer, replace, dry_run, as_json
+    path,
+    level,
+    code_field,
+    name_field,
+    parent_field,
+    allow_overlap,
+    code_map,
+    district_code,
+    crs,
+    encoding,
+    layer,
+    replace,
+    dry_run,
+    as_json,
 ):
-    """Import an area layer (grids by default) with validation and a topology report."""
-    from gis.areas.importer import import_areas
+    """Import an area layer (grids by default) with validation, a topology report and a diff
+    against the stored layer."""
+    from gis.areas.importer import apply_areas, checked, plan_areas, read_code_map
 
-    _run_import(
-        lambda session, progress: import_areas(
+    def run(session, progress):
+        plan = plan_areas(
             session,
             path,
             level,
             code_field=code_field,
             name_field=name_field,
             parent_field=parent_field,
-            nearest_grid_m=current_app.config["NEAREST_GRID_M"],
+            allow_overlap=allow_overlap,
+            code_map=read_code_map(code_map) if code_map else None,
+            district_code=district_code,
             crs=crs,
             encoding=encoding,
             layer=layer,
             replace=replace,
             progress=progress,
-        ),
-        dry_run,
-        as_json,
-    )
+        )
+        if dry_run:
+            return checked(plan)
+        return apply_areas(
+            session, plan, nearest_grid_m=current_app.config["NEAREST_GRID_M"], progress=progress
+        )
+
+    _run_import(run, dry_run, as_json)
 
 
 @import_group.command("buildings")
@@ -459,24 +511,54 @@ def import_buildings_command(
     path, name_field, households_field, floors_field, crs, encoding, layer, replace, dry_run, as_json
 ):
     """Import building footprints; each goes to the grid holding most of it."""
-    from gis.areas.importer import import_buildings
+    from gis.areas.importer import apply_buildings, checked, plan_buildings
 
-    _run_import(
-        lambda session, progress: import_buildings(
+    def run(session, progress):
+        plan = plan_buildings(
             session,
             path,
             name_field=name_field,
             households_field=households_field,
             floors_field=floors_field,
-            nearest_building_m=current_app.config["NEAREST_BUILDING_M"],
             crs=crs,
             encoding=encoding,
             layer=layer,
             replace=replace,
             progress=progress,
-        ),
-        dry_run,
-        as_json,
+        )
+        if dry_run:
+            return checked(plan)
+        return apply_buildings(
+            session, plan, nearest_building_m=current_app.config["NEAREST_BUILDING_M"], progress=progress
+        )
+
+    _run_import(run, dry_run, as_json)
+
+
+@import_group.command("undo")
+@click.argument("batch", type=int)
+def import_undo(batch):
+    """Undo import BATCH: the layer as it was before it, reports and buildings back in their grids."""
+    from gis.areas.undo import undo_import
+
+    session = current_app.extensions["gridwatch.sessions"]()
+    try:
+        counts = undo_import(session, batch, nearest_grid_m=current_app.config["NEAREST_GRID_M"])
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(_("%(message)s — nothing was changed", message=exc.text)) from None
+    finally:
+        session.close()
+    click.echo(
+        _(
+            "import %(batch)s undone: %(removed)s removed, %(restored)s put back, %(moved)s case(s) "
+            "moved back",
+            batch=batch,
+            removed=counts["removed"],
+            restored=counts["restored"],
+            moved=counts.get("reports_regridded", counts.get("reports", 0)),
+        )
     )
 
 

@@ -14,18 +14,27 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from sqlalchemy import select
 
 from app.auth import current_row, roles_required
 from app.database import db
 from app.openapi import Reply, operation
-from app.schemas import Error, ImportForm, ImportOut
-from gis.areas.importer import ImportRefused, import_areas, import_buildings, import_streets
+from app.schemas import REFUSED, Error, ImportBatchOut, ImportForm, ImportOut, PageQuery, UndoOut
+from gis.areas.importer import (
+    ImportRefused,
+    apply_areas,
+    apply_buildings,
+    checked,
+    import_streets,
+    plan_areas,
+    plan_buildings,
+)
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid
 from gis.i18n import _
 from gis.maps.layers import grids_extent
-from gis.models import AREA_LEVELS
+from gis.models import AREA_LEVELS, User
 
 bp = Blueprint("imports", __name__)
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
@@ -69,6 +78,10 @@ def _save_upload(into: Path) -> Path:
     return main
 
 
+def _flag(value: str | None) -> bool:
+    return value in ("1", "true", "on")
+
+
 def _option(value: str | None) -> str | None:
     return (value or "").strip() or None
 
@@ -98,36 +111,57 @@ def create(body: ImportForm):
             crs=_option(body.crs),
             encoding=_option(body.encoding),
             layer=_option(body.layer),
-            replace=body.replace in ("1", "true", "on"),
-            user_id=current_row().id,
+            replace=_flag(body.replace),
         )
+        user_id = current_row().id
         try:
             if kind == "grids":
-                result = import_areas(
+                plan = plan_areas(
                     db(),
                     path,
                     body.level,
                     code_field=_option(body.code_field),
                     name_field=_option(body.name_field),
                     parent_field=_option(body.parent_field),
-                    nearest_grid_m=current_app.config["NEAREST_GRID_M"],
+                    allow_overlap=_flag(body.allow_overlap),
+                    district_code=_option(body.district_code),
                     **common,
                 )
+                result = (
+                    checked(plan)
+                    if dry_run
+                    else apply_areas(
+                        db(), plan, user_id=user_id, nearest_grid_m=current_app.config["NEAREST_GRID_M"]
+                    )
+                )
             elif kind == "streets":
-                result = import_streets(db(), path, name_field=_option(body.name_field), **common)
+                result = import_streets(
+                    db(), path, name_field=_option(body.name_field), user_id=user_id, **common
+                )
             else:
-                result = import_buildings(
+                plan = plan_buildings(
                     db(),
                     path,
                     name_field=_option(body.name_field),
                     households_field=_option(body.households_field),
                     floors_field=_option(body.floors_field),
-                    nearest_building_m=current_app.config["NEAREST_BUILDING_M"],
                     **common,
+                )
+                result = (
+                    checked(plan)
+                    if dry_run
+                    else apply_buildings(
+                        db(),
+                        plan,
+                        user_id=user_id,
+                        nearest_building_m=current_app.config["NEAREST_BUILDING_M"],
+                    )
                 )
         except ImportRefused as exc:
             exc.report["file"] = _original_name()
-            return jsonify({"error": exc.message, "status": 422, "report": exc.report, "written": False}), 422
+            refused = {"error": exc.message, "status": 422, "report": exc.report, "written": False}
+            refused["preview"] = json.loads(exc.preview) if exc.preview else None
+            return jsonify(refused), 422
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.report["file"] = _original_name()
@@ -138,7 +172,7 @@ def create(body: ImportForm):
         "preview": json.loads(result.preview) if result.preview else None,
     }
     if dry_run:
-        db().rollback()  # a check writes nothing
+        db().rollback()  # a check writes nothing (it only read: gis.areas.importer.plan_*)
         return jsonify(body), 200
     return jsonify(body), 201
 
@@ -147,3 +181,77 @@ def _original_name() -> str:
     names = [f.filename for f in request.files.getlist("file") if f and f.filename]
     main = [n for n in names if Path(n).suffix.lower() in SUPPORTED]
     return re.sub(r"[\r\n]", "", (main or names or ["upload"])[0])
+
+
+# -- the imports made, and undo ----------------------------------------------------------------
+@bp.get("/imports")
+@roles_required("planner")
+def batches_page():
+    """Every import (who, when, which file, how many), newest first, each undoable in turn."""
+    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    from gis.areas.undo import batches, newest_undoable
+
+    rows = batches(db(), limit=BATCH_PAGE, offset=(page_no - 1) * BATCH_PAGE)
+    users = dict(db().execute(select(User.id, User.display_name)).all()) if rows else {}
+    return render_template(
+        "imports.html",
+        batches=rows,
+        users=users,
+        undoable=newest_undoable(db()),
+        page=page_no,
+        more=len(rows) == BATCH_PAGE,
+    )
+
+
+BATCH_PAGE = 50
+
+
+def batches_out(page_no: int = 1) -> list[dict]:
+    from gis.areas.undo import batches, newest_undoable
+
+    rows = batches(db(), limit=BATCH_PAGE, offset=(page_no - 1) * BATCH_PAGE)
+    users = dict(db().execute(select(User.id, User.username)).all()) if rows else {}
+    newest_live = newest_undoable(db())
+    return [
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "level": b.level,
+            "filename": b.filename,
+            "features": b.feature_count,
+            "replaced": b.replaced,
+            "user": users.get(b.user_id),
+            "created_at": b.created_at.isoformat(),
+            "undone_at": b.undone_at.isoformat() if b.undone_at else None,
+            "undoable": b.id == newest_live,
+        }
+        for b in rows
+    ]
+
+
+@bp.get("/api/v1/imports")
+@roles_required("planner")
+@operation(
+    "The imports made, newest first (50 a page)",
+    query=PageQuery,
+    responses={200: Reply(list[ImportBatchOut]), "default": REFUSED},
+    tags=("imports",),
+)
+def list_batches(query: PageQuery):
+    return jsonify(batches_out(query.page))
+
+
+@bp.post("/api/v1/imports/<id:batch_id>/undo")
+@roles_required("planner")
+@operation(
+    "Undo an import: the layer as it was before, reports and buildings back in their grids",
+    responses={200: Reply(UndoOut), "default": REFUSED},
+    tags=("imports",),
+)
+def undo(batch_id: int):
+    from gis.areas.undo import undo_import
+
+    counts = undo_import(
+        db(), batch_id, user_id=current_row().id, nearest_grid_m=current_app.config["NEAREST_GRID_M"]
+    )
+    return jsonify({"batch_id": batch_id, **counts})

@@ -367,6 +367,8 @@ class ImportForm(Model):
     level: Literal["district", "street", "community", "grid"] = "grid"
     dry_run: Literal["0", "1", "true", "false", "yes", "no"] = "1"
     replace: Literal["", "0", "1", "true", "on"] | None = None
+    allow_overlap: Literal["", "0", "1", "true", "on"] | None = None
+    district_code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     code_field: text("name") | None = None  # type: ignore[valid-type]
     name_field: text("name") | None = None  # type: ignore[valid-type]
     parent_field: text("name") | None = None  # type: ignore[valid-type]
@@ -381,6 +383,32 @@ class ImportOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     report: dict[str, Any]
     written: bool
+
+
+class PageQuery(Model):
+    page: Page = 1
+
+
+class ImportBatchOut(BaseModel):
+    """An import as the /imports list shows it."""
+
+    id: int
+    kind: str
+    level: str | None
+    filename: str
+    features: int
+    replaced: bool
+    user: str | None
+    created_at: str
+    undone_at: str | None
+    undoable: bool
+
+
+class UndoOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    batch_id: int
+    removed: int
+    restored: int
 
 
 # -- Open311 GeoReport v2 (its official JSON schemas: ../shared/open311-georeport-v2) -------------

@@ -151,6 +151,9 @@ class ImportBatch(Base):
     report: Mapped[dict] = mapped_column(WithMessages, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    replaced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Area(Base):
@@ -194,6 +197,48 @@ class Building(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+def _undo_copy_of(table: Table) -> Table:
+    """What an import replaced of ``table``: its rows whole, with their ids, and the batch
+    (migration c2d3e4f5a6b7 makes it ``LIKE`` the table: same columns, no keys or indexes)."""
+    columns = [
+        Column(
+            c.name,
+            Geometry(c.type.geometry_type, srid=c.type.srid, spatial_index=False)
+            if isinstance(c.type, Geometry)
+            else c.type,
+            nullable=c.nullable and not c.primary_key,
+        )
+        for c in table.columns
+    ]
+    return Table(
+        f"undo_{table.name}",
+        Base.metadata,
+        *columns,
+        Column("batch_id", ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False),
+        Index(f"ix_undo_{table.name}_batch", "batch_id"),
+    )
+
+
+undo_areas = _undo_copy_of(Area.__table__)  # type: ignore[arg-type]
+undo_buildings = _undo_copy_of(Building.__table__)  # type: ignore[arg-type]
+
+# What an import changed on rows it kept: a report's grid, assignment and building, a building's
+# grid, a child area's parent, a worker's grid (``entity``: report, building, child, user_grid).
+undo_links = Table(
+    "undo_links",
+    Base.metadata,
+    Column("batch_id", ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False),
+    Column("entity", String(12), nullable=False),
+    Column("id", Integer, nullable=False),
+    Column("grid_id", Integer),
+    Column("assignment", String(12)),
+    Column("assignment_distance_m", Float),
+    Column("building_id", Integer),
+    Column("parent_id", Integer),
+    Index("ix_undo_links_batch", "batch_id", "entity"),
+)
 
 
 class Category(Base):

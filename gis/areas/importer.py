@@ -40,9 +40,10 @@ PARENT_FIELDS = ("parent", "parent_code", "sqbm", "上级编码")
 class ImportRefused(Invalid):
     """The file cannot be imported as it is; ``report`` says every reason."""
 
-    def __init__(self, message: Words, report: dict):
+    def __init__(self, message: Words, report: dict, preview: str | None = None):
         super().__init__(message, report=report)
         self.report = report
+        self.preview = preview  # the file over the stored layer, when it got that far
 
 
 PREVIEW_LIMIT = 3000
@@ -55,6 +56,29 @@ class ImportResult:
     written: int = 0
     reassigned: dict = field(default_factory=dict)
     preview: str | None = None  # GeoJSON of (up to PREVIEW_LIMIT) kept features, for the map
+
+
+def checked(plan) -> ImportResult:
+    """What a check answers: the plan's report and preview, nothing written."""
+    return ImportResult(report={**plan.report, "written": 0}, preview=plan.preview)
+
+
+def read_code_map(path: str | Path) -> dict[str, str]:
+    """A CSV of file code,code (a header row is allowed) for --code-map: codes a file carries that
+    are not the standard ones (a district numbered 1–5 instead of its GB/T 2260 code)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            pairs = [row for row in csv.reader(f) if len(row) >= 2 and row[0].strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(
+            _("cannot read the code map %(path)s: %(error)s", path=str(path), error=str(exc))
+        ) from None
+    mapping = {a.strip(): b.strip() for a, b, *_rest in pairs if b.strip().isdigit()}
+    if not mapping:
+        raise Invalid(_("the code map %(path)s has no line of file code,code", path=str(path)))
+    return mapping
 
 
 def preview_geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
@@ -170,7 +194,20 @@ def _ewkb(geoms) -> np.ndarray:
 
 
 # -- areas ------------------------------------------------------------------------------------
-def import_areas(
+@dataclass
+class AreaPlan:
+    """An area layer read, validated and compared with what is stored — nothing written yet.
+    ``plan_areas`` makes it (the web check and ``--dry-run`` stop there), ``apply_areas`` writes it."""
+
+    level: str
+    parent_level: str | None
+    rows: gpd.GeoDataFrame  # EPSG:4326: row, code, name, parent_code, parent_id, area_m2
+    report: dict
+    replace: bool
+    preview: str | None = None
+
+
+def plan_areas(
     session: Session,
     path: str | Path,
     level: str,
@@ -182,19 +219,20 @@ def import_areas(
     encoding=None,
     layer=None,
     replace: bool = False,
-    user_id: int | None = None,
+    allow_overlap: bool = False,
+    code_map: dict[str, str] | None = None,
+    district_code: str | None = None,
     progress: Progress = _quiet,
-    nearest_grid_m: float = 50,
-) -> ImportResult:
-    """An area layer, checked and written whole or not at all; with ``replace`` it takes the place
-    of the layer there is, and reports move to the new grids by intake's rule (``nearest_grid_m``:
-    the configured NEAREST_GRID_M)."""
+) -> AreaPlan:
+    """Read, validate and compare an area layer with the stored one; refuse (``ImportRefused``,
+    with the whole report) what cannot go in. Only reads: no lock, no DDL, nothing written."""
     if level not in AREA_LEVELS:
         raise Invalid(_("level must be one of %(items)s", items=", ".join(AREA_LEVELS)))
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("%(level)s areas", level=LEVEL_NAMES[level]))
     report = _base_report(dataset, "areas", level)
+    report["replace"] = replace
     frame = dataset.frame.to_crs(4326)
     lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
     metric = local_metric_crs(lon, lat)
@@ -220,6 +258,9 @@ def import_areas(
     rows = cleaned.reset_index(drop=True)
     rows["row"] = [int(i) + 1 for i in cleaned.index]
     rows["name"] = [_text(v) for v in rows[name_col]] if name_col else None
+    file_codes = _file_codes(rows, code_col, code_map, district_code, level, report)
+    if parent_col and code_map:
+        rows[parent_col] = [code_map.get(c, c) if c else c for c in (_text(v) for v in rows[parent_col])]
 
     progress("finding parents", 0.4)
     parent_level = AREA_LEVELS[AREA_LEVELS.index(level) - 1] if level != "district" else None
@@ -227,7 +268,7 @@ def import_areas(
     metric_rows = rows.to_crs(metric)
 
     progress("assigning codes", 0.5)
-    _assign_codes(session, rows, metric_rows, level, code_col, replace, report)
+    _assign_codes(session, rows, metric_rows, level, file_codes, replace, report)
     if rows["name"].isna().any():
         rows.loc[rows["name"].isna(), "name"] = [
             _("%(level)s %(code)s", level=LEVEL_NAMES[level], code=c)
@@ -238,12 +279,17 @@ def import_areas(
     metric_rows["code"] = rows["code"]
     metric_rows["parent_code"] = rows["parent_code"]
     parent_shapes = dict(zip(parents["code"], parents.to_crs(metric).geometry)) if parents is not None else {}
+    stored = _stored_layer(session, level, metric)
     report["topology"] = {
         "overlaps": topology.overlaps(metric_rows),
         "gaps": topology.gaps(metric_rows, parent_shapes),
         "outside_parent": topology.outside_parent(metric_rows, parent_shapes),
         "duplicate_codes": topology.duplicate_codes(rows["code"]),
+        # a layer that is added to (not replacing) must not lie over what stays
+        "overlaps_stored": [] if replace else topology.overlaps_with(metric_rows, stored),
     }
+    found = topology.diff(metric_rows, stored, replace)
+    report["diff"] = topology.diff_summary(found)
     if report["topology"]["duplicate_codes"]:
         report["errors"].append(
             _(
@@ -251,21 +297,29 @@ def import_areas(
                 codes=", ".join(report["topology"]["duplicate_codes"][:20]),
             )
         )
-    if not replace:
-        taken = set(
-            session.scalars(
-                text("SELECT code FROM areas WHERE code = ANY(:codes)"), {"codes": list(rows["code"])}
+    if report["topology"]["overlaps_stored"] and not allow_overlap:
+        over = report["topology"]["overlaps_stored"]
+        report["errors"].append(
+            _(
+                "%(count)s area(s) of the file lie over stored %(level)s areas (%(items)s): grids must "
+                "not overlap. Replace the whole layer (--replace), or import anyway (--allow-overlap)",
+                count=len({o["code"] for o in over}),
+                level=LEVEL_NAMES[level],
+                items=", ".join(f"{o['code']} × {o['stored']} {o['area_m2']} m²" for o in over[:10]),
             )
         )
+    if not replace:
+        taken = sorted(set(rows["code"]) & set(stored["code"]))
         if taken:
             report["errors"].append(
                 _(
                     "%(count)s code(s) already in the database (use --replace to swap the layer): %(items)s",
                     count=len(taken),
-                    items=", ".join(sorted(taken)[:20]),
+                    items=", ".join(taken[:20]),
                 )
             )
     report["features_kept"] = len(rows)
+    preview = _diff_preview(rows, stored, found)
     if report["errors"]:
         raise ImportRefused(
             _(
@@ -274,13 +328,93 @@ def import_areas(
                 errors=joined("; ", report["errors"]),
             ),
             report,
+            preview=preview,
         )
+    return AreaPlan(level, parent_level, rows, report, replace, preview)
 
+
+def apply_areas(
+    session: Session,
+    plan: AreaPlan,
+    *,
+    user_id: int | None = None,
+    nearest_grid_m: float = 50,
+    progress: Progress = _quiet,
+) -> ImportResult:
+    """Write a planned layer in the caller's transaction, keeping what it replaces or moves so
+    that ``gis.areas.undo`` can put it back; with ``replace`` reports move to the new grids by
+    intake's rule (``nearest_grid_m``: the configured NEAREST_GRID_M)."""
     progress("writing", 0.7)
-    result = _write_areas(session, rows, level, parent_level, replace, report, user_id, nearest_grid_m)
-    result.preview = preview_geojson(rows, ["row", "code", "name", "parent_code"])
+    result = _write_areas(
+        session, plan.rows, plan.level, plan.parent_level, plan.replace, plan.report, user_id, nearest_grid_m
+    )
+    result.preview = plan.preview
     progress("done", 1.0)
     return result
+
+
+def import_areas(
+    session: Session,
+    path: str | Path,
+    level: str,
+    *,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+    nearest_grid_m: float = 50,
+    **options,
+) -> ImportResult:
+    """An area layer, checked and written whole or not at all (``plan_areas`` then ``apply_areas``)."""
+    plan = plan_areas(session, path, level, progress=progress, **options)
+    return apply_areas(session, plan, user_id=user_id, nearest_grid_m=nearest_grid_m, progress=progress)
+
+
+def _file_codes(rows, code_col, code_map, district_code, level, report) -> list[str | None]:
+    """The file's codes, through ``code_map`` (file code → code) or, for a file of one district,
+    ``district_code``."""
+    codes: list[str | None] = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
+    if district_code:
+        if level != "district" or len(rows) != 1:
+            raise ImportRefused(
+                _(
+                    "--district-code names the code of a file holding one district; this file has "
+                    "%(count)s %(level)s areas (give their codes with --code-map FILE.csv)",
+                    count=len(rows),
+                    level=LEVEL_NAMES[level],
+                ),
+                report,
+            )
+        return [district_code]
+    if code_map:
+        codes = [code_map.get(c, c) if c else c for c in codes]
+    return codes
+
+
+def _stored_layer(session, level, metric) -> gpd.GeoDataFrame:
+    """The stored areas of ``level`` (code, name, geometry in ``metric``), to compare the file with."""
+    stored = gpd.read_postgis(
+        text("SELECT code, name, geom FROM areas WHERE level = :level ORDER BY code"),
+        session.connection(),
+        params={"level": level},
+        geom_col="geom",
+    )
+    if len(stored) == 0:
+        return gpd.GeoDataFrame({"code": [], "name": []}, geometry=gpd.GeoSeries([], crs=metric))
+    return stored.to_crs(metric)
+
+
+def _diff_preview(rows, stored, diff) -> str:
+    """The file's areas for the map, each with what it is to the stored layer (new, changed,
+    unchanged), and the stored areas the file would remove (gone)."""
+    kinds = dict.fromkeys(diff["new"], "new")
+    kinds.update({c["code"]: "changed" for c in diff["changed"]})
+    kinds.update(dict.fromkeys(diff["unchanged"], "unchanged"))
+    drawn = rows.iloc[:PREVIEW_LIMIT][["row", "code", "name", "parent_code", rows.geometry.name]].copy()
+    drawn["diff"] = [kinds.get(c, "new") for c in drawn["code"]]
+    gone = stored[stored["code"].isin(set(diff["gone"]))].iloc[: max(0, PREVIEW_LIMIT - len(drawn))]
+    if len(gone):
+        gone = gone.to_crs(4326).rename_geometry(drawn.geometry.name).assign(diff="gone")
+        drawn = pd.concat([drawn, gone[["code", "name", "diff", drawn.geometry.name]]], ignore_index=True)
+    return drawn.to_json(drop_id=True, to_wgs84=False)
 
 
 def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.GeoDataFrame | None:
@@ -336,24 +470,44 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
     return parents
 
 
-def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) -> None:
+def _assign_codes(session, rows, metric_rows, level, file_codes, replace, report) -> None:
     """File codes where valid; otherwise parent code + sequence, west→east then north→south."""
     length = CODE_LENGTH[level]
-    codes: list[str | None] = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
+    codes = list(file_codes)
+    malformed = [
+        (rows["row"][i], c)
+        for i, c in enumerate(codes)
+        if c is not None and not (c.isdigit() and len(c) == length)
+    ]
+    if malformed and level == "district":
+        # a district's code cannot be made up: GB/T 2260 gives it; say so once, with the way through
+        raise ImportRefused(
+            _(
+                "%(count)s district code(s) of the file are not 6-digit GB/T 2260 codes (%(items)s): "
+                "give each its code in a CSV of file code,GB/T 2260 code (--code-map FILE.csv), or, "
+                "for a file of one district, --district-code CODE",
+                count=len(malformed),
+                items=", ".join(repr(c) for _row, c in malformed[:10]),
+            ),
+            report,
+        )
+    if malformed:
+        report["warnings"].append(
+            _(
+                "%(count)s code(s) are not %(length)s-digit %(level)s codes (%(items)s): codes were "
+                "made from the parent's instead (or give them with --code-map FILE.csv)",
+                count=len(malformed),
+                length=length,
+                level=LEVEL_NAMES[level],
+                items=joined(
+                    ", ", (_("row %(row)s: %(code)s", row=r, code=repr(c)) for r, c in malformed[:10])
+                ),
+            )
+        )
     for i, code in enumerate(codes):
         if code is None:
             continue
         if not (code.isdigit() and len(code) == length):
-            report["warnings"].append(
-                _(
-                    "row %(value)s: code %(code)s is not a %(length)s-digit %(level)s code; a code was "
-                    "generated",
-                    value=rows["row"][i],
-                    code=repr(code),
-                    length=length,
-                    level=level,
-                )
-            )
             codes[i] = None
         elif rows["parent_code"][i] and not code.startswith(rows["parent_code"][i]):
             report["errors"].append(  # CJ/T 213: a code starts with its parent's (the database holds to it)
@@ -369,7 +523,11 @@ def _assign_codes(session, rows, metric_rows, level, code_col, replace, report) 
     if missing:
         if level == "district":
             raise ImportRefused(
-                _("districts need their 6-digit GB/T 2260 code in the file (--code-field)"), report
+                _(
+                    "districts need their 6-digit GB/T 2260 code: in the file (--code-field), in a CSV "
+                    "(--code-map FILE.csv) or, for one district, --district-code CODE"
+                ),
+                report,
             )
         centroids = shapely.centroid(metric_rows.geometry.values)
         xs, ys = shapely.get_x(centroids), shapely.get_y(centroids)
@@ -413,9 +571,11 @@ def _write_areas(
         feature_count=len(rows),
         report=report,
         user_id=user_id,
+        replaced=replace,
     )
     session.add(batch)
     session.flush()
+    keep_for_undo(session, batch.id, level, replace)
     saved = _detach_layer(session, level) if replace else None
     geoms = _ewkb(rows.geometry.values)
     parents = [None if p is None or p != p else int(p) for p in rows["parent_id"].astype(object)]
@@ -448,6 +608,38 @@ def _write_areas(
     batch.report = report
     session.flush()
     return ImportResult(report=report, batch_id=batch.id, written=len(rows), reassigned=reassigned)
+
+
+# What an import replaces or moves, kept with its batch for gis.areas.undo: the layer's rows whole
+# (with their ids), children's parents and workers' grids; for a grid layer each report's grid,
+# assignment and building and each building's grid (all of them for a replace, else only those
+# without a grid: the only ones an added layer moves).
+KEEP_LAYER_SQL = text("""
+    INSERT INTO undo_areas SELECT a.*, :batch FROM areas a WHERE a.level = :level AND :replace
+""")
+KEEP_LINKS_SQL = text("""
+    INSERT INTO undo_links (batch_id, entity, id, parent_id, grid_id)
+    SELECT :batch, 'child', id, parent_id, NULL FROM areas WHERE level = :child AND :replace
+    UNION ALL
+    SELECT :batch, 'user_grid', ug.user_id, NULL, ug.area_id FROM user_grids ug
+    JOIN areas a ON a.id = ug.area_id WHERE a.level = :level AND :replace
+""")
+KEEP_GRID_LINKS_SQL = text("""
+    INSERT INTO undo_links (batch_id, entity, id, grid_id, assignment, assignment_distance_m, building_id)
+    SELECT :batch, 'report', id, grid_id, assignment, assignment_distance_m, building_id FROM reports
+    WHERE :replace OR grid_id IS NULL
+    UNION ALL
+    SELECT :batch, 'building', id, grid_id, NULL, NULL, NULL FROM buildings WHERE :replace OR grid_id IS NULL
+""")
+
+
+def keep_for_undo(session: Session, batch_id: int, level: str, replace: bool) -> None:
+    child = AREA_LEVELS[AREA_LEVELS.index(level) + 1] if level != "grid" else None
+    params = {"batch": batch_id, "level": level, "replace": replace, "child": child}
+    session.execute(KEEP_LAYER_SQL, params)
+    session.execute(KEEP_LINKS_SQL, params)
+    if level == "grid":
+        session.execute(KEEP_GRID_LINKS_SQL, params)
 
 
 def _detach_layer(session, level) -> dict:
@@ -571,7 +763,20 @@ def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50, previou
 
 
 # -- buildings --------------------------------------------------------------------------------
-def import_buildings(
+@dataclass
+class BuildingPlan:
+    """Footprints read, validated and assigned to grids: what ``apply_buildings`` writes."""
+
+    cleaned: gpd.GeoDataFrame
+    grid_ids: Any
+    report: dict
+    replace: bool
+    source: str
+    columns: dict
+    preview: str | None = None
+
+
+def plan_buildings(
     session: Session,
     path: str | Path,
     *,
@@ -582,13 +787,10 @@ def import_buildings(
     encoding=None,
     layer=None,
     replace: bool = False,
-    user_id: int | None = None,
     progress: Progress = _quiet,
-    nearest_building_m: float = 20,
-) -> ImportResult:
-    """Building footprints, each to the grid holding most of it; with ``replace`` they take the
-    place of all buildings, and reports are linked again by intake's rule (``nearest_building_m``:
-    the configured NEAREST_BUILDING_M)."""
+) -> BuildingPlan:
+    """Building footprints read, validated and each given the grid holding most of it — nothing
+    written yet (the web check and ``--dry-run`` stop here)."""
     progress("reading", 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("buildings"))
@@ -615,6 +817,41 @@ def import_buildings(
         )
     report["features_kept"] = len(cleaned)
 
+    progress("assigning to grids", 0.4)
+    grid_ids = grids_for_footprints(session, cleaned.geometry.values)
+
+    report["diff"] = {"counts": {"new": len(cleaned), "gone": _count(session, "buildings") if replace else 0}}
+    names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
+    return BuildingPlan(
+        preview=preview_geojson(cleaned.assign(name=names), ["name"]),
+        cleaned=cleaned,
+        grid_ids=grid_ids,
+        report=report,
+        replace=replace,
+        source=dataset.source,
+        columns={"name": name_col, "households": households_col, "floors": floors_col},
+    )
+
+
+def _count(session, table: str) -> int:
+    return int(session.scalar(text(f"SELECT count(*) FROM {table}")))
+
+
+def apply_buildings(
+    session: Session,
+    plan: BuildingPlan,
+    *,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+    nearest_building_m: float = 20,
+) -> ImportResult:
+    """Write planned buildings; with ``replace`` they take the place of all buildings (kept for
+    undo), and reports are linked again by intake's rule (``nearest_building_m``: the configured
+    NEAREST_BUILDING_M)."""
+    cleaned, grid_ids, report, replace = plan.cleaned, plan.grid_ids, plan.report, plan.replace
+    name_col, households_col, floors_col = (plan.columns[k] for k in ("name", "households", "floors"))
+    dataset_source = plan.source
+
     def ints(col):
         """A column as whole numbers (None where the cell is not one), vectorised."""
         if col is None:
@@ -628,16 +865,29 @@ def import_buildings(
         out[whole] = numbers[whole].astype(np.int64).tolist()
         return out
 
-    progress("assigning to grids", 0.4)
-    grid_ids = grids_for_footprints(session, cleaned.geometry.values)
-
     progress("writing", 0.5)
     batch = ImportBatch(
-        kind="buildings", filename=dataset.source, feature_count=len(cleaned), report=report, user_id=user_id
+        kind="buildings",
+        filename=dataset_source,
+        feature_count=len(cleaned),
+        report=report,
+        user_id=user_id,
+        replaced=replace,
     )
     session.add(batch)
     session.flush()
-    if replace:
+    if replace:  # what it replaces, kept for gis.areas.undo: the buildings whole, the reports' links
+        session.execute(
+            text("INSERT INTO undo_buildings SELECT b.*, :batch FROM buildings b"), {"batch": batch.id}
+        )
+        session.execute(
+            text(
+                "INSERT INTO undo_links (batch_id, entity, id, grid_id, assignment, assignment_distance_m, "
+                "building_id) SELECT :batch, 'report', id, grid_id, assignment, assignment_distance_m, "
+                "building_id FROM reports"
+            ),
+            {"batch": batch.id},
+        )
         session.execute(text("DELETE FROM buildings"))
     names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
     with bulk_load(session, "buildings", len(cleaned)):
@@ -672,7 +922,23 @@ def import_buildings(
         report=report,
         batch_id=batch.id,
         written=len(cleaned),
-        preview=preview_geojson(cleaned.assign(name=names), ["name"]),
+        preview=plan.preview,
+    )
+
+
+def import_buildings(
+    session: Session,
+    path: str | Path,
+    *,
+    user_id: int | None = None,
+    progress: Progress = _quiet,
+    nearest_building_m: float = 20,
+    **options,
+) -> ImportResult:
+    """Building footprints, checked and written whole or not at all (plan, then apply)."""
+    plan = plan_buildings(session, path, progress=progress, **options)
+    return apply_buildings(
+        session, plan, user_id=user_id, progress=progress, nearest_building_m=nearest_building_m
     )
 
 

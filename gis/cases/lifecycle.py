@@ -450,7 +450,7 @@ REASSIGN_REPORTS_SQL = text(f"""
 # The regrid events of the reports whose grid changed since ``previous`` (report id → grid code).
 REGRID_EVENTS_SQL = text("""
     INSERT INTO report_events (report_id, action, from_status, to_status, note, data, at)
-    SELECT r.id, 'regrid', r.status, r.status, 'grid layer replaced',
+    SELECT r.id, 'regrid', r.status, r.status, CAST(:note AS text),
            jsonb_build_object('from_grid', p.code, 'to_grid', a.code), now()
     FROM reports r
     LEFT JOIN unnest(CAST(:ids AS int[]), CAST(:codes AS text[])) AS p (id, code) ON p.id = r.id
@@ -466,8 +466,36 @@ def regrid(session: Session, only_unassigned: bool, max_m: float = 50, previous:
     params = {"max_m": max_m, "only_unassigned": only_unassigned}
     counts = {"reports": _rowcount(session.execute(REASSIGN_REPORTS_SQL, params))}
     if previous is not None:
-        events = {"ids": list(previous), "codes": list(previous.values())}
+        events = {"ids": list(previous), "codes": list(previous.values()), "note": "grid layer replaced"}
         counts["reports_regridded"] = _rowcount(session.execute(REGRID_EVENTS_SQL, events))
+    return counts
+
+
+# Undoing an import: each report it moved back to the grid, assignment and building it had.
+RESTORE_LINKS_SQL = text("""
+    UPDATE reports r
+    SET grid_id = u.grid_id, assignment = u.assignment, assignment_distance_m = u.assignment_distance_m,
+        building_id = u.building_id
+    FROM undo_links u
+    WHERE u.batch_id = :batch AND u.entity = 'report' AND u.id = r.id
+      AND (r.grid_id, r.assignment, r.assignment_distance_m, r.building_id)
+          IS DISTINCT FROM (u.grid_id, u.assignment, u.assignment_distance_m, u.building_id)
+""")
+
+
+def restore_links(session: Session, batch_id: int, previous: dict | None = None, max_m: float = 50) -> dict:
+    """The system's step when an import is undone: reports back to the grids and buildings they
+    had before it (kept in ``undo_links``). With ``previous`` (a grid layer undone: report id →
+    grid code before the undo) the reports made since go to the grid that holds them now, and
+    each whose grid changed gets a ``regrid`` event."""
+    counts = {"reports": _rowcount(session.execute(RESTORE_LINKS_SQL, {"batch": batch_id}))}
+    if previous is None:
+        return counts
+    counts["reports"] += _rowcount(
+        session.execute(REASSIGN_REPORTS_SQL, {"max_m": max_m, "only_unassigned": True})
+    )
+    events = {"ids": list(previous), "codes": list(previous.values()), "note": "import undone"}
+    counts["reports_regridded"] = _rowcount(session.execute(REGRID_EVENTS_SQL, events))
     return counts
 
 

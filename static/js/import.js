@@ -11,6 +11,10 @@
   const extent = JSON.parse(mapEl.dataset.extent || "null");
   if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]]);
   let preview = null;
+  // what each area of the file is to the stored layer (gis/areas/topology.diff)
+  const DIFF_KINDS = ["new", "changed", "unchanged", "gone"];
+  const DIFF_COLOURS = { new: "#31a354", changed: "#e6550d", unchanged: "#3182bd", gone: "#de2d26" };
+  const DIFF_NAMES = { new: _t("new"), changed: _t("changed"), unchanged: _t("unchanged"), gone: _t("gone") };
 
   // what is already stored, in grey under the file: the level being imported (grids of a level,
   // or the buildings), so the planner sees where the new file sits against the old
@@ -98,6 +102,19 @@
       " · " + (r.crs || _t("no CRS")) + (r.crs_assumed ? " " + _t("(assumed)") : "") +
       (r.encoding ? " · " + _t("text %(encoding)s (%(source)s)", { encoding: r.encoding, source: r.encoding_source }) : "");
     out.appendChild(T("p", head));
+    const counts = (r.diff || {}).counts;
+    if (counts) {
+      const legend = document.createElement("p");
+      legend.className = "gw-diff-legend";
+      for (const kind of DIFF_KINDS) {
+        if (counts[kind] == null) continue;
+        const item = T("span", `${DIFF_NAMES[kind]} ${counts[kind]}`, "me-3");
+        item.style.borderLeft = `12px solid ${DIFF_COLOURS[kind]}`;
+        item.style.paddingLeft = "4px";
+        legend.appendChild(item);
+      }
+      out.appendChild(legend);
+    }
     const topo = r.topology || {};
     for (const part of [
       list(_t("Errors"), r.errors, (e) => e, "text-danger"),
@@ -106,14 +123,21 @@
       list(_t("Rejected"), r.rejected, (x) => _t("row %(row)s: %(what)s", { row: rowName(x), what: x.reason }), "text-danger"),
       list(_t("Overlaps"), topo.overlaps, (o) => `${o.a} × ${o.b}: ${o.area_m2} m²`, "text-warning"),
       list(_t("Gaps"), topo.gaps, (g) => _t("inside %(parent)s: %(area)s m² in %(parts)s part(s)", { parent: g.parent, area: g.area_m2, parts: g.parts }), "text-warning"),
+      list(_t("Over stored areas"), topo.overlaps_stored, (o) => _t("%(code)s lies over %(stored)s: %(area)s m²", { code: o.code, stored: o.stored, area: o.area_m2 }), "text-danger"),
+      list(_t("Changed"), (r.diff || {}).changed, (c) => _t("%(code)s: %(area)s m² moved", { code: c.code, area: c.moved_m2 })),
+      list(_t("Gone"), (r.diff || {}).gone, (c) => c, "text-warning"),
       list(_t("Outside the parent"), topo.outside_parent, (o) => _t("%(code)s sticks out of %(parent)s by %(area)s m²", { code: o.code, parent: o.parent, area: o.area_m2 }), "text-warning"),
     ]) if (part) out.appendChild(part);
     if (r.columns) fillFields(r.columns, r.fields);
     if (preview) { map.removeLayer(preview); preview = null; }
     if (body.preview && body.preview.features.length) {
-      preview = L.geoJSON(body.preview, {  // the file, in blue over the stored layer
-        style: { color: "#2c3e50", weight: 1, fillColor: "#3182bd", fillOpacity: 0.3 },
-        onEachFeature: (f, l) => l.bindTooltip(T("span", [f.properties.code, f.properties.name].filter(Boolean).join(" "))),
+      preview = L.geoJSON(body.preview, {  // the file over the stored layer, coloured by what it changes
+        style: (f) => {
+          const colour = DIFF_COLOURS[f.properties.diff] || DIFF_COLOURS.new;
+          return { color: colour, weight: f.properties.diff === "gone" ? 2 : 1, dashArray: f.properties.diff === "gone" ? "4 3" : null,
+            fillColor: colour, fillOpacity: f.properties.diff === "unchanged" ? 0.1 : 0.35 };
+        },
+        onEachFeature: (f, l) => l.bindTooltip(T("span", [f.properties.code, f.properties.name, DIFF_NAMES[f.properties.diff]].filter(Boolean).join(" "))),
       }).addTo(map);
       map.fitBounds(preview.getBounds());
     }
@@ -136,5 +160,10 @@
     const ok = status === 201;
     $("status").textContent = ok ? _t("Imported %(count)s features (batch %(batch)s).", { count: body.report.written, batch: body.batch_id }) : (body.error || _t("Refused (%(status)s): nothing written", { status }));
     $("status").className = "small mt-2 " + (ok ? "text-success" : "text-danger");
+    if (ok) {
+      const link = T("a", " " + _t("All imports (undo)"));
+      link.href = "/imports";
+      $("status").appendChild(link);
+    }
   });
 })();

@@ -17,7 +17,7 @@ PAGES = {
     "supervisor": [*EVERYONE, "/dashboard"],
     "dispatcher": [*EVERYONE, "/dashboard"],
     "water": EVERYONE,
-    "planner": [*EVERYONE, "/import"],
+    "planner": [*EVERYONE, "/import", "/imports"],
     "admin": [*EVERYONE, "/dashboard", "/import", "/admin/categories", "/admin/audit"],
 }
 READY = {"/dashboard": "#dashboard[data-loaded]", "/map": ".folium-map[data-grids-loaded]"}

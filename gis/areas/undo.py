@@ -1,0 +1,156 @@
+"""Undoing a planner's import: the layer as it was before, and everything that pointed at it.
+
+Each import of areas or buildings keeps, with its batch, what it replaced (the rows whole, with
+their ids: ``undo_areas``, ``undo_buildings``) and what it moved on the rows it kept (``undo_links``:
+reports' grids and buildings, buildings' grids, children's parents, workers' grids), written by
+``gis.areas.importer``. Undo deletes what the batch brought, puts those rows back under their own
+ids — so every link to them holds again — and records a ``regrid`` event on each case whose grid
+changes. Imports stack: the newest one still in force is undone first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gis.cases.lifecycle import restore_links
+from gis.errors import Conflict, Invalid, NotFound
+from gis.i18n import _
+from gis.models import AREA_LEVELS, Area, Building, ImportBatch
+from gis.patrols.coverage import forget_stored_reach
+
+UNDOABLE = ("areas", "buildings")
+
+
+def _touched(result: Any) -> int:
+    """Rows a DELETE or INSERT touched."""
+    return result.rowcount
+
+
+def _columns(model) -> str:
+    return ", ".join(c.name for c in model.__table__.columns)
+
+
+def undo_import(
+    session: Session,
+    batch_id: int,
+    *,
+    user_id: int | None = None,
+    nearest_grid_m: float = 50,
+) -> dict:
+    """Put back what import ``batch_id`` replaced; what it brought is deleted. Returns counts."""
+    batch = session.get(ImportBatch, batch_id, with_for_update=True)
+    if batch is None:
+        raise NotFound(_("no import %(batch)s", batch=batch_id))
+    if batch.kind not in UNDOABLE:
+        raise Invalid(_("only imports of areas and buildings can be undone"))
+    if batch.undone_at is not None:
+        raise Conflict(_("import %(batch)s has already been undone", batch=batch_id))
+    later = newest_undoable(session)
+    if later is not None and later != batch_id:
+        raise Conflict(
+            _("import %(later)s was made after this one: undo it first", later=later),
+        )
+    params = {"batch": batch_id}
+    if batch.kind == "buildings":
+        counts = _undo_buildings(session, params)
+    else:
+        counts = _undo_areas(session, batch, params, nearest_grid_m)
+    batch.undone_at = dt.datetime.now(dt.UTC)
+    batch.undone_by = user_id
+    session.flush()
+    return counts
+
+
+def _undo_areas(session: Session, batch: ImportBatch, params: dict, nearest_grid_m: float) -> dict:
+    level = batch.level or "grid"
+    child = AREA_LEVELS[AREA_LEVELS.index(level) + 1] if level != "grid" else None
+    previous: dict = (
+        dict(
+            session.execute(
+                text("SELECT r.id, a.code FROM reports r LEFT JOIN areas a ON a.id = r.grid_id")
+            ).all()
+        )
+        if level == "grid"
+        else {}
+    )
+    if child:
+        session.execute(
+            text(
+                "UPDATE areas SET parent_id = NULL WHERE level = :child AND parent_id IN "
+                "(SELECT id FROM areas WHERE import_batch_id = :batch)"
+            ),
+            {**params, "child": child},
+        )
+    removed = _touched(session.execute(text("DELETE FROM areas WHERE import_batch_id = :batch"), params))
+    columns = _columns(Area)
+    restored = _touched(
+        session.execute(
+            text(f"INSERT INTO areas ({columns}) SELECT {columns} FROM undo_areas WHERE batch_id = :batch"),
+            params,
+        )
+    )
+    session.execute(
+        text(
+            "UPDATE areas c SET parent_id = u.parent_id FROM undo_links u "
+            "WHERE u.batch_id = :batch AND u.entity = 'child' AND c.id = u.id"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            "INSERT INTO user_grids (user_id, area_id) SELECT u.id, u.grid_id FROM undo_links u "
+            "JOIN areas a ON a.id = u.grid_id WHERE u.batch_id = :batch AND u.entity = 'user_grid' "
+            "ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
+    counts: dict = {"removed": removed, "restored": restored}
+    if level == "grid":
+        counts.update(restore_links(session, batch.id, previous, nearest_grid_m))
+        session.execute(
+            text(
+                "UPDATE buildings b SET grid_id = u.grid_id FROM undo_links u "
+                "WHERE u.batch_id = :batch AND u.entity = 'building' AND b.id = u.id "
+                "AND b.grid_id IS DISTINCT FROM u.grid_id"
+            ),
+            params,
+        )
+        forget_stored_reach(session)  # patrols' stored reach was cut along the grids undone
+    return counts
+
+
+def _undo_buildings(session: Session, params: dict) -> dict:
+    removed = _touched(session.execute(text("DELETE FROM buildings WHERE import_batch_id = :batch"), params))
+    columns = _columns(Building)
+    restored = _touched(
+        session.execute(
+            text(
+                f"INSERT INTO buildings ({columns}) "
+                f"SELECT {columns} FROM undo_buildings WHERE batch_id = :batch"
+            ),
+            params,
+        )
+    )
+    counts = {"removed": removed, "restored": restored}
+    counts.update(restore_links(session, params["batch"]))
+    return counts
+
+
+def newest_undoable(session: Session) -> int | None:
+    """The import that undo may take back now: the newest of areas or buildings still in force."""
+    return session.scalar(
+        select(func.max(ImportBatch.id)).where(
+            ImportBatch.kind.in_(UNDOABLE), ImportBatch.undone_at.is_(None)
+        )
+    )
+
+
+def batches(session: Session, limit: int = 50, offset: int = 0) -> list[ImportBatch]:
+    """The imports, newest first (the /imports page)."""
+    return list(
+        session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit).offset(offset))
+    )

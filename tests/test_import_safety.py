@@ -1,0 +1,214 @@
+"""Imports that cannot damage what exists (#23): areas over stored ones refused, a diff against
+the stored layer before anything is written, a check that only reads, and undo that puts back
+grids, buildings and reports exactly as they were."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+from sqlalchemy import text
+
+from gis.areas.importer import ImportRefused, import_areas, import_buildings, plan_areas, plan_buildings
+from gis.areas.undo import undo_import
+from gis.cases.intake import submit_report
+from gis.errors import Conflict
+from gis.models import ImportBatch
+from tests.factories import CELL, ORIGIN, bearer
+from tests.files import town_cells, write_shapefile
+from tests.test_import_areas import CODES, community  # noqa: F401 (fixture)
+
+SEAM = ORIGIN[0] + CELL  # the town's cells meet here
+
+
+def cells(session, tmp_path, frame, name="grids.shp"):
+    return write_shapefile(frame, tmp_path / name)
+
+
+def snapshot(session) -> dict:
+    """Every row an import or undo may touch, as the database holds it."""
+    return {
+        "areas": session.execute(
+            text(
+                "SELECT id, code, level, name, parent_id, ST_AsEWKB(geom), area_m2, import_batch_id "
+                "FROM areas ORDER BY id"
+            )
+        ).all(),
+        "buildings": session.execute(
+            text("SELECT id, name, households, floors, ST_AsEWKB(geom), grid_id FROM buildings ORDER BY id")
+        ).all(),
+        "reports": session.execute(
+            text(
+                "SELECT id, grid_id, assignment, assignment_distance_m, building_id FROM reports ORDER BY id"
+            )
+        ).all(),
+        "user_grids": session.execute(text("SELECT user_id, area_id FROM user_grids ORDER BY 1, 2")).all(),
+    }
+
+
+def test_areas_over_stored_ones_are_refused_with_the_areas_and_m2(session, community, tmp_path):
+    import_areas(session, cells(session, tmp_path, town_cells(CODES).iloc[:2]), "grid")
+    # a new grid drawn over the south-west one and half of the south-east one
+    over = gpd.GeoDataFrame(
+        {"name": ["新网格"], "code": ["650202001001009"]},
+        geometry=[box(ORIGIN[0] + CELL / 2, ORIGIN[1], ORIGIN[0] + 1.5 * CELL, ORIGIN[1] + CELL)],
+        crs=4326,
+    )
+    path = cells(session, tmp_path, over, "over.shp")
+    with pytest.raises(ImportRefused) as refused:
+        plan_areas(session, path, "grid")
+    found = refused.value.report["topology"]["overlaps_stored"]
+    assert {o["stored"] for o in found} == set(CODES[:2])
+    assert all(o["code"] == "650202001001009" and 17_000 < o["area_m2"] < 18_500 for o in found)
+    assert "--allow-overlap" in refused.value.text
+    assert refused.value.preview and '"diff": "new"' in refused.value.preview
+    assert plan_areas(session, path, "grid", allow_overlap=True).report["topology"]["overlaps_stored"]
+
+
+def test_the_diff_names_new_changed_unchanged_and_gone(session, community, tmp_path):
+    import_areas(session, cells(session, tmp_path, town_cells(CODES).iloc[:3]), "grid")
+    frame = town_cells([CODES[0], CODES[1], CODES[3], CODES[3]]).iloc[[0, 1, 3]].copy()
+    frame["code"] = [CODES[0], CODES[1], CODES[3]]
+    # the south-east cell's west edge moved 10 % of a cell east (the seam of the layer moves too)
+    frame.loc[1, "geometry"] = box(SEAM + CELL / 10, ORIGIN[1], SEAM + CELL, ORIGIN[1] + CELL)
+    plan = plan_areas(session, cells(session, tmp_path, frame, "next.shp"), "grid", replace=True)
+    diff = plan.report["diff"]
+    assert diff["counts"] == {"new": 1, "changed": 1, "unchanged": 1, "gone": 1, "kept": 0}
+    assert diff["new"] == [CODES[3]] and diff["unchanged"] == [CODES[0]] and diff["gone"] == [CODES[2]]
+    (changed,) = diff["changed"]
+    assert changed["code"] == CODES[1] and changed["moved_m2"] == pytest.approx(159.3 * 222.4 / 10, rel=0.02)
+    kinds = {
+        f["properties"]["code"]: f["properties"]["diff"]
+        for f in __import__("json").loads(plan.preview)["features"]
+    }
+    assert kinds == {CODES[0]: "unchanged", CODES[1]: "changed", CODES[3]: "new", CODES[2]: "gone"}
+
+
+def test_a_check_only_reads(session, town, tmp_path):
+    """No lock beyond reading on a live table, no DDL: intake goes on while a planner checks."""
+    frame = gpd.GeoDataFrame(
+        {"name": ["一号楼"]},
+        geometry=[box(ORIGIN[0] + 1e-4, ORIGIN[1] + 1e-4, ORIGIN[0] + 3e-4, ORIGIN[1] + 3e-4)],
+        crs=4326,
+    )
+    path = write_shapefile(frame, tmp_path / "b.shp")
+    plan_buildings(session, path, replace=True)
+    plan_areas(session, cells(session, tmp_path, town_cells(CODES)), "grid", replace=True)
+    held = session.execute(
+        text(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relname IN ('areas', 'buildings', 'reports')"
+        )
+    ).all()
+    assert ("buildings", "AccessShareLock") in held and "AccessExclusiveLock" not in {m for _n, m in held}
+    assert {m for n, m in held if n == "buildings"} == {"AccessShareLock"}  # the town's rows are this test's
+    assert session.scalar(text("SELECT count(*) FROM import_batches")) == 0
+
+
+def test_undo_puts_back_a_replaced_grid_layer_exactly(session, town, make_user, make_building, tmp_path):
+    worker = make_user("grid_worker", grids=town["grids"][:2])
+    make_building(geom=box(SEAM - 3e-4, ORIGIN[1] + 1e-4, SEAM - 1e-4, ORIGIN[1] + 3e-4))
+    for x in (SEAM - 2e-4, SEAM + 2e-4, SEAM + CELL / 20):
+        submit_report(session, lon=x, lat=ORIGIN[1] + 2e-4, category="0101", reporter_id=worker.id)
+    session.flush()
+    before = snapshot(session)
+    # the new layer: the seam moved a tenth of a cell west, so the first report changes grid
+    frame = town_cells(CODES)
+    frame.loc[0, "geometry"] = box(ORIGIN[0], ORIGIN[1], SEAM - CELL / 5, ORIGIN[1] + CELL)
+    frame.loc[1, "geometry"] = box(SEAM - CELL / 5, ORIGIN[1], SEAM + CELL, ORIGIN[1] + CELL)
+    result = import_areas(session, cells(session, tmp_path, frame), "grid", replace=True)
+    moved = snapshot(session)
+    assert moved["areas"] != before["areas"] and moved["reports"] != before["reports"]
+    counts = undo_import(session, result.batch_id, user_id=worker.id)
+    assert counts["removed"] == 4 and counts["restored"] == 4
+    assert snapshot(session) == before
+    notes = session.scalars(text("SELECT note FROM report_events WHERE action = 'regrid' ORDER BY id")).all()
+    assert notes.count("grid layer replaced") == notes.count("import undone") >= 1
+    batch = session.get(ImportBatch, result.batch_id)
+    assert batch.undone_at is not None and batch.undone_by == worker.id
+    with pytest.raises(Conflict):
+        undo_import(session, result.batch_id)
+
+
+def test_undo_puts_back_replaced_buildings_and_takes_back_added_grids(session, town, make_building, tmp_path):
+    old = make_building(geom=box(ORIGIN[0] + 1e-4, ORIGIN[1] + 1e-4, ORIGIN[0] + 3e-4, ORIGIN[1] + 3e-4))
+    submit_report(session, lon=ORIGIN[0] + 2e-4, lat=ORIGIN[1] + 2e-4, category="0101")
+    session.flush()
+    assert session.scalar(text("SELECT building_id FROM reports")) == old.id
+    before = snapshot(session)
+    frame = gpd.GeoDataFrame(
+        {"name": ["新楼"]},
+        geometry=[box(ORIGIN[0] + 5e-4, ORIGIN[1] + 5e-4, ORIGIN[0] + 7e-4, ORIGIN[1] + 7e-4)],
+        crs=4326,
+    )
+    buildings = import_buildings(session, write_shapefile(frame, tmp_path / "b.shp"), replace=True)
+    assert snapshot(session)["buildings"] != before["buildings"]
+    # a later import stacks on top: it is undone first
+    east = gpd.GeoDataFrame(
+        {"name": ["东网格"], "code": ["650202001001005"]},
+        geometry=[box(ORIGIN[0] + 2 * CELL, ORIGIN[1], ORIGIN[0] + 3 * CELL, ORIGIN[1] + CELL)],
+        crs=4326,
+    )
+    grids = import_areas(session, cells(session, tmp_path, east, "east.shp"), "grid", allow_overlap=True)
+    with pytest.raises(Conflict) as later:
+        undo_import(session, buildings.batch_id)
+    assert str(grids.batch_id) in later.value.text
+    undo_import(session, grids.batch_id)
+    undo_import(session, buildings.batch_id)
+    assert snapshot(session) == before
+
+
+def test_district_codes_that_are_not_gbt_2260_get_one_message_and_a_way_through(session, tmp_path):
+    frame = town_cells(["1", "2", "3", "4"])
+    with pytest.raises(ImportRefused) as refused:
+        plan_areas(session, cells(session, tmp_path, frame), "district")
+    message = refused.value.text
+    assert "4 district code(s)" in message and "--code-map" in message and "--district-code" in message
+    assert refused.value.report["warnings"] == []
+    one = town_cells(["7"] * 4).iloc[:1]
+    plan = plan_areas(session, cells(session, tmp_path, one, "one.shp"), "district", district_code="650202")
+    assert list(plan.rows["code"]) == ["650202"]
+    mapped = plan_areas(
+        session,
+        cells(session, tmp_path, frame, "four.shp"),
+        "district",
+        code_map={"1": "650202", "2": "650203", "3": "650204", "4": "650205"},
+    )
+    assert list(mapped.rows["code"]) == ["650202", "650203", "650204", "650205"]
+
+
+def test_the_imports_page_lists_batches_and_undoes_the_newest(
+    client, login, session, community, make_user, tmp_path
+):
+    planner = make_user("planner")
+    first = import_areas(
+        session, cells(session, tmp_path, town_cells(CODES).iloc[:2]), "grid", user_id=planner.id
+    )
+    second = import_areas(
+        session, cells(session, tmp_path, town_cells(CODES).iloc[2:], "b.shp"), "grid", user_id=planner.id
+    )
+    listed = client.get("/api/v1/imports", headers=bearer(planner)).get_json()
+    assert [b["id"] for b in listed[:2]] == [second.batch_id, first.batch_id]
+    assert [b["undoable"] for b in listed[:2]] == [True, False]
+    refused = client.post(f"/api/v1/imports/{first.batch_id}/undo", headers=bearer(planner))
+    assert refused.status_code == 409 and str(second.batch_id) in refused.get_json()["error"]
+    done = client.post(f"/api/v1/imports/{second.batch_id}/undo", headers=bearer(planner))
+    assert done.status_code == 200 and done.get_json()["removed"] == 2
+    assert (
+        client.post(
+            f"/api/v1/imports/{second.batch_id}/undo", headers=bearer(make_user("grid_worker"))
+        ).status_code
+        == 403
+    )
+    login(planner)
+    page = client.get("/imports", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert f'data-batch="{first.batch_id}"' in page and "撤销" in page
+
+
+def test_the_cli_undoes_an_import(runner, session, community, tmp_path):
+    result = import_areas(session, cells(session, tmp_path, town_cells(CODES)), "grid")
+    out = runner.invoke(args=["import", "undo", str(result.batch_id)])
+    assert out.exit_code == 0, out.output
+    assert f"import {result.batch_id} undone: 4 removed, 0 put back" in out.output
+    again = runner.invoke(args=["import", "undo", str(result.batch_id)])
+    assert again.exit_code != 0 and "already been undone" in again.output
