@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page clean
+.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -85,14 +85,15 @@ db: venv
 	$(BIN)/gridwatch db migrate
 
 # Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
-bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page
+bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid
 bench-import: BENCH = import_buildings
 bench-intake: BENCH = report_intake
 bench-coverage: BENCH = patrol_coverage
 bench-indicators: BENCH = indicators
 bench-map: BENCH = map
 bench-report-page: BENCH = report_page
-bench-import bench-intake bench-coverage bench-indicators bench-map bench-report-page: setup
+bench-regrid: BENCH = regrid
+bench-import bench-intake bench-coverage bench-indicators bench-map bench-report-page bench-regrid: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
 

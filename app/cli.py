@@ -406,6 +406,17 @@ def _report_text(report: dict) -> str:
         )
         for o in topo.get("overlaps_stored", [])
     ]
+    built = report.get("hierarchy")
+    if built:
+        lines.append(
+            _(
+                "  from the grid codes: %(communities)s communities, %(streets)s streets, %(districts)s "
+                "districts to build",
+                communities=built["community"],
+                streets=built["street"],
+                districts=built["district"],
+            )
+        )
     counts = (report.get("diff") or {}).get("counts")
     if counts:
         lines.append(
@@ -454,6 +465,11 @@ def _report_text(report: dict) -> str:
     help="CSV of file code,code for codes that are not the standard ones.",
 )
 @click.option("--district-code", help="The GB/T 2260 code of a file holding one district.")
+@click.option(
+    "--build-hierarchy",
+    is_flag=True,
+    help="Build the missing communities, streets and districts from 15-digit grid codes.",
+)
 @_common_import_options
 def import_grids(
     path,
@@ -464,6 +480,7 @@ def import_grids(
     allow_overlap,
     code_map,
     district_code,
+    build_hierarchy,
     crs,
     encoding,
     layer,
@@ -486,6 +503,7 @@ def import_grids(
             allow_overlap=allow_overlap,
             code_map=read_code_map(code_map) if code_map else None,
             district_code=district_code,
+            build_hierarchy=build_hierarchy,
             crs=crs,
             encoding=encoding,
             layer=layer,

@@ -11,30 +11,33 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
 from app.auth import current_row, roles_required
 from app.database import db
 from app.openapi import Reply, operation
-from app.schemas import REFUSED, Error, ImportBatchOut, ImportForm, ImportOut, PageQuery, UndoOut
-from gis.areas.importer import (
-    ImportRefused,
-    apply_areas,
-    apply_buildings,
-    checked,
-    import_streets,
-    plan_areas,
-    plan_buildings,
+from app.schemas import (
+    REFUSED,
+    Error,
+    ImportBatchOut,
+    ImportForm,
+    ImportJobOut,
+    ImportOut,
+    PageQuery,
+    UndoOut,
 )
+from gis.areas.importer import ImportRefused
+from gis.areas.jobs import check_import, run_job
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
-from gis.errors import Invalid
+from gis.errors import Invalid, NotFound
 from gis.i18n import _
 from gis.maps.layers import grids_extent
-from gis.models import AREA_LEVELS, User
+from gis.models import AREA_LEVELS, ImportJob, User
 
 bp = Blueprint("imports", __name__)
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
@@ -89,92 +92,121 @@ def _option(value: str | None) -> str | None:
 @bp.post("/api/v1/imports")
 @roles_required("planner")
 @operation(
-    "Check (dry_run=1, the default: nothing is written) or import a planner's layer",
+    "Check (dry_run=1, the default: nothing is written) or import a planner's layer (a job)",
     form=ImportForm,
     files={"file": "a zipped shapefile, a shapefile's parts together, a GeoPackage or GeoJSON"},
     responses={
         200: Reply(ImportOut, description="checked"),
-        201: Reply(ImportOut, description="imported"),
+        202: Reply(ImportJobOut, description="importing: a job, polled at its status_url"),
         "default": Reply(Error, description="refused: the error (and the report) say why"),
     },
     tags=("imports",),
 )
 def create(body: ImportForm):
-    kind = body.kind
+    """A check answers at once (200: the report and the diff map; nothing written). An import is
+    a job (202): it runs beside the requests, and ``status_url`` says where it stands."""
     dry_run = body.dry_run not in ("0", "false", "no")
     uploads = var_dir() / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="import-", dir=uploads))
+    handed_over = False
     try:
         path = _save_upload(workdir)
-        common = dict(
-            crs=_option(body.crs),
-            encoding=_option(body.encoding),
-            layer=_option(body.layer),
-            replace=_flag(body.replace),
-        )
-        user_id = current_row().id
-        try:
-            if kind == "grids":
-                plan = plan_areas(
-                    db(),
-                    path,
-                    body.level,
-                    code_field=_option(body.code_field),
-                    name_field=_option(body.name_field),
-                    parent_field=_option(body.parent_field),
-                    allow_overlap=_flag(body.allow_overlap),
-                    district_code=_option(body.district_code),
-                    **common,
-                )
-                result = (
-                    checked(plan)
-                    if dry_run
-                    else apply_areas(
-                        db(), plan, user_id=user_id, nearest_grid_m=current_app.config["NEAREST_GRID_M"]
-                    )
-                )
-            elif kind == "streets":
-                result = import_streets(
-                    db(), path, name_field=_option(body.name_field), user_id=user_id, **common
-                )
-            else:
-                plan = plan_buildings(
-                    db(),
-                    path,
-                    name_field=_option(body.name_field),
-                    households_field=_option(body.households_field),
-                    floors_field=_option(body.floors_field),
-                    **common,
-                )
-                result = (
-                    checked(plan)
-                    if dry_run
-                    else apply_buildings(
-                        db(),
-                        plan,
-                        user_id=user_id,
-                        nearest_building_m=current_app.config["NEAREST_BUILDING_M"],
-                    )
-                )
-        except ImportRefused as exc:
-            exc.report["file"] = _original_name()
-            refused = {"error": exc.message, "status": 422, "report": exc.report, "written": False}
-            refused["preview"] = json.loads(exc.preview) if exc.preview else None
-            return jsonify(refused), 422
+        options = _options(body)
+        if dry_run:
+            try:
+                result = check_import(db(), body.kind, path, options)
+            except ImportRefused as exc:
+                exc.report["file"] = _original_name()
+                refused = {"error": exc.message, "status": 422, "report": exc.report, "written": False}
+                refused["preview"] = json.loads(exc.preview) if exc.preview else None
+                return jsonify(refused), 422
+            db().rollback()  # a check writes nothing (it only read: gis.areas.importer.plan_*)
+            result.report["file"] = _original_name()
+            preview = json.loads(result.preview) if result.preview else None
+            return jsonify(
+                {"report": result.report, "written": False, "batch_id": None, "preview": preview}
+            ), 200
+        job = ImportJob(kind=body.kind, filename=_original_name(), options=options, user_id=current_row().id)
+        db().add(job)
+        db().flush()
+        handed_over = True
+        return _start(job, path, workdir)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    result.report["file"] = _original_name()
-    body = {
-        "report": result.report,
-        "written": not dry_run,
-        "batch_id": None if dry_run else result.batch_id,
-        "preview": json.loads(result.preview) if result.preview else None,
+        if not handed_over:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _options(body: ImportForm) -> dict:
+    """The form as the job keeps it (gis.areas.jobs reads it), with the configured distances."""
+    return {
+        "level": body.level,
+        "code_field": _option(body.code_field),
+        "name_field": _option(body.name_field),
+        "parent_field": _option(body.parent_field),
+        "households_field": _option(body.households_field),
+        "floors_field": _option(body.floors_field),
+        "allow_overlap": _flag(body.allow_overlap),
+        "build_hierarchy": _flag(body.build_hierarchy),
+        "district_code": _option(body.district_code),
+        "crs": _option(body.crs),
+        "encoding": _option(body.encoding),
+        "layer": _option(body.layer),
+        "replace": _flag(body.replace),
+        "nearest_grid_m": current_app.config["NEAREST_GRID_M"],
+        "nearest_building_m": current_app.config["NEAREST_BUILDING_M"],
     }
-    if dry_run:
-        db().rollback()  # a check writes nothing (it only read: gis.areas.importer.plan_*)
-        return jsonify(body), 200
-    return jsonify(body), 201
+
+
+def _start(job: ImportJob, path: Path, workdir: Path):
+    """Run the job once this request has committed its row: in a thread of this server, or (with
+    JOBS_INLINE, the tests' single connection) before answering."""
+    sessions = current_app.extensions["gridwatch.sessions"]
+    job_id = job.id
+
+    def run() -> None:
+        try:
+            run_job(sessions, job_id, path)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    if current_app.config.get("JOBS_INLINE"):
+        run()
+        db().refresh(job)
+        return jsonify(job_out(job)), 202
+    response = jsonify(job_out(job))
+    response.status_code = 202
+    response.call_on_close(
+        lambda: threading.Thread(target=run, name=f"import-job-{job_id}", daemon=True).start()
+    )
+    return response
+
+
+def job_out(job: ImportJob) -> dict:
+    return {
+        "id": job.id,
+        "state": job.state,
+        "stage": (job.stage or {}).get("text"),
+        "percent": job.percent,
+        "report": job.report,
+        "batch_id": job.batch_id,
+        "error": (job.error or {}).get("text"),
+        "status_url": url_for("imports.job_status", job_id=job.id),
+    }
+
+
+@bp.get("/api/v1/imports/jobs/<id:job_id>")
+@roles_required("planner")
+@operation(
+    "Where an import job stands: queued, running (stage, percent), done (the batch), refused or failed",
+    responses={200: Reply(ImportJobOut), "default": REFUSED},
+    tags=("imports",),
+)
+def job_status(job_id: int):
+    job = db().get(ImportJob, job_id)
+    if job is None:
+        raise NotFound(_("no import job %(job)s", job=job_id))
+    return jsonify(job_out(job))
 
 
 def _original_name() -> str:

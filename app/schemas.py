@@ -368,6 +368,7 @@ class ImportForm(Model):
     dry_run: Literal["0", "1", "true", "false", "yes", "no"] = "1"
     replace: Literal["", "0", "1", "true", "on"] | None = None
     allow_overlap: Literal["", "0", "1", "true", "on"] | None = None
+    build_hierarchy: Literal["", "0", "1", "true", "on"] | None = None
     district_code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     code_field: text("name") | None = None  # type: ignore[valid-type]
     name_field: text("name") | None = None  # type: ignore[valid-type]
@@ -383,6 +384,19 @@ class ImportOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     report: dict[str, Any]
     written: bool
+
+
+class ImportJobOut(BaseModel):
+    """An import applied as a job, as its status URL answers."""
+
+    id: int
+    state: Literal["queued", "running", "done", "refused", "failed"]
+    stage: str | None
+    percent: float
+    report: dict[str, Any] | None
+    batch_id: int | None
+    error: str | None
+    status_url: str
 
 
 class PageQuery(Model):

@@ -156,6 +156,31 @@ class ImportBatch(Base):
     undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+JOB_STATES = ("queued", "running", "done", "refused", "failed")
+
+
+class ImportJob(Base):
+    """A planner's import applied beside the web requests: where it stands (stage, percent), and
+    how it ended (the report, the batch it made, or the error)."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    state: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
+    stage: Mapped[dict | None] = mapped_column(WithMessages)
+    percent: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    report: Mapped[dict | None] = mapped_column(WithMessages)
+    error: Mapped[dict | None] = mapped_column(WithMessages)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Area(Base):
     """A district, street, community or grid: one hierarchy of seamless polygons."""
 

@@ -121,6 +121,9 @@ def app(connection, engine):
             "TESTING": True,
             "DATABASE_URL": engine.url.render_as_string(hide_password=False),
             "SESSION_FACTORY": lambda: _session_on(connection),
+            # one connection for the whole test: an import job runs before its request answers
+            # (tests/browser runs them in threads, as a server does)
+            "JOBS_INLINE": True,
         }
     )
 

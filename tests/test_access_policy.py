@@ -295,6 +295,7 @@ NOT_CASE_READS = {
     "imports.batches_page": "the list of imports (who, when, file, counts): no case",
     "imports.list_batches": "the list of imports (who, when, file, counts): no case",
     "imports.undo": "puts a layer back and counts what moved; answers no case",
+    "imports.job_status": "an import job's stage, percent and report: no case",
     "open311.services": "the category tree",
     "open311.service_definition": "one category",
     "open311.create_request": "a write; its answer is the poster's own request",

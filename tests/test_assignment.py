@@ -96,3 +96,37 @@ def test_every_lookup_can_use_the_spatial_indexes(session, town, make_building):
     plan = "\n".join(session.execute(text(f"EXPLAIN {INTAKE_SQL.text}"), params).scalars())
     assert "Seq Scan on areas" not in plan and "Seq Scan on buildings" not in plan, plan
     assert "idx_areas_geom" in plan and "idx_buildings_geom" in plan
+
+
+def test_the_regrid_plans_many_points_by_the_same_rule(session, town):
+    """A re-grid (gis.cases.lifecycle.GRID_PICKS_SQL, from the grids' side) gives every report the
+    grid, kind and distance gridwatch_grid_for gives that point alone: inside, on shared borders and
+    corners, just outside, far away."""
+    import random
+
+    from gis.cases.intake import submit_report
+    from gis.cases.lifecycle import regrid
+
+    rng = random.Random(5)
+    x0, y0 = ORIGIN
+    points = [(x0 + rng.uniform(-0.3, 2.3) * CELL, y0 + rng.uniform(-0.3, 2.3) * CELL) for _ in range(300)]
+    points += [(x0 + CELL, y0 + rng.uniform(0, 2) * CELL) for _ in range(20)]  # on the north-south seam
+    points += [(x0 + CELL, y0 + CELL), (x0, y0), (x0 + 2 * CELL, y0 + 2 * CELL), (x0 + 9 * CELL, y0)]
+    for lon, lat in points:
+        submit_report(session, lon=lon, lat=lat, category="0101")
+    session.execute(
+        text("UPDATE reports SET grid_id = NULL, assignment = 'unassigned', assignment_distance_m = NULL")
+    )
+    regrid(session, only_unassigned=False)
+    mismatched = session.execute(
+        text(
+            "SELECT r.id, r.grid_id, f.grid_id, r.assignment, f.kind FROM reports r "
+            "CROSS JOIN LATERAL gridwatch_grid_for(r.geom, 50) f "
+            "WHERE r.grid_id IS DISTINCT FROM f.grid_id "
+            "OR (f.grid_id IS NOT NULL "
+            "AND (r.assignment, r.assignment_distance_m) IS DISTINCT FROM (f.kind, f.distance_m))"
+        )
+    ).all()
+    assert mismatched == []
+    kinds = dict(session.execute(text("SELECT assignment, count(*) FROM reports GROUP BY 1")).all())
+    assert kinds["inside"] > 150 and kinds["nearest"] > 10 and kinds.get("unassigned", 0) >= 1

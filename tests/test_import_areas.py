@@ -172,6 +172,9 @@ def test_duplicate_codes_refuse_the_whole_file_and_write_nothing(session, commun
 def test_no_parent_layer_is_refused(session, tmp_path):
     path = tmp_path / "g.geojson"
     town_cells(CODES).to_file(path, driver="GeoJSON")
+    with pytest.raises(ImportRefused, match="--build-hierarchy"):  # its codes name the levels above
+        import_areas(session, path, "grid")
+    town_cells(["1", "2", "3", "4"]).to_file(path, driver="GeoJSON")
     with pytest.raises(ImportRefused, match="no community areas yet"):
         import_areas(session, path, "grid")
 

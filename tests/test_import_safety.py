@@ -212,3 +212,96 @@ def test_the_cli_undoes_an_import(runner, session, community, tmp_path):
     assert f"import {result.batch_id} undone: 4 removed, 0 put back" in out.output
     again = runner.invoke(args=["import", "undo", str(result.batch_id)])
     assert again.exit_code != 0 and "already been undone" in again.output
+
+
+def _job(session, user, kind="grids", **options):
+    from gis.models import ImportJob
+
+    job = ImportJob(
+        kind=kind,
+        filename="网格.shp",
+        user_id=user.id,
+        options={
+            "level": "grid",
+            "replace": False,
+            "nearest_grid_m": 50,
+            "nearest_building_m": 20,
+            **options,
+        },
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def test_a_job_says_where_it_stands_and_ends_with_its_batch(
+    session, connection, community, make_user, tmp_path
+):
+    from gis.areas.jobs import run_job
+    from tests.conftest import _session_on
+
+    planner = make_user("planner")
+    job = _job(session, planner)
+    stages = []
+    sessions = lambda: _session_on(connection)
+    from gis.areas import jobs
+
+    original = jobs._set
+    jobs._set = lambda s, i, **values: (stages.append(values), original(s, i, **values))[1]
+    try:
+        jobs.PROGRESS_EVERY_S, every = 0, jobs.PROGRESS_EVERY_S
+        run_job(sessions, job.id, cells(session, tmp_path, town_cells(CODES)))
+    finally:
+        jobs._set, jobs.PROGRESS_EVERY_S = original, every
+    session.refresh(job)
+    assert job.state == "done" and job.percent == 100 and job.batch_id and job.finished_at
+    assert job.report["written"] == 4 and job.report["file"] == "网格.shp"
+    said = [str(v["stage"]["text"]) for v in stages if "stage" in v]
+    assert said[:2] == ["reading", "validating geometry"] and "writing" in said
+    percents = [v["percent"] for v in stages if "percent" in v]
+    assert percents == sorted(percents) and percents[-1] < 100  # 100 comes with "done", in one commit
+
+
+def test_a_job_that_breaks_writes_nothing_and_says_so(session, connection, community, make_user, tmp_path):
+    from gis.areas.jobs import run_job
+    from gis.models import ImportJob
+    from tests.conftest import _session_on
+
+    planner = make_user("planner")
+    duplicated = _job(session, planner)
+    run_job(
+        lambda: _session_on(connection), duplicated.id, cells(session, tmp_path, town_cells([CODES[0]] * 4))
+    )
+    broken = _job(session, planner)
+    (tmp_path / "empty.geojson").write_text("{")
+    run_job(lambda: _session_on(connection), broken.id, tmp_path / "empty.geojson")
+    refused, failed = session.get(ImportJob, duplicated.id), session.get(ImportJob, broken.id)
+    session.refresh(refused)
+    session.refresh(failed)
+    assert refused.state == "refused" and "duplicate codes" in str(refused.error["text"]) and refused.report
+    assert failed.state in ("refused", "failed") and failed.error["text"] and failed.finished_at
+    assert session.scalar(text("SELECT count(*) FROM areas WHERE level = 'grid'")) == 0
+    assert session.scalar(text("SELECT count(*) FROM import_batches")) == 0
+
+
+def test_a_grid_layer_alone_builds_its_communities_streets_and_districts(session, tmp_path):
+    from gis.models import Area
+
+    codes = ["650202001001001", "650202001001002", "650202001002001", "650202001002002"]
+    frame = town_cells(codes, sqmc=["第一社区", "第一社区", "第二社区", "第二社区"])
+    path = cells(session, tmp_path, frame)
+    with pytest.raises(ImportRefused) as asked:
+        plan_areas(session, path, "grid")
+    assert "--build-hierarchy" in asked.value.text
+    assert asked.value.report["hierarchy"] == {"district": 1, "street": 1, "community": 2}
+    result = import_areas(session, path, "grid", build_hierarchy=True)
+    areas = {a.code: a for a in session.query(Area).all()}
+    assert sorted(areas) == sorted(["650202", "650202001", "650202001001", "650202001002", *codes])
+    first, second = areas["650202001001"], areas["650202001002"]
+    assert (first.name, second.name) == ("第一社区", "第二社区") and first.level == "community"
+    assert first.parent_id == areas["650202001"].id and areas["650202001"].parent_id == areas["650202"].id
+    assert areas[codes[0]].parent_id == first.id and areas[codes[3]].parent_id == second.id
+    assert first.area_m2 == pytest.approx(2 * 159.3 * 222.4, rel=0.01)  # the south row of the town
+    assert result.report["hierarchy_built"] == {"district": 1, "street": 1, "community": 2}
+    undo_import(session, result.batch_id)
+    assert session.query(Area).count() == 0

@@ -20,7 +20,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.areas import topology
+from gis.areas import hierarchy, topology
 from gis.areas.crs import local_metric_crs
 from gis.areas.geometry import check_polygon_layer, clean_polygons, off_earth
 from gis.areas.readers import read_dataset
@@ -31,7 +31,7 @@ from gis.i18n import Words, _, joined
 from gis.models import AREA_LEVELS, CODE_LENGTH, LEVEL_NAMES, ImportBatch
 from gis.patrols.coverage import forget_stored_reach
 
-Progress = Callable[[str, float], None]
+Progress = Callable[[Words, float], None]
 CODE_FIELDS = ("code", "grid_code", "wgbm", "bm", "dm", "编码", "网格编码", "代码")
 NAME_FIELDS = ("name", "mc", "grid_name", "wgmc", "名称", "网格名称")
 PARENT_FIELDS = ("parent", "parent_code", "sqbm", "上级编码")
@@ -87,7 +87,7 @@ def preview_geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
     return sample[[*keep, sample.geometry.name]].to_json(drop_id=True, to_wgs84=False)
 
 
-def _quiet(stage: str, fraction: float) -> None:
+def _quiet(stage: Words, fraction: float) -> None:
     pass
 
 
@@ -205,6 +205,7 @@ class AreaPlan:
     report: dict
     replace: bool
     preview: str | None = None
+    built: gpd.GeoDataFrame | None = None  # the levels above, dissolved from the grids' codes
 
 
 def plan_areas(
@@ -222,13 +223,14 @@ def plan_areas(
     allow_overlap: bool = False,
     code_map: dict[str, str] | None = None,
     district_code: str | None = None,
+    build_hierarchy: bool = False,
     progress: Progress = _quiet,
 ) -> AreaPlan:
     """Read, validate and compare an area layer with the stored one; refuse (``ImportRefused``,
     with the whole report) what cannot go in. Only reads: no lock, no DDL, nothing written."""
     if level not in AREA_LEVELS:
         raise Invalid(_("level must be one of %(items)s", items=", ".join(AREA_LEVELS)))
-    progress("reading", 0.0)
+    progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("%(level)s areas", level=LEVEL_NAMES[level]))
     report = _base_report(dataset, "areas", level)
@@ -243,7 +245,7 @@ def plan_areas(
     report["fields"] = {"code": code_col, "name": name_col, "parent": parent_col}
     ids = [_text(v) for v in frame[code_col]] if code_col else None
 
-    progress("validating geometry", 0.2)
+    progress(_("validating geometry"), 0.2)
     cleaned, cleaning = clean_polygons(frame, metric, ids)
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
@@ -262,12 +264,20 @@ def plan_areas(
     if parent_col and code_map:
         rows[parent_col] = [code_map.get(c, c) if c else c for c in (_text(v) for v in rows[parent_col])]
 
-    progress("finding parents", 0.4)
+    progress(_("finding parents"), 0.4)
     parent_level = AREA_LEVELS[AREA_LEVELS.index(level) - 1] if level != "district" else None
-    parents = _parents(session, rows, parent_level, parent_col, metric, report)
+    built = (
+        None
+        if parent_col and not build_hierarchy  # the file names its parents: they must be stored
+        else _hierarchy_from_codes(session, rows, level, file_codes, metric, build_hierarchy, report)
+    )
+    if built is None:
+        parents = _parents(session, rows, parent_level, parent_col, metric, report)
+    else:
+        parents = _built_parents(session, rows, built, file_codes)
     metric_rows = rows.to_crs(metric)
 
-    progress("assigning codes", 0.5)
+    progress(_("assigning codes"), 0.5)
     _assign_codes(session, rows, metric_rows, level, file_codes, replace, report)
     if rows["name"].isna().any():
         rows.loc[rows["name"].isna(), "name"] = [
@@ -275,7 +285,7 @@ def plan_areas(
             for c in rows.loc[rows["name"].isna(), "code"]
         ]
 
-    progress("checking topology", 0.6)
+    progress(_("checking topology"), 0.6)
     metric_rows["code"] = rows["code"]
     metric_rows["parent_code"] = rows["parent_code"]
     parent_shapes = dict(zip(parents["code"], parents.to_crs(metric).geometry)) if parents is not None else {}
@@ -330,7 +340,7 @@ def plan_areas(
             report,
             preview=preview,
         )
-    return AreaPlan(level, parent_level, rows, report, replace, preview)
+    return AreaPlan(level, parent_level, rows, report, replace, preview, built)
 
 
 def apply_areas(
@@ -344,12 +354,20 @@ def apply_areas(
     """Write a planned layer in the caller's transaction, keeping what it replaces or moves so
     that ``gis.areas.undo`` can put it back; with ``replace`` reports move to the new grids by
     intake's rule (``nearest_grid_m``: the configured NEAREST_GRID_M)."""
-    progress("writing", 0.7)
+    progress(_("writing"), 0.7)
     result = _write_areas(
-        session, plan.rows, plan.level, plan.parent_level, plan.replace, plan.report, user_id, nearest_grid_m
+        session,
+        plan.rows,
+        plan.level,
+        plan.parent_level,
+        plan.replace,
+        plan.report,
+        user_id,
+        nearest_grid_m,
+        plan.built,
     )
     result.preview = plan.preview
-    progress("done", 1.0)
+    progress(_("done"), 1.0)
     return result
 
 
@@ -366,6 +384,55 @@ def import_areas(
     """An area layer, checked and written whole or not at all (``plan_areas`` then ``apply_areas``)."""
     plan = plan_areas(session, path, level, progress=progress, **options)
     return apply_areas(session, plan, user_id=user_id, nearest_grid_m=nearest_grid_m, progress=progress)
+
+
+def _hierarchy_from_codes(session, rows, level, file_codes, metric, build, report) -> gpd.GeoDataFrame | None:
+    """For a grid layer whose 15-digit codes name their parents, when communities are missing (or
+    the planner asked): the levels above, dissolved from the grids (``gis.areas.hierarchy``). The
+    check says what would be built and the planner agrees with ``build_hierarchy``."""
+    if level != "grid" or not hierarchy.codes_name_their_parents(file_codes):
+        return None
+    stored = set(session.scalars(text("SELECT code FROM areas WHERE level <> 'grid'")))
+    missing = {c[:12] for c in file_codes} - stored
+    if not missing:
+        return None
+    built = hierarchy.dissolved(rows.assign(code=file_codes), metric, stored)
+    report["hierarchy"] = hierarchy.summary(built)
+    if not build:
+        raise ImportRefused(
+            _(
+                "%(count)s communities of the grids' codes are not stored: the 15-digit codes name "
+                "%(communities)s communities, %(streets)s streets and %(districts)s districts to build "
+                "from the grids — agree with --build-hierarchy (the page's box), or import those "
+                "levels first",
+                count=len(missing),
+                communities=report["hierarchy"]["community"],
+                streets=report["hierarchy"]["street"],
+                districts=report["hierarchy"]["district"],
+            ),
+            report,
+        )
+    return built
+
+
+def _built_parents(session, rows, built, file_codes) -> gpd.GeoDataFrame:
+    """The grids' communities when the levels above are built from their codes: the stored ones
+    they name (with their ids) and the built ones (ids once written)."""
+    rows["parent_code"] = [c[:12] for c in file_codes]
+    stored = gpd.read_postgis(
+        text("SELECT id, code, geom FROM areas WHERE level = 'community' AND code = ANY(:codes)"),
+        session.connection(),
+        params={"codes": sorted(set(rows["parent_code"]))},
+        geom_col="geom",
+    )
+    by_code = dict(zip(stored["code"], stored["id"]))
+    rows["parent_id"] = [by_code.get(c) for c in rows["parent_code"]]
+    communities = built[built["level"] == "community"]
+    return gpd.GeoDataFrame(
+        {"code": [*stored["code"], *communities["code"]]},
+        geometry=[*stored.geometry, *communities.geometry],
+        crs=4326,
+    )
 
 
 def _file_codes(rows, code_col, code_map, district_code, level, report) -> list[str | None]:
@@ -562,7 +629,7 @@ def _assign_codes(session, rows, metric_rows, level, file_codes, replace, report
 
 
 def _write_areas(
-    session, rows, level, parent_level, replace, report, user_id, nearest_grid_m
+    session, rows, level, parent_level, replace, report, user_id, nearest_grid_m, built=None
 ) -> ImportResult:
     batch = ImportBatch(
         kind="areas",
@@ -577,6 +644,13 @@ def _write_areas(
     session.flush()
     keep_for_undo(session, batch.id, level, replace)
     saved = _detach_layer(session, level) if replace else None
+    if built is not None and len(built):
+        made = _write_built(session, built, batch.id)
+        rows["parent_id"] = [
+            p if p == p and p is not None else made.get(c)
+            for p, c in zip(rows["parent_id"], rows["parent_code"])
+        ]
+        report["hierarchy_built"] = hierarchy.summary(built)
     geoms = _ewkb(rows.geometry.values)
     parents = [None if p is None or p != p else int(p) for p in rows["parent_id"].astype(object)]
     copy_rows(
@@ -631,6 +705,32 @@ KEEP_GRID_LINKS_SQL = text("""
     UNION ALL
     SELECT :batch, 'building', id, grid_id, NULL, NULL, NULL FROM buildings WHERE :replace OR grid_id IS NULL
 """)
+
+
+def _write_built(session, built, batch_id) -> dict[str, int]:
+    """The levels above written top-down (each under the parent its code names); code → id."""
+    ids = dict(session.execute(text("SELECT code, id FROM areas WHERE level <> 'grid'")).all())
+    for level in hierarchy.UPPER:
+        part = built[built["level"] == level]
+        for code, name, parent, geom, m2 in zip(
+            part["code"], part["name"], part["parent_code"], _ewkb(part.geometry.values), part["area_m2"]
+        ):
+            ids[code] = session.scalar(
+                text(
+                    "INSERT INTO areas (code, level, name, parent_id, geom, area_m2, import_batch_id) "
+                    "VALUES (:code, :level, :name, :parent, ST_GeomFromEWKB(:geom), :m2, :batch) RETURNING id"
+                ),
+                {
+                    "code": code,
+                    "level": level,
+                    "name": name,
+                    "parent": ids.get(parent) if parent else None,
+                    "geom": geom,
+                    "m2": float(m2),
+                    "batch": batch_id,
+                },
+            )
+    return ids
 
 
 def keep_for_undo(session: Session, batch_id: int, level: str, replace: bool) -> None:
@@ -791,7 +891,7 @@ def plan_buildings(
 ) -> BuildingPlan:
     """Building footprints read, validated and each given the grid holding most of it — nothing
     written yet (the web check and ``--dry-run`` stop here)."""
-    progress("reading", 0.0)
+    progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("buildings"))
     report = _base_report(dataset, "buildings", None)
@@ -803,7 +903,7 @@ def plan_buildings(
     floors_col = _pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
     report["fields"] = {"name": name_col, "households": households_col, "floors": floors_col}
 
-    progress("validating geometry", 0.2)
+    progress(_("validating geometry"), 0.2)
     cleaned, cleaning = clean_polygons(frame, metric, exact_areas=False)  # areas not stored
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
@@ -817,7 +917,7 @@ def plan_buildings(
         )
     report["features_kept"] = len(cleaned)
 
-    progress("assigning to grids", 0.4)
+    progress(_("assigning to grids"), 0.4)
     grid_ids = grids_for_footprints(session, cleaned.geometry.values)
 
     report["diff"] = {"counts": {"new": len(cleaned), "gone": _count(session, "buildings") if replace else 0}}
@@ -865,7 +965,7 @@ def apply_buildings(
         out[whole] = numbers[whole].astype(np.int64).tolist()
         return out
 
-    progress("writing", 0.5)
+    progress(_("writing"), 0.5)
     batch = ImportBatch(
         kind="buildings",
         filename=dataset_source,
@@ -917,7 +1017,7 @@ def apply_buildings(
     report.update(written=len(cleaned), assigned_to_grid=assigned, outside_every_grid=len(cleaned) - assigned)
     batch.report = report
     session.flush()
-    progress("done", 1.0)
+    progress(_("done"), 1.0)
     return ImportResult(
         report=report,
         batch_id=batch.id,
@@ -958,7 +1058,7 @@ def import_streets(
     """A street centre-line layer (what patrol street coverage is measured on), added to the
     streets there are, or swapped for them with ``replace``; features that are not lines are
     left out and listed."""
-    progress("reading", 0.0)
+    progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     report = _base_report(dataset, "streets", None)
     frame = dataset.frame.to_crs(4326)
@@ -991,7 +1091,7 @@ def import_streets(
         [shapely.multilinestrings([g]) if g.geom_type == "LineString" else g for g in lines[keep]],
         dtype=object,
     )
-    progress("writing", 0.5)
+    progress(_("writing"), 0.5)
     batch = ImportBatch(
         kind="streets", filename=dataset.source, feature_count=int(keep.sum()), report=report, user_id=user_id
     )
@@ -1008,5 +1108,5 @@ def import_streets(
     report.update(written=written, fields={"name": name_col})
     batch.report = report
     session.flush()
-    progress("done", 1.0)
+    progress(_("done"), 1.0)
     return ImportResult(report=report, batch_id=batch.id, written=written)

@@ -85,7 +85,14 @@ def _undo_areas(session: Session, batch: ImportBatch, params: dict, nearest_grid
             ),
             {**params, "child": child},
         )
-    removed = _touched(session.execute(text("DELETE FROM areas WHERE import_batch_id = :batch"), params))
+    removed = 0
+    for bottom_up in reversed(AREA_LEVELS):  # a grid layer may have brought the levels above it
+        removed += _touched(
+            session.execute(
+                text("DELETE FROM areas WHERE import_batch_id = :batch AND level = :level"),
+                {**params, "level": bottom_up},
+            )
+        )
     columns = _columns(Area)
     restored = _touched(
         session.execute(

@@ -435,15 +435,30 @@ def record_intake(session: Session, params: dict, alone: bool = False):
             connection.autocommit = False
 
 
-# Re-assignment after a grid layer changes, by the rule intake follows (gis.assignment.GRID_FOR).
+# Re-assignment after a grid layer changes, by the rule intake follows (gis.assignment.GRID_FOR),
+# planned for many points at once: a report covered by a grid takes the lowest code among those
+# covering it — found from the grids' side, each grid's polygon prepared once and its reports
+# fetched through their GiST index (point by point, GRID_FOR's plan, it cost 27 µs a report);
+# only the reports no grid covers go through GRID_FOR itself, for the nearest within :max_m.
+# tests/test_assignment.py checks both plans give every point the same grid.
+GRID_PICKS_SQL = f"""
+    WITH scope AS MATERIALIZED (
+        SELECT id, geom FROM reports WHERE NOT :only_unassigned OR grid_id IS NULL),
+    inside AS MATERIALIZED (
+        SELECT DISTINCT ON (s.id) s.id, a.id AS grid_id
+        FROM areas a JOIN scope s ON a.geom && s.geom AND ST_Covers(a.geom, s.geom)
+        WHERE a.level = 'grid'
+        ORDER BY s.id, a.code)
+    SELECT id AS report_id, grid_id, 'inside' AS kind, CAST(NULL AS float8) AS distance_m FROM inside
+    UNION ALL
+    SELECT s.id, f.grid_id, f.kind, f.distance_m
+    FROM scope s CROSS JOIN LATERAL {GRID_FOR}(s.geom, :max_m) f
+    WHERE NOT EXISTS (SELECT 1 FROM inside i WHERE i.id = s.id)
+"""
 REASSIGN_REPORTS_SQL = text(f"""
     UPDATE reports r
     SET grid_id = pick.grid_id, assignment = pick.kind, assignment_distance_m = pick.distance_m
-    FROM (
-        SELECT r2.id AS report_id, f.*
-        FROM reports r2 CROSS JOIN LATERAL {GRID_FOR}(r2.geom, :max_m) f
-        WHERE (NOT :only_unassigned OR r2.grid_id IS NULL)
-    ) pick
+    FROM ({GRID_PICKS_SQL}) pick
     WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.grid_id
 """)
 

@@ -153,14 +153,34 @@
     $("commit").disabled = !ok;
   });
 
+  /* An import is a job on the server: its stage and percent are polled until it ends. */
+  async function follow(job) {
+    const bar = $("progress");
+    bar.classList.remove("d-none");
+    for (;;) {
+      bar.firstElementChild.style.width = `${job.percent || 0}%`;
+      bar.setAttribute("aria-valuenow", String(job.percent || 0));
+      $("status").textContent = _t("Importing: %(stage)s", { stage: job.stage || "…" }) + ` ${Math.round(job.percent || 0)} %`;
+      if (!["queued", "running"].includes(job.state)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const r = await fetch(job.status_url, { credentials: "same-origin", cache: "no-store" }).catch(() => null);
+      if (r && r.ok) job = await r.json();
+    }
+    bar.classList.add("d-none");
+    return job;
+  }
+
   $("commit").addEventListener("click", async () => {
     $("commit").disabled = true;
     const { status, body } = await send(false);
-    showReport(body);
-    const ok = status === 201;
-    $("status").textContent = ok ? _t("Imported %(count)s features (batch %(batch)s).", { count: body.report.written, batch: body.batch_id }) : (body.error || _t("Refused (%(status)s): nothing written", { status }));
+    const job = status === 202 ? await follow(body) : { state: "refused", error: body.error, report: body.report };
+    if (job.report) showReport({ report: job.report, preview: null });
+    const ok = job.state === "done";
+    $("status").textContent = ok ? _t("Imported %(count)s features (batch %(batch)s).", { count: job.report.written, batch: job.batch_id }) : (job.error || _t("Refused (%(status)s): nothing written", { status }));
     $("status").className = "small mt-2 " + (ok ? "text-success" : "text-danger");
+    $("status").dataset.state = job.state;
     if (ok) {
+      drawExisting();  // the stored layer, as it is now
       const link = T("a", " " + _t("All imports (undo)"));
       link.href = "/imports";
       $("status").appendChild(link);

@@ -1,0 +1,154 @@
+"""A planner's import applied as a job: it runs beside the web requests, says where it stands
+(stage and percent, in ``import_jobs``, polled by the page), and ends done (the batch), refused
+(the report) or failed (the error) — the import and its "done" in one transaction.
+
+``sessions`` makes a session on the database (the app's factory): the import runs in one, each
+progress step is written and committed in another, so the page sees it while the import is still
+uncommitted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gis.areas.importer import (
+    ImportRefused,
+    ImportResult,
+    apply_areas,
+    apply_buildings,
+    checked,
+    import_streets,
+    plan_areas,
+    plan_buildings,
+)
+from gis.errors import DomainError
+from gis.i18n import Words, _
+from gis.models import ImportJob
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 0.5  # at most two progress writes a second
+
+# the options of a job (ImportForm's, already checked) as plan_areas / plan_buildings take them
+AREA_OPTIONS = (
+    "code_field",
+    "name_field",
+    "parent_field",
+    "allow_overlap",
+    "district_code",
+    "build_hierarchy",
+)
+BUILDING_OPTIONS = ("name_field", "households_field", "floors_field")
+COMMON_OPTIONS = ("crs", "encoding", "layer", "replace")
+
+
+def plan_import(session: Session, kind: str, path: Path, options: dict, progress=None):
+    """Read, validate and compare a file (``kind``: grids, buildings) — only reads."""
+    common: dict[str, Any] = _common(options)
+    extra: dict[str, Any] = {"progress": progress} if progress else {}
+    picked: dict[str, Any]
+    if kind == "grids":
+        picked = {k: options.get(k) for k in AREA_OPTIONS}
+        return plan_areas(session, path, options.get("level") or "grid", **picked, **common, **extra)
+    picked = {k: options.get(k) for k in BUILDING_OPTIONS}
+    return plan_buildings(session, path, **picked, **common, **extra)
+
+
+def check_import(session: Session, kind: str, path: Path, options: dict) -> ImportResult:
+    """The check: the plan's report and preview, nothing written (streets: a rolled-back run)."""
+    if kind == "streets":
+        return import_streets(session, path, name_field=options.get("name_field"), **_common(options))
+    return checked(plan_import(session, kind, path, options))
+
+
+def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
+    """Plan and write a file in ``session``'s transaction (the caller commits)."""
+    if kind == "streets":
+        return import_streets(
+            session,
+            path,
+            name_field=options.get("name_field"),
+            user_id=user_id,
+            progress=progress,
+            **_common(options),
+        )
+    plan = plan_import(session, kind, path, options, progress)
+    if kind == "grids":
+        return apply_areas(
+            session, plan, user_id=user_id, nearest_grid_m=options["nearest_grid_m"], progress=progress
+        )
+    return apply_buildings(
+        session, plan, user_id=user_id, nearest_building_m=options["nearest_building_m"], progress=progress
+    )
+
+
+def _common(options: dict) -> dict[str, Any]:
+    return {k: options.get(k) for k in COMMON_OPTIONS}
+
+
+def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
+    """Apply job ``job_id``'s file; never raises (how it ended is in its row)."""
+    with sessions() as session:
+        job = session.get(ImportJob, job_id)
+        if job is None or job.state != "queued":
+            return
+        kind, options, user_id, filename = job.kind, dict(job.options), job.user_id, job.filename
+        job.state = "running"
+        session.commit()
+    last = [0.0]
+
+    def progress(stage: Words, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction < 1 and now - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = now
+        _set(sessions, job_id, stage={"text": stage}, percent=round(100 * min(fraction, 0.99), 1))
+
+    with sessions() as work:
+        try:
+            result = apply_import(work, kind, path, options, user_id, progress)
+            result.report["file"] = filename
+            work.execute(
+                update(ImportJob)
+                .where(ImportJob.id == job_id)
+                .values(
+                    state="done",
+                    stage={"text": _("done")},
+                    percent=100,
+                    report=result.report,
+                    batch_id=result.batch_id,
+                    finished_at=dt.datetime.now(dt.UTC),
+                )
+            )
+            work.commit()
+            return
+        except ImportRefused as exc:
+            work.rollback()
+            exc.report["file"] = filename
+            ended = {"state": "refused", "report": exc.report, "error": {"text": exc.message}}
+        except DomainError as exc:
+            work.rollback()
+            ended = {"state": "refused", "error": {"text": exc.message}}
+        except Exception as exc:
+            work.rollback()
+            log.exception("import job %s failed", job_id)
+            ended = {
+                "state": "failed",
+                "error": {
+                    "text": _("the import failed and wrote nothing: %(error)s", error=type(exc).__name__)
+                },
+            }
+    _set(sessions, job_id, finished_at=dt.datetime.now(dt.UTC), **ended)
+
+
+def _set(sessions: Callable[[], Session], job_id: int, **values) -> None:
+    with sessions() as session:
+        session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+        session.commit()
