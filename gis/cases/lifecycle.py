@@ -435,32 +435,57 @@ def record_intake(session: Session, params: dict, alone: bool = False):
             connection.autocommit = False
 
 
-# Re-assignment after a grid layer changes, by the rule intake follows (gis.assignment.GRID_FOR),
-# planned for many points at once: a report covered by a grid takes the lowest code among those
-# covering it — found from the grids' side, each grid's polygon prepared once and its reports
-# fetched through their GiST index (point by point, GRID_FOR's plan, it cost 27 µs a report);
-# only the reports no grid covers go through GRID_FOR itself, for the nearest within :max_m.
-# tests/test_assignment.py checks both plans give every point the same grid.
-GRID_PICKS_SQL = f"""
-    WITH scope AS MATERIALIZED (
-        SELECT id, geom FROM reports WHERE NOT :only_unassigned OR grid_id IS NULL),
-    inside AS MATERIALIZED (
-        SELECT DISTINCT ON (s.id) s.id, a.id AS grid_id
-        FROM areas a JOIN scope s ON a.geom && s.geom AND ST_Covers(a.geom, s.geom)
-        WHERE a.level = 'grid'
-        ORDER BY s.id, a.code)
-    SELECT id AS report_id, grid_id, 'inside' AS kind, CAST(NULL AS float8) AS distance_m FROM inside
-    UNION ALL
-    SELECT s.id, f.grid_id, f.kind, f.distance_m
-    FROM scope s CROSS JOIN LATERAL {GRID_FOR}(s.geom, :max_m) f
-    WHERE NOT EXISTS (SELECT 1 FROM inside i WHERE i.id = s.id)
+# Re-assignment after a grid layer changes, by the rule intake follows (gis.assignment.GRID_FOR).
+# After a layer is replaced every report is without a grid: those a grid covers are found from the
+# grids' side — each grid's polygon prepared once, its reports fetched through their GiST index,
+# the lowest code kept where grids share a border, on both cores (point by point, GRID_FOR's plan,
+# costs 27 µs a report; this about 1 µs: bench/regrid.py). The reports left without a grid (none
+# covers them, or a layer was only added to) are few: GRID_FOR, point by point, for the nearest
+# within :max_m. tests/test_assignment.py checks every point gets what gridwatch_grid_for gives it.
+GRID_PICKS_SQL = """
+    SELECT DISTINCT ON (r.id) r.id AS report_id, a.id AS grid_id
+    FROM areas a CROSS JOIN LATERAL (
+        SELECT r.id FROM reports r WHERE r.geom && a.geom AND ST_Covers(a.geom, r.geom)) r
+    WHERE a.level = 'grid'
+    ORDER BY r.id, a.code
 """
-REASSIGN_REPORTS_SQL = text(f"""
+# planned for a million rows: sorted in memory, on both cores (UPDATE itself never runs in parallel,
+# so the picks are gathered into a temporary table first)
+PICKS_SETTINGS = {
+    "work_mem": "256MB",
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
+    "min_parallel_table_scan_size": "0",
+}
+REASSIGN_COVERED_SQL = text("""
+    UPDATE reports r SET grid_id = p.grid_id, assignment = 'inside', assignment_distance_m = NULL
+    FROM regrid_picks p
+    WHERE r.id = p.report_id AND r.grid_id IS DISTINCT FROM p.grid_id
+""")
+REASSIGN_UNASSIGNED_SQL = text(f"""
     UPDATE reports r
     SET grid_id = pick.grid_id, assignment = pick.kind, assignment_distance_m = pick.distance_m
-    FROM ({GRID_PICKS_SQL}) pick
+    FROM (SELECT r2.id AS report_id, f.* FROM reports r2 CROSS JOIN LATERAL {GRID_FOR}(r2.geom, :max_m) f
+          WHERE r2.grid_id IS NULL) pick
     WHERE r.id = pick.report_id AND r.grid_id IS DISTINCT FROM pick.grid_id
 """)
+
+
+def _reassign(session: Session, only_unassigned: bool, max_m: float) -> int:
+    """Reports without a grid to the grid that holds them now (``only_unassigned=False``: every
+    report, after the grid layer was replaced, when none has one)."""
+    moved = 0
+    if not only_unassigned:
+        for name, value in PICKS_SETTINGS.items():
+            session.execute(text(f"SET LOCAL {name} = '{value}'"))
+        session.execute(text("DROP TABLE IF EXISTS regrid_picks"))
+        session.execute(text(f"CREATE TEMPORARY TABLE regrid_picks ON COMMIT DROP AS {GRID_PICKS_SQL}"))
+        for name in PICKS_SETTINGS:
+            session.execute(text(f"RESET {name}"))
+        moved += _rowcount(session.execute(REASSIGN_COVERED_SQL))
+        session.execute(text("DROP TABLE regrid_picks"))
+    return moved + _rowcount(session.execute(REASSIGN_UNASSIGNED_SQL, {"max_m": max_m}))
+
 
 # The regrid events of the reports whose grid changed since ``previous`` (report id → grid code).
 REGRID_EVENTS_SQL = text("""
@@ -475,11 +500,11 @@ REGRID_EVENTS_SQL = text("""
 
 
 def regrid(session: Session, only_unassigned: bool, max_m: float = 50, previous: dict | None = None) -> dict:
-    """The system's re-grid after a grid layer changed: every report (or only those without a grid)
-    to the grid that holds it now. With ``previous`` (report id → grid code before the layer was
-    replaced) each report whose grid changed gets a ``regrid`` event in its history."""
-    params = {"max_m": max_m, "only_unassigned": only_unassigned}
-    counts = {"reports": _rowcount(session.execute(REASSIGN_REPORTS_SQL, params))}
+    """The system's re-grid after a grid layer changed: the reports without a grid — all of them
+    once a layer was replaced (``only_unassigned=False`` plans for that), else the few an added
+    layer may take — to the grid that holds them now. With ``previous`` (report id → grid code
+    before the layer was replaced) each report whose grid changed gets a ``regrid`` event."""
+    counts = {"reports": _reassign(session, only_unassigned, max_m)}
     if previous is not None:
         events = {"ids": list(previous), "codes": list(previous.values()), "note": "grid layer replaced"}
         counts["reports_regridded"] = _rowcount(session.execute(REGRID_EVENTS_SQL, events))
@@ -506,9 +531,7 @@ def restore_links(session: Session, batch_id: int, previous: dict | None = None,
     counts = {"reports": _rowcount(session.execute(RESTORE_LINKS_SQL, {"batch": batch_id}))}
     if previous is None:
         return counts
-    counts["reports"] += _rowcount(
-        session.execute(REASSIGN_REPORTS_SQL, {"max_m": max_m, "only_unassigned": True})
-    )
+    counts["reports"] += _reassign(session, True, max_m)
     events = {"ids": list(previous), "codes": list(previous.values()), "note": "import undone"}
     counts["reports_regridded"] = _rowcount(session.execute(REGRID_EVENTS_SQL, events))
     return counts
