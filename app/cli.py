@@ -345,6 +345,29 @@ def _run_import(run, dry_run: bool, as_json: bool):
         )
 
 
+def _import_file(kind, path, options, crs, encoding, layer, replace, dry_run, as_json):
+    """A file checked (``--dry-run``) or imported as the web's job does it (gis.areas.jobs), with
+    the configured distances, in one transaction this command commits."""
+    from gis.areas.jobs import apply_import, check_import
+
+    options = {
+        **options,
+        "crs": crs,
+        "encoding": encoding,
+        "layer": layer,
+        "replace": replace,
+        "nearest_grid_m": current_app.config["NEAREST_GRID_M"],
+        "nearest_building_m": current_app.config["NEAREST_BUILDING_M"],
+    }
+
+    def run(session, progress):
+        if dry_run:
+            return check_import(session, kind, path, options, progress)
+        return apply_import(session, kind, path, options, None, progress)
+
+    _run_import(run, dry_run, as_json)
+
+
 def _report_text(report: dict) -> str:
     def row(r) -> str:
         return f"{r['row']} ({r['id']})" if r.get("id") else str(r["row"])
@@ -490,33 +513,19 @@ def import_grids(
 ):
     """Import an area layer (grids by default) with validation, a topology report and a diff
     against the stored layer."""
-    from gis.areas.importer import apply_areas, checked, plan_areas, read_code_map
+    from gis.areas.importer import read_code_map
 
-    def run(session, progress):
-        plan = plan_areas(
-            session,
-            path,
-            level,
-            code_field=code_field,
-            name_field=name_field,
-            parent_field=parent_field,
-            allow_overlap=allow_overlap,
-            code_map=read_code_map(code_map) if code_map else None,
-            district_code=district_code,
-            build_hierarchy=build_hierarchy,
-            crs=crs,
-            encoding=encoding,
-            layer=layer,
-            replace=replace,
-            progress=progress,
-        )
-        if dry_run:
-            return checked(plan)
-        return apply_areas(
-            session, plan, nearest_grid_m=current_app.config["NEAREST_GRID_M"], progress=progress
-        )
-
-    _run_import(run, dry_run, as_json)
+    options = dict(
+        level=level,
+        code_field=code_field,
+        name_field=name_field,
+        parent_field=parent_field,
+        allow_overlap=allow_overlap,
+        code_map=read_code_map(code_map) if code_map else None,
+        district_code=district_code,
+        build_hierarchy=build_hierarchy,
+    )
+    _import_file("grids", path, options, crs, encoding, layer, replace, dry_run, as_json)
 
 
 @import_group.command("buildings")
@@ -529,28 +538,8 @@ def import_buildings_command(
     path, name_field, households_field, floors_field, crs, encoding, layer, replace, dry_run, as_json
 ):
     """Import building footprints; each goes to the grid holding most of it."""
-    from gis.areas.importer import apply_buildings, checked, plan_buildings
-
-    def run(session, progress):
-        plan = plan_buildings(
-            session,
-            path,
-            name_field=name_field,
-            households_field=households_field,
-            floors_field=floors_field,
-            crs=crs,
-            encoding=encoding,
-            layer=layer,
-            replace=replace,
-            progress=progress,
-        )
-        if dry_run:
-            return checked(plan)
-        return apply_buildings(
-            session, plan, nearest_building_m=current_app.config["NEAREST_BUILDING_M"], progress=progress
-        )
-
-    _run_import(run, dry_run, as_json)
+    options = dict(name_field=name_field, households_field=households_field, floors_field=floors_field)
+    _import_file("buildings", path, options, crs, encoding, layer, replace, dry_run, as_json)
 
 
 @import_group.command("undo")
@@ -586,22 +575,7 @@ def import_undo(batch):
 @_common_import_options
 def import_streets_command(path, name_field, crs, encoding, layer, replace, dry_run, as_json):
     """Import street centre lines: patrol coverage measures the share of them walked."""
-    from gis.areas.importer import import_streets
-
-    _run_import(
-        lambda session, progress: import_streets(
-            session,
-            path,
-            name_field=name_field,
-            crs=crs,
-            encoding=encoding,
-            layer=layer,
-            replace=replace,
-            progress=progress,
-        ),
-        dry_run,
-        as_json,
-    )
+    _import_file("streets", path, {"name_field": name_field}, crs, encoding, layer, replace, dry_run, as_json)
 
 
 @import_group.command("tracks")

@@ -122,3 +122,16 @@ def city_counts(session: Session) -> dict:
 
 def extent(side: int) -> tuple[float, float, float, float]:
     return ORIGIN[0], ORIGIN[1], ORIGIN[0] + side * CELL, ORIGIN[1] + side * CELL
+
+
+def phone_report(rng, categories: list[str], side: int) -> dict:
+    """A grid worker's report somewhere in a city of ``side`` × ``side`` grids, as a phone sends it."""
+    import uuid
+
+    return {
+        "lon": ORIGIN[0] + rng.uniform(0, side * CELL),
+        "lat": ORIGIN[1] + rng.uniform(0, side * CELL),
+        "category": rng.choice(categories),
+        "description": "bench",
+        "client_id": str(uuid.uuid4()),
+    }

@@ -27,7 +27,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,7 +35,7 @@ import shapely
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.city import CELL, ORIGIN, make_city
+from bench.city import CELL, ORIGIN, make_city, phone_report
 from bench.common import as_json, scratch_engine, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.areas.importer import apply_buildings, plan_buildings
@@ -145,15 +144,9 @@ def intake_load(port: int, auths: list, categories: list, stop: threading.Event)
     def phone(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while not stop.is_set():
-            body = {
-                "lon": ORIGIN[0] + rng.uniform(0, SIDE * CELL),
-                "lat": ORIGIN[1] + rng.uniform(0, SIDE * CELL),
-                "category": rng.choice(categories),
-                "description": "bench",
-                "client_id": str(uuid.uuid4()),
-            }
             t = time.perf_counter()
-            conn.request("POST", "/api/v1/reports", body=as_json(body), headers=auths[n])
+            body = as_json(phone_report(rng, categories, SIDE))
+            conn.request("POST", "/api/v1/reports", body=body, headers=auths[n])
             response = conn.getresponse()
             response.read()
             assert response.status == 201, response.status

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.city import CELL, ORIGIN, city_counts, make_city
+from bench.city import city_counts, make_city, phone_report
 from bench.common import alternate, as_json, scratch_engine, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.models import Category, User
@@ -54,14 +53,7 @@ def main() -> None:
         return "GET", "/healthz", None, {}
 
     def intake(n, _i):  # client n is grid worker n's phone
-        body = {
-            "lon": ORIGIN[0] + rng.uniform(0, SIDE * CELL),
-            "lat": ORIGIN[1] + rng.uniform(0, SIDE * CELL),
-            "category": rng.choice(categories),
-            "description": "bench",
-            "client_id": str(uuid.uuid4()),
-        }
-        return "POST", "/api/v1/reports", as_json(body), auths[n]
+        return "POST", "/api/v1/reports", as_json(phone_report(rng, categories, SIDE)), auths[n]
 
     try:
         alternate(port, {"healthz": healthz, "intake": intake}, 2, 1, args.concurrency)  # warm-up

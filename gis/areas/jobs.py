@@ -38,6 +38,7 @@ PROGRESS_EVERY_S = 0.5  # at most two progress writes a second
 
 # the options of a job (ImportForm's, already checked) as plan_areas / plan_buildings take them
 AREA_OPTIONS = (
+    "code_map",
     "code_field",
     "name_field",
     "parent_field",
@@ -61,11 +62,15 @@ def plan_import(session: Session, kind: str, path: Path, options: dict, progress
     return plan_buildings(session, path, **picked, **common, **extra)
 
 
-def check_import(session: Session, kind: str, path: Path, options: dict) -> ImportResult:
-    """The check: the plan's report and preview, nothing written (streets: a rolled-back run)."""
+def check_import(session: Session, kind: str, path: Path, options: dict, progress=None) -> ImportResult:
+    """The check: the plan's report and preview, nothing written (streets: a run the caller rolls
+    back)."""
     if kind == "streets":
-        return import_streets(session, path, name_field=options.get("name_field"), **_common(options))
-    return checked(plan_import(session, kind, path, options))
+        extra = {"progress": progress} if progress else {}
+        return import_streets(
+            session, path, name_field=options.get("name_field"), **_common(options), **extra
+        )
+    return checked(plan_import(session, kind, path, options, progress))
 
 
 def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
