@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
-from sqlalchemy import select
 
 from app.auth import current_row, roles_required
 from app.database import db
@@ -37,7 +36,7 @@ from gis.embedded_postgres import var_dir
 from gis.errors import Invalid, NotFound
 from gis.i18n import _
 from gis.maps.layers import grids_extent
-from gis.models import AREA_LEVELS, ImportJob, User
+from gis.models import AREA_LEVELS, ImportJob
 
 bp = Blueprint("imports", __name__)
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
@@ -220,45 +219,42 @@ def _original_name() -> str:
 @roles_required("planner")
 def batches_page():
     """Every import (who, when, which file, how many), newest first, each undoable in turn."""
-    page_no = max(1, request.args.get("page", 1, type=int) or 1)
-    from gis.areas.undo import batches, newest_undoable
-
-    rows = batches(db(), limit=BATCH_PAGE, offset=(page_no - 1) * BATCH_PAGE)
-    users = dict(db().execute(select(User.id, User.display_name)).all()) if rows else {}
+    page_no = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    rows, total, undoable = _batches(page_no)
     return render_template(
         "imports.html",
         batches=rows,
-        users=users,
-        undoable=newest_undoable(db()),
+        undoable=undoable,
         page=page_no,
-        more=len(rows) == BATCH_PAGE,
+        pages=max(1, -(-total // BATCH_PAGE)),
     )
 
 
 BATCH_PAGE = 50
+MAX_PAGE = 100_000  # as the API's Page
 
 
-def batches_out(page_no: int = 1) -> list[dict]:
+def _batches(page_no: int) -> tuple[list, int, int | None]:
+    """A page of imports, how many there are, and the one undo may take back now."""
     from gis.areas.undo import batches, newest_undoable
 
-    rows = batches(db(), limit=BATCH_PAGE, offset=(page_no - 1) * BATCH_PAGE)
-    users = dict(db().execute(select(User.id, User.username)).all()) if rows else {}
-    newest_live = newest_undoable(db())
-    return [
-        {
-            "id": b.id,
-            "kind": b.kind,
-            "level": b.level,
-            "filename": b.filename,
-            "features": b.feature_count,
-            "replaced": b.replaced,
-            "user": users.get(b.user_id),
-            "created_at": b.created_at.isoformat(),
-            "undone_at": b.undone_at.isoformat() if b.undone_at else None,
-            "undoable": b.id == newest_live,
-        }
-        for b in rows
-    ]
+    rows, total = batches(db(), page_no, BATCH_PAGE)
+    return rows, total, newest_undoable(db())
+
+
+def batch_out(batch, undoable: int | None) -> dict:
+    return {
+        "id": batch.id,
+        "kind": batch.kind,
+        "level": batch.level,
+        "filename": batch.filename,
+        "features": batch.feature_count,
+        "replaced": batch.replaced,
+        "user": batch.user.username if batch.user else None,
+        "created_at": batch.created_at.isoformat(),
+        "undone_at": batch.undone_at.isoformat() if batch.undone_at else None,
+        "undoable": batch.id == undoable,
+    }
 
 
 @bp.get("/api/v1/imports")
@@ -270,7 +266,8 @@ def batches_out(page_no: int = 1) -> list[dict]:
     tags=("imports",),
 )
 def list_batches(query: PageQuery):
-    return jsonify(batches_out(query.page))
+    rows, _total, undoable = _batches(query.page)
+    return jsonify([batch_out(b, undoable) for b in rows])
 
 
 @bp.post("/api/v1/imports/<id:batch_id>/undo")

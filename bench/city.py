@@ -107,6 +107,23 @@ def make_city(session: Session, side: int, buildings: int = 30, reports: int = 1
     return city_counts(session)
 
 
+def city_database(name: str, side: int, reuse: bool, buildings: int = 30, reports: int = 100):
+    """A scratch database ``<db>_<name>`` holding the city, made unless ``reuse`` finds one there
+    (its build time printed): the engine and the counts."""
+    import time
+
+    from bench.common import scratch_engine
+
+    engine = scratch_engine(name, keep=reuse)
+    with Session(engine) as session:
+        counts = city_counts(session)
+        if not counts["grids"]:
+            started = time.perf_counter()
+            counts = make_city(session, side, buildings=buildings, reports=reports)
+            print(f"city made in {time.perf_counter() - started:.0f} s")
+    return engine, counts
+
+
 def city_counts(session: Session) -> dict:
     return dict(
         session.execute(

@@ -27,8 +27,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bench.city import city_counts, make_city
-from bench.common import scratch_engine
+from bench.city import city_database
 from gis.areas.importer import apply_areas, plan_areas
 from gis.areas.undo import undo_import
 from gis.cases.lifecycle import GRID_PICKS_SQL, PICKS_SETTINGS
@@ -71,13 +70,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100, help="reports per grid")
     parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
     args = parser.parse_args()
-    engine = scratch_engine("bench_regrid", keep=args.reuse)
-    with Session(engine) as session:
-        city = city_counts(session)
-        if not city["grids"]:
-            started = time.perf_counter()
-            city = make_city(session, SIDE, buildings=0, reports=args.reports)
-            print(f"city made in {time.perf_counter() - started:.0f} s")
+    engine, city = city_database("bench_regrid", SIDE, args.reuse, buildings=0, reports=args.reports)
     print(f"{city['grids']:,} grids, {city['reports']:,} reports")
     with engine.connect() as conn:
         layer = gpd.read_postgis(

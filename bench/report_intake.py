@@ -20,8 +20,8 @@ import random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.city import city_counts, make_city, phone_report
-from bench.common import alternate, as_json, scratch_engine, start_gunicorn
+from bench.city import city_database, phone_report
+from bench.common import alternate, as_json, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.models import Category, User
 
@@ -36,11 +36,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
     args = parser.parse_args()
 
-    engine = scratch_engine("bench_intake", keep=args.reuse)
+    engine, city = city_database("bench_intake", SIDE, args.reuse, buildings=30, reports=10)
     with Session(engine) as session:
-        city = city_counts(session)
-        if not city["grids"]:
-            city = make_city(session, SIDE, buildings=30, reports=10)
         tokens = [issue_token(_worker(session, f"bench-{n}")) for n in range(args.concurrency)]
         categories = session.scalars(select(Category.code).where(Category.parent_code.isnot(None))).all()
         session.commit()

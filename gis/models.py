@@ -155,6 +155,8 @@ class ImportBatch(Base):
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
 
 JOB_STATES = ("queued", "running", "done", "refused", "failed")
 

@@ -305,3 +305,33 @@ def test_a_grid_layer_alone_builds_its_communities_streets_and_districts(session
     assert result.report["hierarchy_built"] == {"district": 1, "street": 1, "community": 2}
     undo_import(session, result.batch_id)
     assert session.query(Area).count() == 0
+
+
+IMPORT_DOORS = [
+    ("get", "/imports"),
+    ("get", "/api/v1/imports"),
+    ("get", "/api/v1/imports/jobs/{job}"),
+    ("post", "/api/v1/imports/{batch}/undo"),
+]
+
+
+@pytest.mark.parametrize(
+    "role", ["grid_worker", "department", "supervisor", "dispatcher", "planner", "admin"]
+)
+def test_only_planners_and_admins_reach_the_imports(
+    client, session, community, make_user, make_department, role, tmp_path
+):
+    """The imports' routes read no case (tests/test_access_policy.py names them so): they are a
+    planner's, and every other role is turned away at each of them."""
+    planner = make_user("planner")
+    result = import_areas(session, cells(session, tmp_path, town_cells(CODES)), "grid", user_id=planner.id)
+    job = _job(session, planner)
+    who = make_user(role, department=make_department("D-X", "部门") if role == "department" else None)
+    allowed = role in ("planner", "admin")
+    for method, route in IMPORT_DOORS:
+        url = route.format(job=job.id, batch=result.batch_id)
+        answer = getattr(client, method)(url, headers=bearer(who))
+        assert (answer.status_code < 400) == allowed and (allowed or answer.status_code == 403), (
+            url,
+            answer.status_code,
+        )

@@ -20,6 +20,11 @@ NAME_FIELDS = {
 }
 
 
+def name_from_code(level: str, code: str):
+    """An area's name when the file gives none: its level and code (区县 650202)."""
+    return _("%(level)s %(code)s", level=LEVEL_NAMES[level], code=code)
+
+
 def codes_name_their_parents(codes) -> bool:
     """Every grid code is a 15-digit CJ/T 213 code (so it names its community, street, district)."""
     length = CODE_LENGTH["grid"]
@@ -50,9 +55,7 @@ def dissolved(grids: gpd.GeoDataFrame, metric, stored_codes: set[str]) -> gpd.Ge
                 {
                     "level": level,
                     "code": code,
-                    "name": names.most_common(1)[0][0]
-                    if names
-                    else str(_("%(level)s %(code)s", level=LEVEL_NAMES[level], code=code)),
+                    "name": names.most_common(1)[0][0] if names else str(name_from_code(level, code)),
                     "parent_code": code[:parent_length] or None,
                     "geometry": shape,
                     "area_m2": round(float(shapely.area(shape)), 1),

@@ -86,7 +86,7 @@ def preview_geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> str:
     return sample[[*keep, sample.geometry.name]].to_json(drop_id=True, to_wgs84=False)
 
 
-def _quiet(stage: Words, fraction: float) -> None:
+def no_progress(stage: Words, fraction: float) -> None:
     pass
 
 
@@ -190,7 +190,7 @@ def plan_areas(
     code_map: dict[str, str] | None = None,
     district_code: str | None = None,
     build_hierarchy: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> AreaPlan:
     """Read, validate and compare an area layer with the stored one; refuse (``ImportRefused``,
     with the whole report) what cannot go in. Only reads: no lock, no DDL, nothing written."""
@@ -247,8 +247,7 @@ def plan_areas(
     _assign_codes(session, rows, metric_rows, level, file_codes, replace, report)
     if rows["name"].isna().any():
         rows.loc[rows["name"].isna(), "name"] = [
-            _("%(level)s %(code)s", level=LEVEL_NAMES[level], code=c)
-            for c in rows.loc[rows["name"].isna(), "code"]
+            hierarchy.name_from_code(level, c) for c in rows.loc[rows["name"].isna(), "code"]
         ]
 
     progress(_("checking topology"), 0.6)
@@ -315,7 +314,7 @@ def apply_areas(
     *,
     user_id: int | None = None,
     nearest_grid_m: float = 50,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> ImportResult:
     """Write a planned layer in the caller's transaction, keeping what it replaces or moves so
     that ``gis.areas.undo`` can put it back; with ``replace`` reports move to the new grids by
@@ -343,7 +342,7 @@ def import_areas(
     level: str,
     *,
     user_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
     nearest_grid_m: float = 50,
     **options,
 ) -> ImportResult:
@@ -359,7 +358,7 @@ def _hierarchy_from_codes(session, rows, level, file_codes, metric, build, repor
     if level != "grid" or not hierarchy.codes_name_their_parents(file_codes):
         return None
     stored = set(session.scalars(text("SELECT code FROM areas WHERE level <> 'grid'")))
-    missing = {c[:12] for c in file_codes} - stored
+    missing = {c[: CODE_LENGTH["community"]] for c in file_codes} - stored
     if not missing:
         return None
     built = hierarchy.dissolved(rows.assign(code=file_codes), metric, stored)
@@ -384,7 +383,7 @@ def _hierarchy_from_codes(session, rows, level, file_codes, metric, build, repor
 def _built_parents(session, rows, built, file_codes) -> gpd.GeoDataFrame:
     """The grids' communities when the levels above are built from their codes: the stored ones
     they name (with their ids) and the built ones (ids once written)."""
-    rows["parent_code"] = [c[:12] for c in file_codes]
+    rows["parent_code"] = [c[: CODE_LENGTH["community"]] for c in file_codes]
     stored = gpd.read_postgis(
         text("SELECT id, code, geom FROM areas WHERE level = 'community' AND code = ANY(:codes)"),
         session.connection(),
@@ -853,7 +852,7 @@ def plan_buildings(
     encoding=None,
     layer=None,
     replace: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> BuildingPlan:
     """Building footprints read, validated and each given the grid holding most of it — nothing
     written yet (the web check and ``--dry-run`` stop here)."""
@@ -908,7 +907,7 @@ def apply_buildings(
     plan: BuildingPlan,
     *,
     user_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
     nearest_building_m: float = 20,
 ) -> ImportResult:
     """Write planned buildings; with ``replace`` they take the place of all buildings (kept for
@@ -999,7 +998,7 @@ def import_buildings(
     path: str | Path,
     *,
     user_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
     nearest_building_m: float = 20,
     **options,
 ) -> ImportResult:
@@ -1021,7 +1020,7 @@ def import_streets(
     layer=None,
     replace: bool = False,
     user_id: int | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
 ) -> ImportResult:
     """A street centre-line layer (what patrol street coverage is measured on), added to the
     streets there are, or swapped for them with ``replace``; features that are not lines are

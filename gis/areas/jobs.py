@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 from gis.areas.importer import (
     ImportRefused,
     ImportResult,
-    apply_areas,
-    apply_buildings,
+    Progress,
     checked,
+    import_areas,
+    import_buildings,
     import_streets,
+    no_progress,
     plan_areas,
     plan_buildings,
 )
@@ -50,52 +52,55 @@ BUILDING_OPTIONS = ("name_field", "households_field", "floors_field")
 COMMON_OPTIONS = ("crs", "encoding", "layer", "replace")
 
 
-def plan_import(session: Session, kind: str, path: Path, options: dict, progress=None):
+def _picked(kind: str, options: dict) -> dict[str, Any]:
+    """The options a ``kind`` of file is read with."""
+    names = {"grids": AREA_OPTIONS, "buildings": BUILDING_OPTIONS, "streets": ("name_field",)}[kind]
+    return {k: options.get(k) for k in (*names, *COMMON_OPTIONS)}
+
+
+def plan_import(session: Session, kind: str, path: Path, options: dict, progress: Progress = no_progress):
     """Read, validate and compare a file (``kind``: grids, buildings) — only reads."""
-    common: dict[str, Any] = _common(options)
-    extra: dict[str, Any] = {"progress": progress} if progress else {}
-    picked: dict[str, Any]
     if kind == "grids":
-        picked = {k: options.get(k) for k in AREA_OPTIONS}
-        return plan_areas(session, path, options.get("level") or "grid", **picked, **common, **extra)
-    picked = {k: options.get(k) for k in BUILDING_OPTIONS}
-    return plan_buildings(session, path, **picked, **common, **extra)
+        return plan_areas(
+            session, path, options.get("level") or "grid", progress=progress, **_picked(kind, options)
+        )
+    return plan_buildings(session, path, progress=progress, **_picked(kind, options))
 
 
-def check_import(session: Session, kind: str, path: Path, options: dict, progress=None) -> ImportResult:
+def check_import(
+    session: Session, kind: str, path: Path, options: dict, progress: Progress = no_progress
+) -> ImportResult:
     """The check: the plan's report and preview, nothing written (streets: a run the caller rolls
     back)."""
     if kind == "streets":
-        extra = {"progress": progress} if progress else {}
-        return import_streets(
-            session, path, name_field=options.get("name_field"), **_common(options), **extra
-        )
+        return import_streets(session, path, progress=progress, **_picked(kind, options))
     return checked(plan_import(session, kind, path, options, progress))
 
 
 def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
     """Plan and write a file in ``session``'s transaction (the caller commits)."""
-    if kind == "streets":
-        return import_streets(
+    picked = _picked(kind, options)
+    if kind == "grids":
+        level = options.get("level") or "grid"
+        return import_areas(
             session,
             path,
-            name_field=options.get("name_field"),
+            level,
             user_id=user_id,
             progress=progress,
-            **_common(options),
+            nearest_grid_m=options["nearest_grid_m"],
+            **picked,
         )
-    plan = plan_import(session, kind, path, options, progress)
-    if kind == "grids":
-        return apply_areas(
-            session, plan, user_id=user_id, nearest_grid_m=options["nearest_grid_m"], progress=progress
+    if kind == "buildings":
+        return import_buildings(
+            session,
+            path,
+            user_id=user_id,
+            progress=progress,
+            nearest_building_m=options["nearest_building_m"],
+            **picked,
         )
-    return apply_buildings(
-        session, plan, user_id=user_id, nearest_building_m=options["nearest_building_m"], progress=progress
-    )
-
-
-def _common(options: dict) -> dict[str, Any]:
-    return {k: options.get(k) for k in COMMON_OPTIONS}
+    return import_streets(session, path, user_id=user_id, progress=progress, **picked)
 
 
 def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:

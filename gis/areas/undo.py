@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from gis.cases.lifecycle import restore_links
 from gis.errors import Conflict, Invalid, NotFound
@@ -156,8 +156,15 @@ def newest_undoable(session: Session) -> int | None:
     )
 
 
-def batches(session: Session, limit: int = 50, offset: int = 0) -> list[ImportBatch]:
-    """The imports, newest first (the /imports page)."""
-    return list(
-        session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit).offset(offset))
-    )
+def batches(session: Session, page: int = 1, size: int = 50) -> tuple[list[ImportBatch], int]:
+    """The imports, newest first, with who made them (the /imports page and its API), and how
+    many there are."""
+    total = session.scalar(select(func.count()).select_from(ImportBatch)) or 0
+    rows = session.scalars(
+        select(ImportBatch)
+        .options(joinedload(ImportBatch.user))
+        .order_by(ImportBatch.id.desc())
+        .limit(size)
+        .offset((max(page, 1) - 1) * size)
+    ).all()
+    return list(rows), total
