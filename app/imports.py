@@ -30,7 +30,7 @@ from app.schemas import (
     UndoOut,
 )
 from gis.areas.importer import ImportRefused
-from gis.areas.jobs import check_import, run_job
+from gis.areas.jobs import check_import, reap_stale, run_job
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid, NotFound
@@ -202,6 +202,7 @@ def job_out(job: ImportJob) -> dict:
     tags=("imports",),
 )
 def job_status(job_id: int):
+    reap_stale(db())
     job = db().get(ImportJob, job_id)
     if job is None:
         raise NotFound(_("no import job %(job)s", job=job_id))
@@ -234,15 +235,15 @@ BATCH_PAGE = 50
 MAX_PAGE = 100_000  # as the API's Page
 
 
-def _batches(page_no: int) -> tuple[list, int, int | None]:
-    """A page of imports, how many there are, and the one undo may take back now."""
-    from gis.areas.undo import batches, newest_undoable
+def _batches(page_no: int) -> tuple[list, int, set[int]]:
+    """A page of imports, how many there are, and the ones undo may take back now."""
+    from gis.areas.undo import batches, undoable_now
 
     rows, total = batches(db(), page_no, BATCH_PAGE)
-    return rows, total, newest_undoable(db())
+    return rows, total, undoable_now(db())
 
 
-def batch_out(batch, undoable: int | None) -> dict:
+def batch_out(batch, undoable: set[int]) -> dict:
     return {
         "id": batch.id,
         "kind": batch.kind,
@@ -253,7 +254,7 @@ def batch_out(batch, undoable: int | None) -> dict:
         "user": batch.user.username if batch.user else None,
         "created_at": batch.created_at.isoformat(),
         "undone_at": batch.undone_at.isoformat() if batch.undone_at else None,
-        "undoable": batch.id == undoable,
+        "undoable": batch.id in undoable,
     }
 
 

@@ -614,6 +614,9 @@ class StreetLine(Base):
     geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)
 
 
+undo_street_lines = _undo_copy_of(StreetLine.__table__)  # type: ignore[arg-type]
+
+
 class PersonalRead(Base):
     """A read of personal data (a ``personal`` case, later a household or person) by someone who
     does not handle it: who, when, what, and through which door. Listed for admins."""

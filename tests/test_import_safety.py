@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import box
+from shapely.geometry import LineString, box
 from sqlalchemy import text
 
-from gis.areas.importer import ImportRefused, import_areas, import_buildings, plan_areas, plan_buildings
+from gis.areas.importer import (
+    ImportRefused,
+    import_areas,
+    import_buildings,
+    import_streets,
+    plan_areas,
+    plan_buildings,
+    plan_streets,
+)
 from gis.areas.undo import undo_import
 from gis.cases.intake import submit_report
 from gis.errors import Conflict
@@ -156,6 +164,41 @@ def test_undo_puts_back_replaced_buildings_and_takes_back_added_grids(session, t
     undo_import(session, grids.batch_id)
     undo_import(session, buildings.batch_id)
     assert snapshot(session) == before
+
+
+def _streets(tmp_path, name: str, names: list[str]):
+    """A street layer of ``names``, each a line a tenth of a cell further north."""
+    lines = [
+        LineString([(ORIGIN[0], ORIGIN[1] + k * CELL / 10), (ORIGIN[0] + CELL, ORIGIN[1] + k * CELL / 10)])
+        for k in range(1, len(names) + 1)
+    ]
+    path = tmp_path / f"{name}.geojson"
+    gpd.GeoDataFrame({"name": names}, geometry=lines, crs=4326).to_file(path)
+    return path
+
+
+def test_streets_are_checked_without_writing_and_undone_on_their_own(session, town, tmp_path):
+    def stored():
+        return session.execute(text("SELECT id, name, ST_AsEWKB(geom) FROM street_lines ORDER BY id")).all()
+
+    import_streets(session, _streets(tmp_path, "old", ["老街", "新华路"]))
+    before = stored()
+    batches = session.scalar(text("SELECT count(*) FROM import_batches"))
+    plan = plan_streets(session, _streets(tmp_path, "new", ["迎宾路"]), replace=True)
+    assert plan.report["diff"]["counts"] == {"new": 1, "gone": 2} and plan.preview
+    assert stored() == before and session.scalar(text("SELECT count(*) FROM import_batches")) == batches
+    replaced = import_streets(session, _streets(tmp_path, "new", ["迎宾路"]), replace=True)
+    assert [name for _id, name, _g in stored()] == ["迎宾路"]
+    # a grid import after the streets: the two stacks are apart, either may be undone first
+    east = gpd.GeoDataFrame(
+        {"name": ["东网格"], "code": ["650202001001005"]},
+        geometry=[box(ORIGIN[0] + 2 * CELL, ORIGIN[1], ORIGIN[0] + 3 * CELL, ORIGIN[1] + CELL)],
+        crs=4326,
+    )
+    grids = import_areas(session, cells(session, tmp_path, east, "east.shp"), "grid", allow_overlap=True)
+    counts = undo_import(session, replaced.batch_id)
+    assert counts == {"removed": 1, "restored": 2} and stored() == before
+    undo_import(session, grids.batch_id)
 
 
 def test_district_codes_that_are_not_gbt_2260_get_one_message_and_a_way_through(session, tmp_path):
@@ -335,3 +378,25 @@ def test_only_planners_and_admins_reach_the_imports(
             url,
             answer.status_code,
         )
+
+
+def test_a_job_whose_server_stopped_ends_as_failed_and_one_at_work_runs_on(
+    session, engine, make_user, monkeypatch
+):
+    from gis.areas import jobs
+    from gis.models import ImportJob
+
+    planner = make_user("planner")
+    dead, alive, fresh = _job(session, planner), _job(session, planner), _job(session, planner)
+    dead.state = alive.state = "running"
+    session.flush()
+    monkeypatch.setattr(jobs, "JOB_LOCK", 77)  # apart from jobs other tests run
+    with engine.connect() as worker:  # the server still running ``alive``: its transaction holds the lock
+        worker.execute(text("SELECT pg_advisory_xact_lock(77, :job)"), {"job": alive.id})
+        assert jobs.reap_stale(session) == 1
+        worker.rollback()
+    for job in (dead, alive, fresh):
+        session.refresh(job)
+    assert dead.state == "failed" and dead.finished_at and "server stopped" in str(dead.error["text"])
+    assert alive.state == "running" and fresh.state == "queued"  # queued a moment ago: about to start
+    assert session.get(ImportJob, alive.id).error is None

@@ -1010,7 +1010,20 @@ def import_buildings(
 
 
 # -- streets ----------------------------------------------------------------------------------
-def import_streets(
+@dataclass
+class StreetPlan:
+    """Street lines read and kept (lines only, merged where they touch): what ``apply_streets``
+    writes."""
+
+    lines: Any
+    names: list
+    report: dict
+    replace: bool
+    source: str
+    preview: str | None = None
+
+
+def plan_streets(
     session: Session,
     path: str | Path,
     *,
@@ -1019,12 +1032,10 @@ def import_streets(
     encoding=None,
     layer=None,
     replace: bool = False,
-    user_id: int | None = None,
     progress: Progress = no_progress,
-) -> ImportResult:
-    """A street centre-line layer (what patrol street coverage is measured on), added to the
-    streets there are, or swapped for them with ``replace``; features that are not lines are
-    left out and listed."""
+) -> StreetPlan:
+    """A street centre-line layer read and checked — nothing written (the web check and
+    ``--dry-run`` stop here); features that are not lines are left out and listed."""
     progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     report = _base_report(dataset, "streets", None)
@@ -1058,22 +1069,65 @@ def import_streets(
         [shapely.multilinestrings([g]) if g.geom_type == "LineString" else g for g in lines[keep]],
         dtype=object,
     )
+    report["fields"] = {"name": name_col}
+    report["features_kept"] = len(multi)
+    gone = _count(session, "street_lines") if replace else 0
+    report["diff"] = {"counts": {"new": len(multi), "gone": gone}}
+    drawn = gpd.GeoDataFrame({"name": names}, geometry=multi, crs=4326)
+    return StreetPlan(
+        lines=multi,
+        names=names,
+        report=report,
+        replace=replace,
+        source=dataset.source,
+        preview=preview_geojson(drawn, ["name"]),
+    )
+
+
+def apply_streets(
+    session: Session, plan: StreetPlan, *, user_id: int | None = None, progress: Progress = no_progress
+) -> ImportResult:
+    """Write planned streets, added to the streets there are, or with ``replace`` in their place
+    (kept for undo)."""
+    report = plan.report
     progress(_("writing"), 0.5)
     batch = ImportBatch(
-        kind="streets", filename=dataset.source, feature_count=int(keep.sum()), report=report, user_id=user_id
+        kind="streets",
+        filename=plan.source,
+        feature_count=len(plan.lines),
+        report=report,
+        user_id=user_id,
+        replaced=plan.replace,
     )
     session.add(batch)
     session.flush()
-    if replace:
+    if plan.replace:  # what it replaces, kept for gis.areas.undo
+        session.execute(
+            text("INSERT INTO undo_street_lines SELECT s.*, :batch FROM street_lines s"), {"batch": batch.id}
+        )
         session.execute(text("DELETE FROM street_lines"))
     written = copy_rows(
         session,
         "street_lines",
         {"name": "text", "import_batch_id": "int4", "geom": "geometry"},
-        zip(names, [batch.id] * len(names), _ewkb(multi)),
+        zip(plan.names, [batch.id] * len(plan.names), _ewkb(plan.lines)),
     )
-    report.update(written=written, fields={"name": name_col})
+    report["written"] = written
     batch.report = report
     session.flush()
     progress(_("done"), 1.0)
     return ImportResult(report=report, batch_id=batch.id, written=written)
+
+
+def import_streets(
+    session: Session,
+    path: str | Path,
+    *,
+    user_id: int | None = None,
+    progress: Progress = no_progress,
+    **options,
+) -> ImportResult:
+    """A street centre-line layer (what patrol street coverage is measured on), checked and
+    written whole or not at all (plan, then apply)."""
+    plan = plan_streets(session, path, progress=progress, **options)
+    return apply_streets(session, plan, user_id=user_id, progress=progress)

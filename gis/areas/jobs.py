@@ -5,6 +5,10 @@
 ``sessions`` makes a session on the database (the app's factory): the import runs in one, each
 progress step is written and committed in another, so the page sees it while the import is still
 uncommitted.
+
+A running job holds an advisory lock in its import's transaction: if its server stops, the
+connection closes, the transaction is rolled back (nothing written) and the lock is free — so
+``reap_stale`` can tell a job that died from one still at work, without a clock.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from gis.areas.importer import (
@@ -30,6 +34,7 @@ from gis.areas.importer import (
     no_progress,
     plan_areas,
     plan_buildings,
+    plan_streets,
 )
 from gis.errors import DomainError
 from gis.i18n import Words, _
@@ -37,6 +42,8 @@ from gis.models import ImportJob
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second
+JOB_LOCK = 23  # advisory locks (JOB_LOCK, job id): held by the transaction running the job
+QUEUED_GRACE_S = 60  # a job queued this long with nobody on it was never started
 
 # the options of a job (ImportForm's, already checked) as plan_areas / plan_buildings take them
 AREA_OPTIONS = (
@@ -59,21 +66,20 @@ def _picked(kind: str, options: dict) -> dict[str, Any]:
 
 
 def plan_import(session: Session, kind: str, path: Path, options: dict, progress: Progress = no_progress):
-    """Read, validate and compare a file (``kind``: grids, buildings) — only reads."""
+    """Read, validate and compare a file (``kind``: grids, buildings, streets) — only reads."""
     if kind == "grids":
         return plan_areas(
             session, path, options.get("level") or "grid", progress=progress, **_picked(kind, options)
         )
+    if kind == "streets":
+        return plan_streets(session, path, progress=progress, **_picked(kind, options))
     return plan_buildings(session, path, progress=progress, **_picked(kind, options))
 
 
 def check_import(
     session: Session, kind: str, path: Path, options: dict, progress: Progress = no_progress
 ) -> ImportResult:
-    """The check: the plan's report and preview, nothing written (streets: a run the caller rolls
-    back)."""
-    if kind == "streets":
-        return import_streets(session, path, progress=progress, **_picked(kind, options))
+    """The check: the plan's report and preview, nothing written."""
     return checked(plan_import(session, kind, path, options, progress))
 
 
@@ -105,13 +111,21 @@ def apply_import(session: Session, kind: str, path: Path, options: dict, user_id
 
 def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
     """Apply job ``job_id``'s file; never raises (how it ended is in its row)."""
-    with sessions() as session:
-        job = session.get(ImportJob, job_id)
-        if job is None or job.state != "queued":
-            return
-        kind, options, user_id, filename = job.kind, dict(job.options), job.user_id, job.filename
-        job.state = "running"
-        session.commit()
+    with sessions() as work:
+        # taken first, so the job is never seen running without it
+        work.execute(text("SELECT pg_advisory_xact_lock(:lock, :job)"), {"lock": JOB_LOCK, "job": job_id})
+        with sessions() as session:
+            job = session.get(ImportJob, job_id)
+            if job is None or job.state != "queued":
+                work.rollback()
+                return
+            kind, options, user_id, filename = job.kind, dict(job.options), job.user_id, job.filename
+            job.state = "running"
+            session.commit()
+        _run(sessions, work, job_id, path, kind, options, user_id, filename)
+
+
+def _run(sessions, work: Session, job_id: int, path: Path, kind, options, user_id, filename) -> None:
     last = [0.0]
 
     def progress(stage: Words, fraction: float) -> None:
@@ -121,40 +135,37 @@ def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
         last[0] = now
         _set(sessions, job_id, stage={"text": stage}, percent=round(100 * min(fraction, 0.99), 1))
 
-    with sessions() as work:
-        try:
-            result = apply_import(work, kind, path, options, user_id, progress)
-            result.report["file"] = filename
-            work.execute(
-                update(ImportJob)
-                .where(ImportJob.id == job_id)
-                .values(
-                    state="done",
-                    stage={"text": _("done")},
-                    percent=100,
-                    report=result.report,
-                    batch_id=result.batch_id,
-                    finished_at=dt.datetime.now(dt.UTC),
-                )
+    try:
+        result = apply_import(work, kind, path, options, user_id, progress)
+        result.report["file"] = filename
+        work.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(
+                state="done",
+                stage={"text": _("done")},
+                percent=100,
+                report=result.report,
+                batch_id=result.batch_id,
+                finished_at=dt.datetime.now(dt.UTC),
             )
-            work.commit()
-            return
-        except ImportRefused as exc:
-            work.rollback()
-            exc.report["file"] = filename
-            ended = {"state": "refused", "report": exc.report, "error": {"text": exc.message}}
-        except DomainError as exc:
-            work.rollback()
-            ended = {"state": "refused", "error": {"text": exc.message}}
-        except Exception as exc:
-            work.rollback()
-            log.exception("import job %s failed", job_id)
-            ended = {
-                "state": "failed",
-                "error": {
-                    "text": _("the import failed and wrote nothing: %(error)s", error=type(exc).__name__)
-                },
-            }
+        )
+        work.commit()
+        return
+    except ImportRefused as exc:
+        work.rollback()
+        exc.report["file"] = filename
+        ended = {"state": "refused", "report": exc.report, "error": {"text": exc.message}}
+    except DomainError as exc:
+        work.rollback()
+        ended = {"state": "refused", "error": {"text": exc.message}}
+    except Exception as exc:
+        work.rollback()
+        log.exception("import job %s failed", job_id)
+        ended = {
+            "state": "failed",
+            "error": {"text": _("the import failed and wrote nothing: %(error)s", error=type(exc).__name__)},
+        }
     _set(sessions, job_id, finished_at=dt.datetime.now(dt.UTC), **ended)
 
 
@@ -162,3 +173,38 @@ def _set(sessions: Callable[[], Session], job_id: int, **values) -> None:
     with sessions() as session:
         session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
         session.commit()
+
+
+def reap_stale(session: Session) -> int:
+    """Jobs still queued or running whose worker is gone (its server stopped: the import was rolled
+    back with its connection) ended as failed; how many. Called where jobs are read."""
+    candidates = session.scalars(
+        text(
+            "SELECT id FROM import_jobs WHERE state = 'running' OR "
+            "(state = 'queued' AND created_at < now() - make_interval(secs => :grace))"
+        ),
+        {"grace": QUEUED_GRACE_S},
+    ).all()
+    dead = [
+        job_id
+        for job_id in candidates
+        if session.scalar(
+            text("SELECT pg_try_advisory_lock(:lock, :job) AND pg_advisory_unlock(:lock, :job)"),
+            {"lock": JOB_LOCK, "job": job_id},
+        )
+    ]
+    if dead:
+        session.execute(
+            update(ImportJob)
+            .where(ImportJob.id.in_(dead), ImportJob.state.in_(("queued", "running")))
+            .values(
+                state="failed",
+                finished_at=dt.datetime.now(dt.UTC),
+                error={
+                    "text": _(
+                        "the server stopped during this import; nothing was written: import the file again"
+                    )
+                },
+            )
+        )
+    return len(dead)

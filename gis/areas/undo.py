@@ -1,11 +1,11 @@
 """Undoing a planner's import: the layer as it was before, and everything that pointed at it.
 
-Each import of areas or buildings keeps, with its batch, what it replaced (the rows whole, with
-their ids: ``undo_areas``, ``undo_buildings``) and what it moved on the rows it kept (``undo_links``:
-reports' grids and buildings, buildings' grids, children's parents, workers' grids), written by
-``gis.areas.importer``. Undo deletes what the batch brought, puts those rows back under their own
-ids — so every link to them holds again — and records a ``regrid`` event on each case whose grid
-changes. Imports stack: the newest one still in force is undone first.
+Each import of areas, buildings or streets keeps, with its batch, what it replaced (the rows whole,
+with their ids: ``undo_areas``, ``undo_buildings``, ``undo_street_lines``) and what it moved on the
+rows it kept (``undo_links``: reports' grids and buildings, buildings' grids, children's parents,
+workers' grids), written by ``gis.areas.importer``. Undo deletes what the batch brought, puts those
+rows back under their own ids — so every link to them holds again — and records a ``regrid`` event
+on each case whose grid changes. Imports stack: the newest one still in force is undone first.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, joinedload
 from gis.cases.lifecycle import restore_links
 from gis.errors import Conflict, Invalid, NotFound
 from gis.i18n import _
-from gis.models import AREA_LEVELS, Area, Building, ImportBatch
+from gis.models import AREA_LEVELS, Area, Building, ImportBatch, StreetLine
 from gis.patrols.coverage import forget_stored_reach
 
-UNDOABLE = ("areas", "buildings")
+UNDOABLE = ("areas", "buildings", "streets")
 
 
 def _touched(result: Any) -> int:
@@ -46,10 +46,10 @@ def undo_import(
     if batch is None:
         raise NotFound(_("no import %(batch)s", batch=batch_id))
     if batch.kind not in UNDOABLE:
-        raise Invalid(_("only imports of areas and buildings can be undone"))
+        raise Invalid(_("only imports of areas, buildings and streets can be undone"))
     if batch.undone_at is not None:
         raise Conflict(_("import %(batch)s has already been undone", batch=batch_id))
-    later = newest_undoable(session)
+    later = newest_undoable(session, batch.kind)
     if later is not None and later != batch_id:
         raise Conflict(
             _("import %(later)s was made after this one: undo it first", later=later),
@@ -57,6 +57,8 @@ def undo_import(
     params = {"batch": batch_id}
     if batch.kind == "buildings":
         counts = _undo_buildings(session, params)
+    elif batch.kind == "streets":
+        counts = _put_back(session, StreetLine, params)
     else:
         counts = _undo_areas(session, batch, params, nearest_grid_m)
     batch.undone_at = dt.datetime.now(dt.UTC)
@@ -130,30 +132,48 @@ def _undo_areas(session: Session, batch: ImportBatch, params: dict, nearest_grid
     return counts
 
 
-def _undo_buildings(session: Session, params: dict) -> dict:
-    removed = _touched(session.execute(text("DELETE FROM buildings WHERE import_batch_id = :batch"), params))
-    columns = _columns(Building)
+def _put_back(session: Session, model, params: dict) -> dict:
+    """The batch's rows of ``model``'s table deleted, the ones it replaced inserted again."""
+    table, columns = model.__tablename__, _columns(model)
+    removed = _touched(session.execute(text(f"DELETE FROM {table} WHERE import_batch_id = :batch"), params))
     restored = _touched(
         session.execute(
             text(
-                f"INSERT INTO buildings ({columns}) "
-                f"SELECT {columns} FROM undo_buildings WHERE batch_id = :batch"
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM undo_{table} WHERE batch_id = :batch"
             ),
             params,
         )
     )
-    counts = {"removed": removed, "restored": restored}
+    return {"removed": removed, "restored": restored}
+
+
+def _undo_buildings(session: Session, params: dict) -> dict:
+    counts = _put_back(session, Building, params)
     counts.update(restore_links(session, params["batch"]))
     return counts
 
 
-def newest_undoable(session: Session) -> int | None:
-    """The import that undo may take back now: the newest of areas or buildings still in force."""
+# Imports stack within a family of layers: buildings sit in the grids, so areas and buildings are
+# undone newest first together; streets stand alone.
+FAMILIES = (("areas", "buildings"), ("streets",))
+
+
+def _family(kind: str) -> tuple[str, ...]:
+    return next(f for f in FAMILIES if kind in f)
+
+
+def newest_undoable(session: Session, kind: str = "areas") -> int | None:
+    """The import of ``kind``'s family that undo may take back now: the newest still in force."""
     return session.scalar(
         select(func.max(ImportBatch.id)).where(
-            ImportBatch.kind.in_(UNDOABLE), ImportBatch.undone_at.is_(None)
+            ImportBatch.kind.in_(_family(kind)), ImportBatch.undone_at.is_(None)
         )
     )
+
+
+def undoable_now(session: Session) -> set[int]:
+    """The imports undo may take back now, one per family (the /imports page's buttons)."""
+    return {batch for family in FAMILIES if (batch := newest_undoable(session, family[0])) is not None}
 
 
 def batches(session: Session, page: int = 1, size: int = 50) -> tuple[list[ImportBatch], int]:
