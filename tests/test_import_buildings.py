@@ -47,3 +47,61 @@ def test_replace_swaps_all_buildings(session, town, tmp_path):
     assert session.query(Building).count() == 2
     import_buildings(session, path, replace=True)
     assert session.query(Building).count() == 1
+
+
+def test_an_import_in_chunks_writes_and_says_what_the_check_said(session, town, tmp_path, monkeypatch):
+    """import_buildings plans a chunk while the one before is copied: the rows, their grids and
+    the report (repairs and refusals under the file's row numbers) are the check's."""
+    from shapely.geometry import Polygon
+
+    from gis.areas import importer
+
+    x, y = ORIGIN
+    bow_tie = Polygon(
+        [
+            (x + 0.1 * CELL, y),
+            (x + 0.3 * CELL, y + 0.2 * CELL),
+            (x + 0.3 * CELL, y),
+            (x + 0.1 * CELL, y + 0.2 * CELL),
+        ]
+    )
+    footprints = [
+        box(x + k * 0.3 * CELL, y + 0.5 * CELL, x + (k * 0.3 + 0.2) * CELL, y + 0.6 * CELL) for k in range(5)
+    ]
+    footprints[3] = bow_tie  # row 4: repaired
+    footprints.append(Polygon([(x, y), (x + 1e-9, y), (x, y + 1e-9)]))  # row 6: no area
+    frame = gpd.GeoDataFrame({"name": [f"{k + 1}号楼" for k in range(6)]}, geometry=footprints, crs=4326)
+    path = tmp_path / "b.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    check = importer.plan_buildings(session, path)
+    result = import_buildings(session, path)
+    assert (
+        [r["row"] for r in result.report["repaired"]] == [r["row"] for r in check.report["repaired"]] == [4]
+    )
+    assert (
+        [r["row"] for r in result.report["rejected"]] == [r["row"] for r in check.report["rejected"]] == [6]
+    )
+    assert (
+        result.written == result.report["features_kept"] == 5 and result.report["diff"]["counts"]["new"] == 5
+    )
+    stored = dict(session.execute(select(Building.name, Building.grid_id)).all())
+    assert stored == dict(zip(importer._names(check.cleaned, "name"), check.grid_ids))
+
+
+def test_an_import_with_nothing_usable_is_refused_and_writes_nothing(session, town, tmp_path):
+    import pytest
+    from shapely.geometry import Polygon
+
+    from gis.areas.importer import ImportRefused
+    from gis.models import ImportBatch
+
+    x, y = ORIGIN
+    flat = gpd.GeoDataFrame(geometry=[Polygon([(x, y), (x + 1e-9, y), (x, y + 1e-9)])], crs=4326)
+    path = tmp_path / "flat.geojson"
+    flat.to_file(path, driver="GeoJSON")
+    with pytest.raises(ImportRefused) as refused:
+        import_buildings(session, path)
+    assert "no usable polygon" in refused.value.text
+    session.rollback()
+    assert session.query(Building).count() == 0 and session.query(ImportBatch).count() == 0

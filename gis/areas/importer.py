@@ -7,6 +7,8 @@ import writes nothing. Rows go in with COPY, never one ORM object per feature.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from gis.areas import hierarchy, topology
 from gis.areas.crs import local_metric_crs
 from gis.areas.geometry import check_polygon_layer, clean_polygons, off_earth
 from gis.areas.readers import read_dataset
-from gis.assignment import grids_for_footprints
+from gis.assignment import GridIndex
 from gis.cases.lifecycle import regrid, relink_buildings
 from gis.errors import Invalid
 from gis.i18n import Words, _, joined
@@ -142,6 +144,11 @@ def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> in
     PostgreSQL's binary format: ``columns`` maps each column to the type its values are sent as
     (geometry goes as EWKB ``bytes``: see ``_ewkb``), no text to write or parse."""
     raw: Any = session.connection().connection.dbapi_connection  # psycopg's, with COPY
+    return _copy(raw, table, columns, rows)
+
+
+def _copy(raw, table: str, columns: dict[str, str], rows) -> int:
+    """COPY ``rows`` into ``table`` on a psycopg connection."""
     count = 0
     with (
         raw.cursor() as cursor,
@@ -828,21 +835,31 @@ def reassign_to_grids(session, only_unassigned: bool, max_m: float = 50, previou
 
 
 # -- buildings --------------------------------------------------------------------------------
+BUILDING_COLUMNS = {
+    "name": "text",
+    "households": "int4",
+    "floors": "int4",
+    "geom": "geometry",
+    "import_batch_id": "int4",
+    "grid_id": "int4",
+}
+CHUNK = 5_000  # footprints planned while the chunk before them is copied (the last one's copy is the tail)
+
+
 @dataclass
-class BuildingPlan:
-    """Footprints read, validated and assigned to grids: what ``apply_buildings`` writes."""
+class BuildingFile:
+    """A footprint file read: its features (in the file's CRS), the fields picked, its box in
+    EPSG:4326 and the metric CRS around it, the report so far."""
 
-    cleaned: gpd.GeoDataFrame
-    grid_ids: Any
-    report: dict
-    replace: bool
     source: str
+    frame: gpd.GeoDataFrame
     columns: dict
-    preview: str | None = None
+    bounds: Any
+    metric: Any
+    report: dict
 
 
-def plan_buildings(
-    session: Session,
+def read_buildings(
     path: str | Path,
     *,
     name_field=None,
@@ -851,55 +868,184 @@ def plan_buildings(
     crs=None,
     encoding=None,
     layer=None,
-    replace: bool = False,
     progress: Progress = no_progress,
-) -> BuildingPlan:
-    """Building footprints read, validated and each given the grid holding most of it — nothing
-    written yet (the web check and ``--dry-run`` stop here)."""
+) -> BuildingFile:
     progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("buildings"))
+    frame = dataset.frame
+    # the box in degrees from its edges (densified: a projected box's sides bend), and a margin
+    edges = shapely.segmentize(
+        shapely.box(*frame.total_bounds), max(np.ptp(frame.total_bounds[::2]), 1e-9) / 64
+    )
+    minx, miny, maxx, maxy = gpd.GeoSeries([edges], crs=frame.crs).to_crs(4326).total_bounds
+    bounds = (minx - 0.001, miny - 0.001, maxx + 0.001, maxy + 0.001)
     report = _base_report(dataset, "buildings", None)
-    frame = dataset.frame.to_crs(4326)
-    lon, lat = shapely.centroid(shapely.box(*frame.total_bounds)).coords[0]
-    metric = local_metric_crs(lon, lat)
     name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "address", "地址"), "name")
     households_col = _pick_field(frame, households_field, ("households", "hs", "户数"), "households")
     floors_col = _pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
-    report["fields"] = {"name": name_col, "households": households_col, "floors": floors_col}
+    columns = {"name": name_col, "households": households_col, "floors": floors_col}
+    report["fields"] = dict(columns)
+    return BuildingFile(
+        source=dataset.source,
+        frame=frame,
+        columns=columns,
+        bounds=bounds,
+        metric=local_metric_crs((minx + maxx) / 2, (miny + maxy) / 2),
+        report=report,
+    )
 
+
+def _plan_footprints(file: BuildingFile, chunk: gpd.GeoDataFrame, grids: GridIndex, first_row: int):
+    """Some of the file's footprints in EPSG:4326, checked and repaired (cleaned, what was done),
+    each with the grid holding most of it."""
+    cleaned, cleaning = clean_polygons(
+        chunk.to_crs(4326), file.metric, exact_areas=False, first_row=first_row
+    )  # areas checked, not stored
+    return cleaned, grids.best(cleaned.geometry.values), cleaning
+
+
+def _nothing_usable(file: BuildingFile) -> ImportRefused:
+    return ImportRefused(
+        _(
+            "%(source)s: no usable polygon (all %(count)s rejected)",
+            source=file.source,
+            count=len(file.frame),
+        ),
+        file.report,
+    )
+
+
+def _names(cleaned, column) -> list:
+    return [_text(v) for v in cleaned[column]] if column else [None] * len(cleaned)
+
+
+def _whole_numbers(cleaned, column):
+    """A column as whole numbers (None where the cell is not one), vectorised."""
+    if column is None:
+        return [None] * len(cleaned)
+    values = cleaned[column]
+    if not pd.api.types.is_numeric_dtype(values):
+        values = values.map(_text)
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)  # an int4 column
+    out = np.full(len(numbers), None, dtype=object)
+    out[whole] = numbers[whole].astype(np.int64).tolist()
+    return out
+
+
+def _building_rows(cleaned, grid_ids, columns: dict, batch_id: int):
+    """The COPY rows (BUILDING_COLUMNS) of planned footprints."""
+    return zip(
+        _names(cleaned, columns["name"]),
+        _whole_numbers(cleaned, columns["households"]),
+        _whole_numbers(cleaned, columns["floors"]),
+        _ewkb(cleaned.geometry.values),
+        [batch_id] * len(cleaned),
+        grid_ids,
+    )
+
+
+@dataclass
+class BuildingPlan:
+    """Footprints read, validated and assigned to grids: what ``apply_buildings`` writes."""
+
+    file: BuildingFile
+    cleaned: gpd.GeoDataFrame
+    grid_ids: Any
+    report: dict
+    replace: bool
+    preview: str | None = None
+
+
+def plan_buildings(
+    session: Session,
+    path: str | Path,
+    *,
+    replace: bool = False,
+    progress: Progress = no_progress,
+    **options,
+) -> BuildingPlan:
+    """Building footprints read, validated and each given the grid holding most of it — nothing
+    written (the web check and ``--dry-run`` stop here)."""
+    file = read_buildings(path, progress=progress, **options)
     progress(_("validating geometry"), 0.2)
-    cleaned, cleaning = clean_polygons(frame, metric, exact_areas=False)  # areas not stored
+    grids = GridIndex.around(session, file.bounds)
+    cleaned, grid_ids, cleaning = _plan_footprints(file, file.frame, grids, 1)
+    report = file.report
     report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
     if len(cleaned) == 0:
-        raise ImportRefused(
-            _(
-                "%(source)s: no usable polygon (all %(count)s rejected)",
-                source=dataset.source,
-                count=len(frame),
-            ),
-            report,
-        )
+        raise _nothing_usable(file)
     report["features_kept"] = len(cleaned)
-
-    progress(_("assigning to grids"), 0.4)
-    grid_ids = grids_for_footprints(session, cleaned.geometry.values)
-
     report["diff"] = {"counts": {"new": len(cleaned), "gone": _count(session, "buildings") if replace else 0}}
-    names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
     return BuildingPlan(
-        preview=preview_geojson(cleaned.assign(name=names), ["name"]),
+        file=file,
         cleaned=cleaned,
         grid_ids=grid_ids,
         report=report,
         replace=replace,
-        source=dataset.source,
-        columns={"name": name_col, "households": households_col, "floors": floors_col},
+        preview=preview_geojson(cleaned.assign(name=_names(cleaned, file.columns["name"])), ["name"]),
     )
 
 
 def _count(session, table: str) -> int:
     return int(session.scalar(text(f"SELECT count(*) FROM {table}")))
+
+
+def _open_building_batch(
+    session: Session, file: BuildingFile, user_id, replace: bool
+) -> tuple[ImportBatch, int]:
+    """The batch the buildings are written under, and how many buildings it replaces: with
+    ``replace`` the buildings there are kept for undo (gis.areas.undo: the buildings whole, the
+    reports' links) and removed."""
+    batch = ImportBatch(
+        kind="buildings",
+        filename=file.source,
+        feature_count=len(file.frame),
+        report=file.report,
+        user_id=user_id,
+        replaced=replace,
+    )
+    session.add(batch)
+    session.flush()
+    if replace:
+        session.execute(
+            text("INSERT INTO undo_buildings SELECT b.*, :batch FROM buildings b"), {"batch": batch.id}
+        )
+        session.execute(
+            text(
+                "INSERT INTO undo_links (batch_id, entity, id, grid_id, assignment, assignment_distance_m, "
+                "building_id) SELECT :batch, 'report', id, grid_id, assignment, assignment_distance_m, "
+                "building_id FROM reports"
+            ),
+            {"batch": batch.id},
+        )
+        return batch, session.execute(text("DELETE FROM buildings")).rowcount  # type: ignore[attr-defined]
+    return batch, 0
+
+
+def _close_building_batch(
+    session: Session,
+    batch: ImportBatch,
+    written: int,
+    assigned: int,
+    replace: bool,
+    nearest_building_m,
+    progress,
+) -> ImportResult:
+    """Reports linked again to the new buildings (``replace``: intake's rule), the counts."""
+    if replace:
+        relink_buildings(session, nearest_building_m)
+    report = dict(batch.report)
+    report.update(written=written, assigned_to_grid=assigned, outside_every_grid=written - assigned)
+    batch.report, batch.feature_count = report, written
+    session.flush()
+    progress(_("done"), 1.0)
+    return ImportResult(report=report, batch_id=batch.id, written=written)
+
+
+def _assigned(grid_ids) -> int:
+    return int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
 
 
 def apply_buildings(
@@ -913,84 +1059,22 @@ def apply_buildings(
     """Write planned buildings; with ``replace`` they take the place of all buildings (kept for
     undo), and reports are linked again by intake's rule (``nearest_building_m``: the configured
     NEAREST_BUILDING_M)."""
-    cleaned, grid_ids, report, replace = plan.cleaned, plan.grid_ids, plan.report, plan.replace
-    name_col, households_col, floors_col = (plan.columns[k] for k in ("name", "households", "floors"))
-    dataset_source = plan.source
-
-    def ints(col):
-        """A column as whole numbers (None where the cell is not one), vectorised."""
-        if col is None:
-            return [None] * len(cleaned)
-        column = cleaned[col]
-        if not pd.api.types.is_numeric_dtype(column):
-            column = column.map(_text)
-        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-        whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)  # an int4 column
-        out = np.full(len(numbers), None, dtype=object)
-        out[whole] = numbers[whole].astype(np.int64).tolist()
-        return out
-
     progress(_("writing"), 0.5)
-    batch = ImportBatch(
-        kind="buildings",
-        filename=dataset_source,
-        feature_count=len(cleaned),
-        report=report,
-        user_id=user_id,
-        replaced=replace,
-    )
-    session.add(batch)
-    session.flush()
-    if replace:  # what it replaces, kept for gis.areas.undo: the buildings whole, the reports' links
-        session.execute(
-            text("INSERT INTO undo_buildings SELECT b.*, :batch FROM buildings b"), {"batch": batch.id}
-        )
-        session.execute(
-            text(
-                "INSERT INTO undo_links (batch_id, entity, id, grid_id, assignment, assignment_distance_m, "
-                "building_id) SELECT :batch, 'report', id, grid_id, assignment, assignment_distance_m, "
-                "building_id FROM reports"
-            ),
-            {"batch": batch.id},
-        )
-        session.execute(text("DELETE FROM buildings"))
-    names = [_text(v) for v in cleaned[name_col]] if name_col else [None] * len(cleaned)
+    batch, _gone = _open_building_batch(session, plan.file, user_id, plan.replace)
     # into the live table, its indexes and keys in place: dropping them for a faster load (0.3 s of
     # 100,000) locked the table every report's intake reads until the import committed
     # (bench/import_buildings.py: intake p95 149 ms while importing, 37 ms without the drop)
-    copy_rows(
+    written = copy_rows(
         session,
         "buildings",
-        {
-            "name": "text",
-            "households": "int4",
-            "floors": "int4",
-            "geom": "geometry",
-            "import_batch_id": "int4",
-            "grid_id": "int4",
-        },
-        zip(
-            names,
-            ints(households_col),
-            ints(floors_col),
-            _ewkb(cleaned.geometry.values),
-            [batch.id] * len(cleaned),
-            grid_ids,
-        ),
+        BUILDING_COLUMNS,
+        _building_rows(plan.cleaned, plan.grid_ids, plan.file.columns, batch.id),
     )
-    assigned = int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
-    if replace:
-        relink_buildings(session, nearest_building_m)
-    report.update(written=len(cleaned), assigned_to_grid=assigned, outside_every_grid=len(cleaned) - assigned)
-    batch.report = report
-    session.flush()
-    progress(_("done"), 1.0)
-    return ImportResult(
-        report=report,
-        batch_id=batch.id,
-        written=len(cleaned),
-        preview=plan.preview,
+    result = _close_building_batch(
+        session, batch, written, _assigned(plan.grid_ids), plan.replace, nearest_building_m, progress
     )
+    result.preview = plan.preview
+    return result
 
 
 def import_buildings(
@@ -1000,13 +1084,71 @@ def import_buildings(
     user_id: int | None = None,
     progress: Progress = no_progress,
     nearest_building_m: float = 20,
+    replace: bool = False,
     **options,
 ) -> ImportResult:
-    """Building footprints, checked and written whole or not at all (plan, then apply)."""
-    plan = plan_buildings(session, path, progress=progress, **options)
-    return apply_buildings(
-        session, plan, user_id=user_id, progress=progress, nearest_building_m=nearest_building_m
+    """Building footprints, checked and written whole or not at all, the two side by side: while
+    PostgreSQL takes in one chunk (its index, its keys: most of an import's time), the next one is
+    reprojected, repaired and assigned on the other core. A refusal found at the end (nothing
+    usable) raises after the rows went in: the caller's rollback takes them back."""
+    file = read_buildings(path, progress=progress, **options)
+    grids = GridIndex.around(session, file.bounds)
+    batch, gone = _open_building_batch(session, file, user_id, replace)
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    written: list[int] = []
+    failed: list[BaseException] = []
+    raw = session.connection().connection.dbapi_connection  # the COPY's, in the writer alone
+
+    def write() -> None:
+        # a COPY a chunk: each statement's key checks (its triggers, at its end) then run while
+        # the next chunk is planned, not all at the end
+        try:
+            for rows in iter(chunks.get, None):
+                written.append(_copy(raw, "buildings", BUILDING_COLUMNS, rows))
+        except BaseException as exc:  # handed to the planning thread, which raises it
+            failed.append(exc)
+            while chunks.get() is not None:  # let the planning thread finish its puts
+                pass
+
+    writer = threading.Thread(target=write, name="buildings-copy", daemon=True)
+    writer.start()
+    kept = assigned = 0
+    repaired: list = []
+    rejected: list = []
+    preview = None
+    total = len(file.frame)
+    try:
+        for first in range(0, total, CHUNK):
+            if failed:
+                break
+            cleaned, grid_ids, cleaning = _plan_footprints(
+                file, file.frame.iloc[first : first + CHUNK], grids, first + 1
+            )
+            repaired += cleaning.repaired
+            rejected += cleaning.rejected
+            if preview is None and len(cleaned):
+                preview = preview_geojson(
+                    cleaned.assign(name=_names(cleaned, file.columns["name"])), ["name"]
+                )
+            chunks.put(list(_building_rows(cleaned, grid_ids, file.columns, batch.id)))
+            kept += len(cleaned)
+            assigned += _assigned(grid_ids)
+            progress(_("writing"), 0.1 + 0.8 * min(first + CHUNK, total) / total)
+    finally:
+        chunks.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
+    file.report.update(repaired=repaired, rejected=rejected, features_kept=kept)
+    file.report["diff"] = {"counts": {"new": kept, "gone": gone}}
+    if kept == 0:
+        raise _nothing_usable(file)
+    batch.report = file.report
+    result = _close_building_batch(
+        session, batch, sum(written), assigned, replace, nearest_building_m, progress
     )
+    result.preview = preview
+    return result
 
 
 # -- streets ----------------------------------------------------------------------------------
