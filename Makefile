@@ -84,18 +84,28 @@ db: venv
 	$(BIN)/gridwatch db up
 	$(BIN)/gridwatch db migrate
 
-# Benchmarks print their figure next to a reference measured in the same run (not part of `test`).
+# Benchmarks print their figure next to a reference measured in the same run, in turns, with the
+# spread (not part of `test`, which runs each at a tiny size: tests/test_bench_smoke.py). The cities
+# of bench/city.py are built once (their build time printed) and reused while they hold what asked.
+CITY_SIDES = 100 180
+comma := ,
+space := $(subst ,, )
 bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid
 bench-import: BENCH = import_buildings
-bench-intake: BENCH = report_intake
 bench-coverage: BENCH = patrol_coverage
-bench-indicators: BENCH = indicators
-bench-map: BENCH = map
 bench-report-page: BENCH = report_page
 bench-regrid: BENCH = regrid
-bench-import bench-intake bench-coverage bench-indicators bench-map bench-report-page bench-regrid: setup
+bench-import bench-coverage bench-report-page bench-regrid: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
+bench-intake bench-indicators: setup
+	$(BIN)/gridwatch db up
+	for side in $(CITY_SIDES); do \
+		$(BIN)/python -m bench.$(if $(filter bench-intake,$@),report_intake,indicators) --side $$side --reuse || exit 1; \
+	done
+bench-map: setup
+	$(BIN)/gridwatch db up
+	$(BIN)/python -m bench.map --sides $(subst $(space),$(comma),$(CITY_SIDES)) --reuse
 
 # Each main page at 1366 and 360 px in both languages, from the demo city (docs/screenshots).
 screenshots: setup

@@ -3,8 +3,14 @@ million reports take a minute, not an hour.
 
 ``side`` × ``side`` square grids of 0.002° (≈ 160 m × 220 m) in one district 650202; communities
 are blocks of 10 × 10 grids, streets are bands of 10 grid rows. Each grid has ``buildings`` small
-footprints and ``reports`` reports spread over the last year: about 90 % closed (most on time),
+footprints and ``reports`` reports spread over the last year: 90 % closed (80 % of those on time),
 2 % voided, the rest open at every step of the loop, some overdue.
+
+Every report's status, age, category and channel come from sequences over (grid, n) — not
+``random()`` — so each grid, and so a city of any size, has the same mix of statuses exactly and of
+the rest within a fraction of a percent: the small and
+the big city differ in size only. Sizes are cast to int: psycopg sends a small Python int as a
+smallint, and ``side * side`` overflowed it past 181 grids a side.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ BLOCK = 10  # grids per community side
 
 AREAS_SQL = text("""
     WITH g AS (
-        SELECT i % :side AS col, i / :side AS row FROM generate_series(0, :side * :side - 1) i),
+        SELECT i % CAST(:side AS int) AS col, i / CAST(:side AS int) AS row
+        FROM generate_series(0, CAST(:side AS int) * CAST(:side AS int) - 1) i),
     coded AS (
         SELECT col, row,
                lpad((row / :block + 1)::text, 3, '0') AS street,
@@ -57,11 +64,15 @@ BUILDINGS_SQL = text("""
     SELECT '楼' || n, 10 + (random() * 110)::int, 2 + (random() * 16)::int, a.id,
            ST_Multi(ST_Expand(ST_MakePoint(ST_XMin(a.geom) + 0.0002 + random() * (:cell - 0.0004),
                                            ST_YMin(a.geom) + 0.0002 + random() * (:cell - 0.0004)), 0.00008))
-    FROM areas a, generate_series(1, :per_grid) n
+    FROM areas a, generate_series(1, CAST(:per_grid AS int)) n
     WHERE a.level = 'grid'
 """)
 
-# Status by a random draw u: < .90 closed (80 % of those on time), < .92 voided, else open steps.
+# Four draws in [0, 1) per report over its number n in its grid: u (status) takes each of
+# (k + ½) / per_grid once in every grid, in an order shifted by the grid (7919 a prime, so n ↦ u is
+# one-to-one), so every grid has exactly the same statuses; u2 (on time, rework), u3 (age, and the
+# hours to close) and u4 (category, channel) are Weyl sequences shifted by the grid.
+# Status by u: < .90 closed (80 % of those on time by u2), < .92 voided, else open steps.
 REPORTS_SQL = text("""
     INSERT INTO reports (geom, original_crs, original_lon, original_lat, category_code, description,
         channel, grid_id, assignment, status, response_level, resolved_locally, rework_count,
@@ -73,24 +84,31 @@ REPORTS_SQL = text("""
                 THEN created + interval '2 hours' END,
            CASE WHEN status IN ('dispatched', 'handled', 'verified', 'closed')
                 THEN created + interval '2 hours' + interval '72 hours' END,
-           CASE WHEN status = 'closed'
-                THEN created + (CASE WHEN u2 < 0.8 THEN 20 ELSE 120 END) * interval '1 hour' END,
+           CASE WHEN status = 'closed'  -- on time: 2-74 h; late: 80-280 h, to the second
+                THEN created + (CASE WHEN u2 < 0.8 THEN 2 + 72 * u3 ELSE 80 + 200 * u3 END)
+                               * interval '1 hour' END,
            created, created, 1
     FROM (
-        SELECT n, a.id AS grid_id,
-               ST_SetSRID(ST_MakePoint(ST_XMin(a.geom) + random() * :cell,
-                                       ST_YMin(a.geom) + random() * :cell), 4326) AS pt,
-               leaf.codes[1 + floor(random() * cardinality(leaf.codes))::int] AS cat,
+        SELECT n, grid_id, pt, u2, u3 * 7 - floor(u3 * 7) AS u3,
+               codes[1 + floor(u4 * cardinality(codes))::int] AS cat,
                (ARRAY['app', 'hotline', 'patrol', 'volunteer', 'video', 'public'])
-                   [1 + (random() * 5)::int] AS ch,
-               now() - random() * interval '365 days' AS created,
-               u, random() AS u2,
+                   [1 + floor(((u4 * 6) - floor(u4 * 6)) * 6)::int] AS ch,
+               now() - u3 * interval '365 days' AS created,
                CASE WHEN u < 0.90 THEN 'closed' WHEN u < 0.92 THEN 'voided'
                     WHEN u < 0.93 THEN 'reported' WHEN u < 0.94 THEN 'accepted' WHEN u < 0.95 THEN 'opened'
                     WHEN u < 0.98 THEN 'dispatched' WHEN u < 0.99 THEN 'handled' ELSE 'verified' END AS status
-        FROM areas a, generate_series(1, :per_grid) n, LATERAL (SELECT random() + 0 * n AS u) r,
-             (SELECT array_agg(code) AS codes FROM categories WHERE parent_code IS NOT NULL) leaf
-        WHERE a.level = 'grid') s
+        FROM (
+            SELECT n, a.id AS grid_id, leaf.codes,
+                   ST_SetSRID(ST_MakePoint(ST_XMin(a.geom) + random() * :cell,
+                                           ST_YMin(a.geom) + random() * :cell), 4326) AS pt,
+                   (mod(n * 7919 + a.id * 13, CAST(:per_grid AS int)) + 0.5)::float8 / :per_grid AS u,
+                   mod(n * 0.7548776662 + a.id * 0.5698402910, 1)::float8 AS u2,
+                   mod(n * 0.4142135624 + a.id * 0.7320508076, 1)::float8 AS u3,
+                   mod(n * 0.2360679775 + a.id * 0.1622776602, 1)::float8 AS u4
+            FROM areas a, generate_series(1, CAST(:per_grid AS int)) n,
+                 (SELECT array_agg(code ORDER BY code) AS codes FROM categories
+                  WHERE parent_code IS NOT NULL) leaf
+            WHERE a.level = 'grid') d) s
 """)
 
 
@@ -117,7 +135,10 @@ def city_database(name: str, side: int, reuse: bool, buildings: int = 30, report
     engine = scratch_engine(name, keep=reuse)
     with Session(engine) as session:
         counts = city_counts(session)
-        if not counts["grids"]:
+        if counts["grids"] != side * side or counts["reports"] < side * side * reports:
+            if counts["grids"]:  # another city under this name: start again
+                engine.dispose()
+                engine = scratch_engine(name)
             started = time.perf_counter()
             counts = make_city(session, side, buildings=buildings, reports=reports)
             print(f"city made in {time.perf_counter() - started:.0f} s")

@@ -72,24 +72,31 @@ def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Pope
 CPU_PARTS = ("server", "postgres", "client")
 
 
-def cpu_seconds(server_pid: int) -> dict:
+def postmaster_pid(engine) -> int:
+    """The pid of the PostgreSQL server ``engine`` talks to: the parent of its backend (Linux)."""
+    with engine.connect() as conn:
+        backend = conn.scalar(text("SELECT pg_backend_pid()"))
+    with open(f"/proc/{backend}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def cpu_seconds(server_pid: int, postgres_pid: int) -> dict:
     """CPU time so far (user + system) of the server (``server_pid`` and its workers), of
-    PostgreSQL (every process of the cluster, so run benchmarks alone) and of this process (the
-    load generator): where a request's cost goes. Linux only: read from /proc."""
+    PostgreSQL (``postgres_pid``, the postmaster, and its processes: this cluster's alone, not
+    every ``postgres`` on the machine) and of this process (the load generator): where a
+    request's cost goes. Linux only: read from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     out = dict.fromkeys(CPU_PARTS, 0.0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                command = f.read().split(b"\0")[0]
         except OSError:  # gone meanwhile
             continue
         ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
         if server_pid in (int(pid), ppid):
             out["server"] += used
-        elif command.startswith(b"postgres"):
+        elif postgres_pid in (int(pid), ppid):
             out["postgres"] += used
         elif int(pid) == os.getpid():
             out["client"] += used
@@ -103,29 +110,53 @@ def alternate(
     rounds: int = 10,
     concurrency: int = 8,
     server_pid: int | None = None,
+    postgres_pid: int | None = None,
 ) -> dict:
     """Closed-loop load (``concurrency`` keep-alive clients) for each of ``makers`` ({name:
-    make_request}), ``seconds`` each, taken in turns of ``seconds / rounds``: on a machine whose
-    speed drifts, each side sees the same conditions, so their ratio holds when the rates move.
-    Per name: rps, p50/p95 and errors, and with ``server_pid`` the CPU milliseconds each request
-    cost per part (``cpu_seconds``)."""
+    make_request}), ``seconds`` each, taken in turns of ``seconds / rounds`` in the order A B B A
+    …: on a machine whose speed drifts, each side sees the same conditions, so their ratio holds
+    when the rates move. Per name: rps (overall, and per turn: ``rps_turns``), p50/p95 and errors,
+    and with ``server_pid`` and ``postgres_pid`` the CPU milliseconds each request cost per part
+    (``cpu_seconds``)."""
     runs = {
-        name: {"latencies": [], "errors": 0, "elapsed": 0.0, "cpu": dict.fromkeys(CPU_PARTS, 0.0)}
+        name: {
+            "latencies": [],
+            "errors": 0,
+            "elapsed": 0.0,
+            "cpu": dict.fromkeys(CPU_PARTS, 0.0),
+            "turns": [],
+        }
         for name in makers
     }
-    for _ in range(rounds):
-        for name, make_request in makers.items():
+    with_cpu = server_pid is not None and postgres_pid is not None
+    for turn in range(rounds):
+        order = list(makers.items())
+        for name, make_request in order if turn % 2 == 0 else reversed(order):
             run = runs[name]
-            cpu_before = cpu_seconds(server_pid) if server_pid else None
+            cpu_before = cpu_seconds(server_pid, postgres_pid) if with_cpu else None  # type: ignore[arg-type]
             latencies, errors, elapsed = _closed_loop(port, make_request, seconds / rounds, concurrency)
             if cpu_before is not None:
-                cpu_after = cpu_seconds(server_pid)
+                cpu_after = cpu_seconds(server_pid, postgres_pid)  # type: ignore[arg-type]
                 for part in CPU_PARTS:
                     run["cpu"][part] += cpu_after[part] - cpu_before[part]
             run["latencies"] += latencies
             run["errors"] += errors
             run["elapsed"] += elapsed
-    return {name: _summary(run, server_pid is not None) for name, run in runs.items()}
+            run["turns"].append(len(latencies) / elapsed)
+    return {name: _summary(run, with_cpu) for name, run in runs.items()}
+
+
+def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    """Median (min–max) of repeated measurements."""
+    return (
+        f"{statistics.median(values):.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+    )
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile of measured values (nearest rank below)."""
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
 
 
 def _closed_loop(port: int, make_request, seconds: float, concurrency: int) -> tuple[list, int, float]:
@@ -157,6 +188,7 @@ def _summary(run: dict, with_cpu: bool) -> dict:
         "requests": len(latencies),
         "errors": run["errors"],
         "rps": len(latencies) / run["elapsed"],
+        "rps_turns": run["turns"],
         "p50_ms": 1000 * statistics.median(latencies),
         "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
     }

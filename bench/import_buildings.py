@@ -5,9 +5,10 @@ GBK names, no .cpg: as surveying institutes deliver them) into a city of 10,000 
 - ogr2ogr: its fastest documented way for PostgreSQL — COPY (``PG_USE_COPY``), one transaction
   (``-gt unlimited``), the spatial index built once after the load (its default), reprojected to
   EPSG:4326 and promoted to multipolygons like ours; it does nothing else.
-- ours (``plan_buildings`` + ``apply_buildings``, the buildings table emptied before each turn):
-  also detects the encoding, checks and repairs every polygon, assigns each building to its grid
-  and keeps what it replaces for undo.
+- ours (``import_buildings``, as the CLI and the page's job import; the buildings table emptied
+  before each turn): also detects the encoding, checks and repairs every polygon and assigns each
+  building to its grid — chunk by chunk, on one core while PostgreSQL takes in the chunk before
+  on the other.
 - ours as a job (``gis.areas.jobs.run_job``, as the web page runs it): the same, with the job's
   row, its progress written on a second connection and its "done" in the import's transaction.
 - then intake while the job runs: 8 grid workers' phones posting reports through gunicorn, p95
@@ -36,19 +37,19 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.city import CELL, ORIGIN, make_city, phone_report
-from bench.common import as_json, scratch_engine, start_gunicorn
+from bench.common import as_json, p95, scratch_engine, spread, start_gunicorn
 from gis.accounts import create_user, issue_token
-from gis.areas.importer import apply_buildings, plan_buildings
+from gis.areas.importer import import_buildings
 from gis.areas.jobs import run_job
 from gis.models import Category, ImportJob
 
 SIDE = 100  # 100 × 100 = 10,000 grids
 
 
-def make_shapefile(path: Path, count: int) -> None:
+def make_shapefile(path: Path, count: int, side: int = SIDE) -> None:
     rng = np.random.default_rng(7)
     n = int(np.ceil(np.sqrt(count)))
-    span = SIDE * CELL
+    span = side * CELL
     xs = ORIGIN[0] + (np.arange(count) % n + 0.5) * span / n
     ys = ORIGIN[1] + (np.arange(count) // n + 0.5) * span / n
     w, h = rng.uniform(0.00015, 0.0003, count), rng.uniform(0.0001, 0.00018, count)
@@ -113,7 +114,7 @@ def ours(engine, shp: Path) -> tuple[float, dict]:
     empty_buildings(engine)
     started = time.perf_counter()
     with Session(engine) as session:
-        result = apply_buildings(session, plan_buildings(session, shp))
+        result = import_buildings(session, shp)
         session.commit()
     return time.perf_counter() - started, result.report
 
@@ -136,7 +137,9 @@ def as_job(engine, shp: Path, user_id: int) -> float:
     return elapsed
 
 
-def intake_load(port: int, auths: list, categories: list, stop: threading.Event) -> list[tuple[float, float]]:
+def intake_load(
+    port: int, auths: list, categories: list, stop: threading.Event, side: int
+) -> list[tuple[float, float]]:
     """Phones posting reports until ``stop``: (start time, seconds) of each answer."""
     rng = random.Random(3)
     out: list[tuple[float, float]] = []
@@ -145,7 +148,7 @@ def intake_load(port: int, auths: list, categories: list, stop: threading.Event)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while not stop.is_set():
             t = time.perf_counter()
-            body = as_json(phone_report(rng, categories, SIDE))
+            body = as_json(phone_report(rng, categories, side))
             conn.request("POST", "/api/v1/reports", body=body, headers=auths[n])
             response = conn.getresponse()
             response.read()
@@ -160,18 +163,7 @@ def intake_load(port: int, auths: list, categories: list, stop: threading.Event)
     return out
 
 
-def p95(latencies: list[float]) -> float:
-    ordered = sorted(latencies)
-    return 1000 * ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
-
-
-def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
-    return (
-        f"{statistics.median(values):.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
-    )
-
-
-def intake_during_import(engine, shp: Path, user_id: int, rounds: int) -> dict:
+def intake_during_import(engine, shp: Path, user_id: int, rounds: int, side: int) -> dict:
     """Intake p95 with no import running and while a job imports, in turns (quiet, import, import,
     quiet …), through gunicorn as ``gridwatch serve`` runs it."""
     with Session(engine) as session:
@@ -191,7 +183,9 @@ def intake_during_import(engine, shp: Path, user_id: int, rounds: int) -> dict:
             stop = threading.Event()
             load: list = []
             runner = threading.Thread(
-                target=lambda load=load, stop=stop: load.extend(intake_load(port, auths, categories, stop))
+                target=lambda load=load, stop=stop: load.extend(
+                    intake_load(port, auths, categories, stop, side)
+                )
             )
             runner.start()
             time.sleep(1)  # the phones are sending
@@ -215,22 +209,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2, help="A B B A rounds")
+    parser.add_argument("--side", type=int, default=SIDE, help="grids a side of the city")
     args = parser.parse_args()
+    side = args.side
     if shutil.which("ogr2ogr") is None:
         raise SystemExit("ogr2ogr is missing: `make setup` installs gdal-bin")
     engine = scratch_engine("bench_import")
     t = time.perf_counter()
     with Session(engine) as session:
-        make_city(session, SIDE, buildings=0, reports=0)
+        make_city(session, side, buildings=0, reports=0)
         planner = create_user(session, "bench-planner", "planner", "bench-password")
         session.commit()
         planner_id = planner.id
-    print(f"city: {SIDE * SIDE:,} grids in {time.perf_counter() - t:.1f} s")
+    print(f"city: {side * side:,} grids in {time.perf_counter() - t:.1f} s")
     workdir = Path(tempfile.mkdtemp(prefix="gridwatch-bench-"))
     try:
         shp = workdir / "buildings.shp"
         t = time.perf_counter()
-        make_shapefile(shp, args.count)
+        make_shapefile(shp, args.count, side)
         size = sum(f.stat().st_size for f in workdir.iterdir()) / 1e6
         print(
             f"generated {args.count:,} footprints in {time.perf_counter() - t:.1f} s "
@@ -248,14 +244,14 @@ def main() -> None:
                 else:
                     empty_buildings(engine)
                     times[name].append(as_job(engine, shp, planner_id))
-        intake = intake_during_import(engine, shp, planner_id, max(1, args.rounds // 2))
+        intake = intake_during_import(engine, shp, planner_id, max(1, args.rounds // 2), side)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         engine.dispose()
     n = len(times["ours"])
     print(f"{args.count:,} footprints, {n} runs each in turns (median, min–max)")
     print(f"  ogr2ogr -f PostgreSQL (COPY, one transaction)   {spread(times['ogr2ogr'])}")
-    print(f"  gridwatch: plan + apply                          {spread(times['ours'])}")
+    print(f"  gridwatch: import_buildings                      {spread(times['ours'])}")
     print(f"  gridwatch as a job (the page's import)           {spread(times['job'])}")
     print(
         f"  (ours also: encoding {report['encoding']} detected, validity checked, "
@@ -268,7 +264,7 @@ def main() -> None:
         f"{'MET' if statistics.median(ratios) <= 1 else 'NOT MET'}"
     )
     print(f"  the job's overhead: {spread(overhead)}")
-    quiet, during = p95(intake["quiet"]), p95(intake["during"])
+    quiet, during = 1000 * p95(intake["quiet"]), 1000 * p95(intake["during"])
     print(
         f"  intake p95: {quiet:.1f} ms with no import ({len(intake['quiet'])} reports), {during:.1f} ms "
         f"while a job imports ({len(intake['during'])} reports; jobs took {spread(intake['jobs'])}) — "

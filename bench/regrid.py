@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.city import city_database
+from bench.common import spread
 from gis.areas.importer import apply_areas, plan_areas
 from gis.areas.undo import undo_import
 from gis.cases.lifecycle import GRID_PICKS_SQL, PICKS_SETTINGS
@@ -58,19 +59,14 @@ def strtree(grids: np.ndarray, codes: np.ndarray, ids: np.ndarray, points: np.nd
     return elapsed, (len(points), int(first.sum()), int(chosen.sum()))
 
 
-def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
-    return (
-        f"{statistics.median(values):.{digits}f} {unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="A B B A rounds")
     parser.add_argument("--reports", type=int, default=100, help="reports per grid")
+    parser.add_argument("--side", type=int, default=SIDE, help="grids a side of the city")
     parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
     args = parser.parse_args()
-    engine, city = city_database("bench_regrid", SIDE, args.reuse, buildings=0, reports=args.reports)
+    engine, city = city_database("bench_regrid", args.side, args.reuse, buildings=0, reports=args.reports)
     print(f"{city['grids']:,} grids, {city['reports']:,} reports")
     with engine.connect() as conn:
         layer = gpd.read_postgis(
