@@ -44,12 +44,16 @@ def map():
     groups = (
         db().scalars(select(Category).where(Category.parent_code.is_(None)).order_by(Category.sort)).all()
     )
-    # streets, each followed by its communities (codes sort that way)
-    areas = (
-        db().scalars(select(Area).where(Area.level.in_(("street", "community"))).order_by(Area.code)).all()
-    )
+    areas = _streets_and_communities()
     return render_template(
         "map.html", map=parts, statuses=REPORT_STATUSES, groups=groups, channels=CHANNELS, areas=areas
+    )
+
+
+def _streets_and_communities() -> list[Area]:
+    """Streets, each followed by its communities (codes sort that way): the filters' area names."""
+    return list(
+        db().scalars(select(Area).where(Area.level.in_(("street", "community"))).order_by(Area.code)).all()
     )
 
 
@@ -70,6 +74,9 @@ def cases():
         unassigned=request.args.get("unassigned") == "1",
         date_from=date_arg("from"),
         date_to=date_arg("to"),
+        q=(request.args.get("q") or "").strip() or None,
+        sort=request.args.get("sort") or "created",
+        descending=request.args.get("dir") != "asc",
     )
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     size = 50
@@ -87,6 +94,7 @@ def cases():
         ),
         statuses=REPORT_STATUSES,
         categories=categories,
+        areas=_streets_and_communities(),
         light=traffic_light,
     )
 

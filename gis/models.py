@@ -337,6 +337,14 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
 
+# the characters and character pairs of a case's description and address, as ix_reports_search
+# holds them (written as PostgreSQL writes the index back, so the migrations and models compare
+# equal and the planner matches it in a query)
+SEARCHED_GRAMS = (
+    "gridwatch_grams((COALESCE(description, ''::text) || ' '::text) || COALESCE(address, ''::text))"
+)
+
+
 class Report(Base):
     """A located report (事件/案件) and where it stands in the closed loop.
 
@@ -363,6 +371,8 @@ class Report(Base):
             postgresql_using="gist",
             postgresql_where=text(f"{OPEN_CASE_SQL} AND grid_id IS NULL"),
         ),
+        # words in a case's text: their characters and pairs (migration f5a6b7c8d9e0, gis.cases.listing)
+        Index("ix_reports_search", text(SEARCHED_GRAMS), postgresql_using="gin"),
         # the indicators' median and p90: closed cases' durations by period, read from the index alone
         Index(
             "ix_reports_closed",

@@ -188,3 +188,26 @@ def test_two_phones_reporting_in_one_grid_at_once_are_both_counted(committed, en
         ("community", 2, 2),
         ("grid", 2, 2),
     ]
+
+
+def test_a_buildings_import_adds_its_figures_at_its_end(session, town, make_building, tmp_path, monkeypatch):
+    """import_buildings copies chunk by chunk with the figures left for its end (so the rows a pin
+    adds to are not locked for the whole import): added, or with --replace put instead, at the end."""
+    import geopandas as gpd
+
+    from gis.areas import importer
+
+    make_building(square(0, 0, CELL / 4), grid=town["grids"][0], households=7)
+    frame = gpd.GeoDataFrame(
+        {"户数": [10, 20, 30]},
+        geometry=[square(k % 2, 0, CELL / 5) for k in range(3)],
+        crs=4326,
+    )
+    path = tmp_path / "b.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    monkeypatch.setattr(importer, "CHUNK", 1)
+    importer.import_buildings(session, path)
+    assert_figures_equal_counting_again(session)
+    importer.import_buildings(session, path, replace=True)
+    assert_figures_equal_counting_again(session)
+    assert session.scalar(text("SELECT current_setting('gridwatch.area_figures_later', true)")) == "off"

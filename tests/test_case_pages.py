@@ -34,6 +34,8 @@ def test_case_list_filters_by_status_category_and_area(client, login, session, t
     assert "1 case<" in client.get("/cases?grid=650202001001002").get_data(as_text=True)
     assert "2 cases" in client.get("/cases?grid=650202001").get_data(as_text=True)  # a street
     assert "0 cases" in client.get("/cases?overdue=1").get_data(as_text=True)
+    # the area filter by name: the streets and communities, each choosing its code
+    assert f'<option value="{town["street"].code}" >{town["street"].name}</option>' in page
 
 
 def test_case_list_pages_by_fifty(client, login, session, town, make_user):
@@ -91,3 +93,63 @@ def test_report_page_offers_the_category_tree(client, login, town, make_user):
     assert "E-bike charging in stairwell" in page and "楼道电动车充电" not in page
     page = client.get("/report", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
     assert "楼道电动车充电" in page and "E-bike charging in stairwell" not in page
+
+
+def _listed(page: str) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(r'href="/cases/(\d+)"', page)]
+
+
+def test_cases_are_found_by_words_chinese_substrings_too(client, login, session, town, make_user):
+    fire = make_report(session, 0, description="三单元楼道里电动车充电，堵住消防通道")
+    cover = make_report(session, 1, "0101", "Broken manhole cover", address="西宁路12号")
+    make_report(session, 2, "0101", "路灯不亮")
+    login(make_user("supervisor"))
+    for q, found in (
+        ("消防通道", [fire.id]),  # a substring of a longer run of characters
+        ("电", [fire.id]),  # one character
+        ("电动车 通道", [fire.id]),  # every word
+        ("电动车 路灯", []),
+        ("MANHOLE", [cover.id]),  # Latin letters whatever their case
+        ("西宁路", [cover.id]),  # in the address
+        ("hole cov", [cover.id]),
+    ):
+        page = client.get("/cases", query_string={"q": q}).get_data(as_text=True)
+        assert _listed(page) == found, q
+
+
+def test_a_search_finds_only_what_the_reader_may_see(client, login, session, town, make_user):
+    """A personal case's phone number is masked outside its handlers: searching for it must not
+    tell them it is there."""
+    from gis.cases.policy import handled_by  # noqa: F401 (the rule the list applies)
+
+    dispute = make_report(session, 0, "2101", "邻里纠纷 王先生 13800138000")
+    admin, worker = make_user("admin"), make_user("grid_worker", grids=town["grids"][:1])
+    login(admin)  # reads every case, handles none: masked
+    assert _listed(client.get("/cases?q=13800138000").get_data(as_text=True)) == []
+    assert _listed(client.get("/cases?q=纠纷").get_data(as_text=True)) == [dispute.id]
+    login(worker)  # its grid's worker handles it
+    assert _listed(client.get("/cases?q=13800138000").get_data(as_text=True)) == [dispute.id]
+
+
+def test_cases_sort_by_any_column_and_show_deadline_and_department(client, login, session, town, make_user):
+    dispatcher = make_user("dispatcher")
+    first, second, third = (make_report(session, k, description=f"第{k}件") for k in range(3))
+    for report in (first, third):
+        act(session, report, dispatcher, "accept", version=report.version)
+        act(session, report, dispatcher, "open", version=report.version)
+    login(make_user("supervisor"))
+    newest = _listed(client.get("/cases").get_data(as_text=True))
+    assert newest == [third.id, second.id, first.id]
+    assert _listed(client.get("/cases?sort=id&dir=asc").get_data(as_text=True)) == [
+        first.id,
+        second.id,
+        third.id,
+    ]
+    by_status = _listed(client.get("/cases?sort=status&dir=asc").get_data(as_text=True))
+    assert by_status == [second.id, third.id, first.id]  # in the loop's order, ties newest first
+    page = client.get("/cases?sort=grid&dir=desc").get_data(as_text=True)
+    assert _listed(page) == [third.id, second.id, first.id] and 'aria-sort="descending"' in page
+    assert "Deadline" in page and "Department" in page
+    assert client.get("/cases?sort=description").status_code == 422

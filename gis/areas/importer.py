@@ -1093,6 +1093,9 @@ def import_buildings(
     usable) raises after the rows went in: the caller's rollback takes them back."""
     file = read_buildings(path, progress=progress, **options)
     grids = GridIndex.around(session, file.bounds)
+    # the area figures of the batch's buildings set once at the end (migration a6b7c8d9e0f1): each
+    # chunk's COPY (or a replace's DELETE) would lock the rows every new pin adds to until commit
+    session.execute(text("SELECT set_config('gridwatch.area_figures_later', 'on', true)"))
     batch, gone = _open_building_batch(session, file, user_id, replace)
     chunks: queue.Queue = queue.Queue(maxsize=2)
     written: list[int] = []
@@ -1139,6 +1142,15 @@ def import_buildings(
         writer.join()
     if failed:
         raise failed[0]
+    session.execute(text("SELECT set_config('gridwatch.area_figures_later', 'off', true)"))
+    if replace:  # every building went: the figures are the batch's alone
+        session.execute(
+            text(
+                "UPDATE area_figures SET buildings = 0, households = 0 "
+                "WHERE buildings <> 0 OR households <> 0"
+            )
+        )
+    session.execute(text("SELECT area_figures_add_batch(:batch)"), {"batch": batch.id})
     file.report.update(repaired=repaired, rejected=rejected, features_kept=kept)
     file.report["diff"] = {"counts": {"new": kept, "gone": gone}}
     if kept == 0:

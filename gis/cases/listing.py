@@ -9,22 +9,29 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, literal_column, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer
 from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
 from gis.i18n import _
-from gis.models import OPEN_STATUSES, REPORT_STATUSES, Area, Report, User, utcnow
+from gis.models import OPEN_STATUSES, REPORT_STATUSES, SEARCHED_GRAMS, Area, Department, Report, User, utcnow
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
 MAX_PAGE = 100_000  # past this a list is searched, not paged
 
 
+MAX_WORDS = 5  # words a search may hold
+MAX_WORD = 50  # characters a word may hold
+# the orders a list can take: a name → what it sorts by (ties: newest id first)
+SORTS = ("created", "deadline", "status", "category", "grid", "department", "id")
+
+
 @dataclass
 class CaseFilter:
     status: str | None = None  # a status, or 'open'
+    q: str | None = None  # words, each in the case's description or address (as this viewer sees them)
     category: str | None = None  # a code or a group prefix ('23')
     grid: str | None = None  # an area code of any level: its grids' cases
     overdue: bool = False
@@ -32,6 +39,8 @@ class CaseFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reporter_id: int | None = None  # only what this person reported (/my)
+    sort: str = "created"  # one of SORTS
+    descending: bool = True
 
 
 @dataclass
@@ -78,7 +87,6 @@ def find_cases(
         conditions.append(Report.created_at >= f.date_from)
     if f.date_to:
         conditions.append(Report.created_at < f.date_to + dt.timedelta(days=1))
-    total = session.scalar(select(func.count()).select_from(Report).where(*conditions))
     handled = handled_by(user)
     description: Any
     address: Any
@@ -88,15 +96,53 @@ def find_cases(
         seen = handled.clause()
         description = case((seen, Report.description), else_=getattr(func, MASK_TEXT)(Report.description))
         address = case((seen, Report.address), else_=getattr(func, MASK_ADDRESS)(Report.address))
+    if f.q:
+        conditions += _words(f.q, description, address)
+    total = session.scalar(select(func.count()).select_from(Report).where(*conditions))
     rows = session.execute(
         select(Report, description, address)
         .where(*conditions)
         .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
-        .order_by(Report.created_at.desc(), Report.id.desc())
+        .order_by(*_order(f))
         .limit(page_size)
         .offset((min(max(page, 1), MAX_PAGE) - 1) * page_size)
     ).all()
     return [Listed(*row) for row in rows], total or 0
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search, as many as it may hold."""
+    return [word[:MAX_WORD] for word in q.split()][:MAX_WORDS]
+
+
+def _words(q: str, description, address) -> list:
+    """Each word among the case's characters and pairs (the index), then in its text as this
+    viewer sees it: a masked phone number or address is not found by what the mask hid."""
+    seen = func.lower(func.coalesce(description, "") + " " + func.coalesce(address, ""))
+    conditions: list[Any] = []
+    for word in search_words(q):
+        conditions.append(literal_column(SEARCHED_GRAMS).op("@>")(func.gridwatch_grams(word)))
+        conditions.append(func.strpos(seen, func.lower(word)) > 0)
+    return conditions
+
+
+def _order(f: CaseFilter) -> list:
+    """ORDER BY for the filter's sort: empty values last, then the newest id."""
+    if f.sort not in SORTS:
+        raise Invalid(_("a list sorts by one of %(items)s", items=", ".join(SORTS)))
+    key: Any = {
+        "created": Report.created_at,
+        "deadline": Report.deadline_at,
+        "status": case(
+            {status: n for n, status in enumerate(REPORT_STATUSES)}, value=Report.status
+        ),  # the loop's order
+        "category": Report.category_code,
+        "grid": select(Area.code).where(Area.id == Report.grid_id).scalar_subquery(),
+        "department": select(Department.code).where(Department.id == Report.department_id).scalar_subquery(),
+        "id": Report.id,
+    }[f.sort]
+    ordered = (key.desc() if f.descending else key.asc()).nulls_last()
+    return [ordered, Report.id.desc()] if f.sort != "id" else [ordered]
 
 
 # "Is it one of these?": the open cases of the same group near a new pin, from the last days.
