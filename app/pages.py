@@ -17,7 +17,7 @@ from app.params import date_arg, proof_from_request
 from app.schemas import area_chain
 from gis.cases.categories import display_names
 from gis.cases.lifecycle import ACTIONS, act, available_actions, event_name, traffic_light
-from gis.cases.listing import MAX_PAGE, CaseFilter, find_cases
+from gis.cases.listing import COUNT_LIMIT, MAX_PAGE, CaseFilter, find_cases
 from gis.cases.policy import load_visible
 from gis.errors import DomainError
 from gis.i18n import _
@@ -86,8 +86,9 @@ def cases():
         "cases.html",
         rows=rows,
         total=total,
+        count_limit=COUNT_LIMIT,
         page=page,
-        pages=max(1, -(-total // size)),
+        pages=max(1, -(-min(total, COUNT_LIMIT) // size)),
         f=f,
         filtered=any(
             request.args.get(k) for k in ("status", "category", "grid", "from", "to", "overdue", "unassigned")
@@ -178,6 +179,7 @@ def my():
             ),
         ],
         seen_at=seen_at,
+        count_limit=COUNT_LIMIT,
         light=traffic_light,
     )
 

@@ -68,6 +68,20 @@ BUILDINGS_SQL = text("""
     WHERE a.level = 'grid'
 """)
 
+# what the reports say, one phrase each in turn (the /cases search looks for words of them)
+PHRASES = [
+    "楼道里电动车充电",
+    "井盖破损有人踩空",
+    "消防通道被车辆堵塞",
+    "路灯不亮一整晚",
+    "垃圾桶满溢没人清运",
+    "占道经营堵住人行道",
+    "墙面开裂有掉落危险",
+    "水管漏水流到楼下",
+    "邻里噪音纠纷调解",
+    "绿化带被毁种菜",
+]
+
 # Four draws in [0, 1) per report over its number n in its grid: u (status) takes each of
 # (k + ½) / per_grid once in every grid, in an order shifted by the grid (7919 a prime, so n ↦ u is
 # one-to-one), so every grid has exactly the same statuses; u2 (on time, rework), u3 (age, and the
@@ -77,7 +91,10 @@ REPORTS_SQL = text("""
     INSERT INTO reports (geom, original_crs, original_lon, original_lat, category_code, description,
         channel, grid_id, assignment, status, response_level, resolved_locally, rework_count,
         opened_at, dispatched_at, deadline_at, closed_at, created_at, updated_at, version)
-    SELECT pt, 'wgs84', ST_X(pt), ST_Y(pt), cat, '生成的报告 ' || n, ch, grid_id, 'inside',
+    SELECT pt, 'wgs84', ST_X(pt), ST_Y(pt), cat,
+           (CAST(:phrases AS text[]))[1 + mod(n * 7 + grid_id, cardinality(CAST(:phrases AS text[])))]
+               || ' ' || n,
+           ch, grid_id, 'inside',
            status, 'community', status = 'closed' AND u2 < 0.15, CASE WHEN u2 > 0.93 THEN 1 ELSE 0 END,
            CASE WHEN status NOT IN ('reported', 'accepted', 'voided') THEN created + interval '1 hour' END,
            CASE WHEN status IN ('dispatched', 'handled', 'verified', 'closed')
@@ -118,7 +135,7 @@ def make_city(session: Session, side: int, buildings: int = 30, reports: int = 1
     session.execute(AREAS_SQL, {"side": side, "block": BLOCK, "cell": CELL, "x0": ORIGIN[0], "y0": ORIGIN[1]})
     session.execute(PARENTS_SQL)
     session.execute(BUILDINGS_SQL, {"cell": CELL, "per_grid": buildings})
-    session.execute(REPORTS_SQL, {"cell": CELL, "per_grid": reports})
+    session.execute(REPORTS_SQL, {"cell": CELL, "per_grid": reports, "phrases": PHRASES})
     session.commit()
     session.execute(text("ANALYZE"))
     session.commit()  # statistics ANALYZE writes in a transaction never committed are lost

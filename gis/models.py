@@ -345,6 +345,14 @@ SEARCHED_GRAMS = (
 )
 
 
+# a status's place in the loop (reported first), as ix_reports_loop_order holds it
+LOOP_ORDER = (
+    "array_position(ARRAY["
+    + ", ".join(f"'{status}'::text" for status in REPORT_STATUSES)
+    + "], status::text)"
+)
+
+
 class Report(Base):
     """A located report (事件/案件) and where it stands in the closed loop.
 
@@ -371,6 +379,13 @@ class Report(Base):
             postgresql_using="gist",
             postgresql_where=text(f"{OPEN_CASE_SQL} AND grid_id IS NULL"),
         ),
+        # /cases sorted by any column: a page read from an index's end (ties by id, so a million
+        # cases without a department are not sorted to find the first 50)
+        Index("ix_reports_category_code", "category_code", "id"),
+        Index("ix_reports_grid_id", "grid_id", "id"),
+        Index("ix_reports_department_id", "department_id", "id"),
+        Index("ix_reports_deadline", "deadline_at", "id"),
+        Index("ix_reports_loop_order", text(LOOP_ORDER), "id"),
         # words in a case's text: their characters and pairs (migration f5a6b7c8d9e0, gis.cases.listing)
         Index("ix_reports_search", text(SEARCHED_GRAMS), postgresql_using="gin"),
         # the indicators' median and p90: closed cases' durations by period, read from the index alone
@@ -388,19 +403,19 @@ class Report(Base):
     original_crs: Mapped[str] = mapped_column(String(8), default="wgs84")
     original_lon: Mapped[float] = mapped_column(Float)
     original_lat: Mapped[float] = mapped_column(Float)
-    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(10), default="app")
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # hotline / Open311 callers
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     assignment: Mapped[str] = mapped_column(String(12), default="inside")  # inside/nearest/unassigned
     assignment_distance_m: Mapped[float | None] = mapped_column(Float)
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12), default="reported")
     response_level: Mapped[str] = mapped_column(String(10), default="community")
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     resolved_locally: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     # people who confirmed the case from its place ("我也看到了") instead of reporting it again

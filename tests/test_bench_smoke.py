@@ -39,6 +39,11 @@ BENCHES = [
     ("map", ["--sides", "3,5", "--rounds", "2", "--views", "4"], "map targets:"),
     ("report_page", ["--rounds", "1"], "/report on a 360 px phone"),
     ("regrid", ["--side", "4", "--reports", "2", "--rounds", "1"], "ours' speed / STRtree's"),
+    (
+        "cases_list",
+        ["--side", "4", "--reports", "5", "--queries", "8", "--rounds", "2"],
+        "target list and search",
+    ),
     ("coverage_accuracy", ["--tracks", "2", "--hours", "0.2"], "quad_segs"),
 ]
 

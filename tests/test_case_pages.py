@@ -1,5 +1,7 @@
 """/cases and /cases/<id>: filtered and paged, user text escaped, actions through the form."""
 
+import pytest
+
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import act
 from tests.conftest import csrf_from
@@ -101,7 +103,13 @@ def _listed(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'href="/cases/(\d+)"', page)]
 
 
-def test_cases_are_found_by_words_chinese_substrings_too(client, login, session, town, make_user):
+@pytest.mark.parametrize("in_order_past", [2_000, 0])  # many matches: read in the list's order
+def test_cases_are_found_by_words_chinese_substrings_too(
+    client, login, session, town, make_user, monkeypatch, in_order_past
+):
+    from gis.cases import listing
+
+    monkeypatch.setattr(listing, "SEARCH_IN_ORDER", in_order_past)
     fire = make_report(session, 0, description="三单元楼道里电动车充电，堵住消防通道")
     cover = make_report(session, 1, "0101", "Broken manhole cover", address="西宁路12号")
     make_report(session, 2, "0101", "路灯不亮")
@@ -148,8 +156,21 @@ def test_cases_sort_by_any_column_and_show_deadline_and_department(client, login
         third.id,
     ]
     by_status = _listed(client.get("/cases?sort=status&dir=asc").get_data(as_text=True))
-    assert by_status == [second.id, third.id, first.id]  # in the loop's order, ties newest first
+    assert by_status == [second.id, first.id, third.id]  # in the loop's order, ties by id the same way
     page = client.get("/cases?sort=grid&dir=desc").get_data(as_text=True)
     assert _listed(page) == [third.id, second.id, first.id] and 'aria-sort="descending"' in page
     assert "Deadline" in page and "Department" in page
     assert client.get("/cases?sort=description").status_code == 422
+
+
+def test_a_long_list_counts_so_far_and_says_more(client, login, session, town, make_user, monkeypatch):
+    from gis.cases import listing
+
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 3)
+    monkeypatch.setattr("app.pages.COUNT_LIMIT", 3)
+    for n in range(5):
+        make_report(session, n % 4, description=f"第{n}件")
+    login(make_user("supervisor"))
+    page = client.get("/cases").get_data(as_text=True)
+    assert "more than 3 cases" in page and len(_listed(page)) == 5
+    assert "1 case<" in client.get("/cases", query_string={"q": "第1件"}).get_data(as_text=True)

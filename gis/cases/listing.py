@@ -16,10 +16,22 @@ from gis.accounts import Viewer
 from gis.cases.policy import handled_by, visible_to
 from gis.errors import Invalid
 from gis.i18n import _
-from gis.models import OPEN_STATUSES, REPORT_STATUSES, SEARCHED_GRAMS, Area, Department, Report, User, utcnow
+from gis.models import (
+    LOOP_ORDER,
+    OPEN_STATUSES,
+    REPORT_STATUSES,
+    SEARCHED_GRAMS,
+    Area,
+    Report,
+    User,
+    utcnow,
+)
 from gis.privacy import MASK_ADDRESS, MASK_TEXT
 
 MAX_PAGE = 100_000  # past this a list is searched, not paged
+# a list counts this far ("more than 10,000"): counting a million rows took longer than the page
+COUNT_LIMIT = 10_000
+SEARCH_IN_ORDER = 2_000  # a search matching more: its page read in the list's order, not by the index
 
 
 MAX_WORDS = 5  # words a search may hold
@@ -60,6 +72,8 @@ def find_cases(
     page_size: int = 50,
     now: dt.datetime | None = None,
 ) -> tuple[list[Listed], int]:
+    """A page of the cases ``user`` may open that match ``f``, and how many match (counted up to
+    COUNT_LIMIT + 1: more means "more than COUNT_LIMIT")."""
     conditions = []
     scope = visible_to(user)
     if not scope.everything:
@@ -70,6 +84,11 @@ def find_cases(
         if f.status not in REPORT_STATUSES:
             raise Invalid(_("unknown status %(status)s", status=repr(f.status)))
         conditions.append(Report.status == f.status)
+    if f.status and f.sort == "status":  # the loop's places of the statuses asked: where the index starts
+        places = [
+            REPORT_STATUSES.index(st) + 1 for st in (OPEN_STATUSES if f.status == "open" else [f.status])
+        ]
+        conditions.append(literal_column(LOOP_ORDER).between(min(places), max(places)))
     if f.category:
         conditions.append(Report.category_code.startswith(f.category))
     if f.grid:
@@ -96,12 +115,20 @@ def find_cases(
         seen = handled.clause()
         description = case((seen, Report.description), else_=getattr(func, MASK_TEXT)(Report.description))
         address = case((seen, Report.address), else_=getattr(func, MASK_ADDRESS)(Report.address))
-    if f.q:
-        conditions += _words(f.q, description, address)
-    total = session.scalar(select(func.count()).select_from(Report).where(*conditions))
+    indexed, in_text = _words(f.q, description, address) if f.q else ([], [])
+    total = session.scalar(
+        select(func.count()).select_from(
+            select(Report.id).where(*conditions, *indexed, *in_text).limit(COUNT_LIMIT + 1).subquery()
+        )
+    )
+    if (total or 0) > SEARCH_IN_ORDER:
+        # many cases hold the words: the page is the first ones met in the list's order (an
+        # index's), each checked; the planner, taking the words' characters as independent,
+        # would fetch them all through the search index and sort them
+        indexed = []
     rows = session.execute(
         select(Report, description, address)
-        .where(*conditions)
+        .where(*conditions, *indexed, *in_text)
         .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
         .order_by(*_order(f))
         .limit(page_size)
@@ -115,34 +142,39 @@ def search_words(q: str) -> list[str]:
     return [word[:MAX_WORD] for word in q.split()][:MAX_WORDS]
 
 
-def _words(q: str, description, address) -> list:
-    """Each word among the case's characters and pairs (the index), then in its text as this
-    viewer sees it: a masked phone number or address is not found by what the mask hid."""
+def _words(q: str, description, address) -> tuple[list, list]:
+    """The conditions of a search: each word's characters and pairs among the case's (through
+    the search index), and each word in its text as this viewer sees it (a masked phone number
+    or address is not found by what the mask hid)."""
     seen = func.lower(func.coalesce(description, "") + " " + func.coalesce(address, ""))
-    conditions: list[Any] = []
+    indexed: list[Any] = []
+    in_text: list[Any] = []
     for word in search_words(q):
-        conditions.append(literal_column(SEARCHED_GRAMS).op("@>")(func.gridwatch_grams(word)))
-        conditions.append(func.strpos(seen, func.lower(word)) > 0)
-    return conditions
+        indexed.append(literal_column(SEARCHED_GRAMS).op("@>")(func.gridwatch_grams(word)))
+        in_text.append(func.strpos(seen, func.lower(word)) > 0)
+    return indexed, in_text
 
 
 def _order(f: CaseFilter) -> list:
-    """ORDER BY for the filter's sort: empty values last, then the newest id."""
+    """ORDER BY for the filter's sort, then the newest id: each an index's order (models'
+    Report indexes), so a page is read from an index's end, not sorted out of a million rows.
+    Empty values (no deadline, no department) come last going up, first going down."""
     if f.sort not in SORTS:
         raise Invalid(_("a list sorts by one of %(items)s", items=", ".join(SORTS)))
     key: Any = {
         "created": Report.created_at,
         "deadline": Report.deadline_at,
-        "status": case(
-            {status: n for n, status in enumerate(REPORT_STATUSES)}, value=Report.status
-        ),  # the loop's order
+        "status": literal_column(LOOP_ORDER),  # the loop's order
         "category": Report.category_code,
-        "grid": select(Area.code).where(Area.id == Report.grid_id).scalar_subquery(),
-        "department": select(Department.code).where(Department.id == Report.department_id).scalar_subquery(),
+        "grid": Report.grid_id,  # grouped by grid
+        "department": Report.department_id,
         "id": Report.id,
     }[f.sort]
-    ordered = (key.desc() if f.descending else key.asc()).nulls_last()
-    return [ordered, Report.id.desc()] if f.sort != "id" else [ordered]
+    if f.sort == "id":
+        return [Report.id.desc() if f.descending else Report.id.asc()]
+    if f.descending:
+        return [key.desc(), Report.id.desc()]
+    return [key.asc(), Report.id.asc()]
 
 
 # "Is it one of these?": the open cases of the same group near a new pin, from the last days.
