@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -30,7 +29,7 @@ from app.schemas import (
     UndoOut,
 )
 from gis.areas.importer import ImportRefused
-from gis.areas.jobs import check_import, reap_stale, run_job
+from gis.areas.jobs import check_import, in_background, reap_stale, run_job
 from gis.areas.readers import SUPPORTED
 from gis.embedded_postgres import var_dir
 from gis.errors import Invalid, NotFound
@@ -163,21 +162,19 @@ def _start(job: ImportJob, path: Path, workdir: Path):
     sessions = current_app.extensions["gridwatch.sessions"]
     job_id = job.id
 
-    def run() -> None:
+    def clean_up() -> None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    if current_app.config.get("JOBS_INLINE"):
         try:
             run_job(sessions, job_id, path)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-    if current_app.config.get("JOBS_INLINE"):
-        run()
+            clean_up()
         db().refresh(job)
         return jsonify(job_out(job)), 202
     response = jsonify(job_out(job))
     response.status_code = 202
-    response.call_on_close(
-        lambda: threading.Thread(target=run, name=f"import-job-{job_id}", daemon=True).start()
-    )
+    response.call_on_close(lambda: in_background(sessions, job_id, path, then=clean_up))
     return response
 
 

@@ -1,5 +1,5 @@
 """Which grid (and building) a point belongs to, decided in PostGIS with the GiST indexes; and
-which grid a building footprint belongs to, for bulk imports (``grids_for_footprints``).
+which grid a building footprint belongs to, for bulk imports (``GridIndex``).
 
 Rules, in order:
 1. Inside or on the boundary of a grid: that grid. A point on a border shared by several grids goes
@@ -158,15 +158,6 @@ class GridIndex:
         best = order[np.r_[True, f[order][1:] != f[order][:-1]]]
         result[f[best]] = self.ids[g[best]].tolist()
         return result
-
-
-def grids_for_footprints(session: Session, footprints: np.ndarray) -> np.ndarray:
-    """``GridIndex.best`` over the grids around ``footprints``: 100,000 footprints in well under a
-    second, then one COPY with the answer (no second write)."""
-    footprints = np.asarray(footprints)
-    if len(footprints) == 0:
-        return np.full(0, None, dtype=object)
-    return GridIndex.around(session, shapely.total_bounds(footprints)).best(footprints)
 
 
 def _on_both_cores(fn, a: np.ndarray, b: np.ndarray, parts: int = 2) -> np.ndarray:

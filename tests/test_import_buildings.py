@@ -1,6 +1,7 @@
 """Buildings go to the grid holding the largest part of their footprint."""
 
 import geopandas as gpd
+import pytest
 from shapely.geometry import box
 from sqlalchemy import select
 
@@ -49,7 +50,10 @@ def test_replace_swaps_all_buildings(session, town, tmp_path):
     assert session.query(Building).count() == 1
 
 
-def test_an_import_in_chunks_writes_and_says_what_the_check_said(session, town, tmp_path, monkeypatch):
+@pytest.mark.parametrize("overlap", [True, False])  # planned beside the copies, or in turn (a job)
+def test_an_import_in_chunks_writes_and_says_what_the_check_said(
+    session, town, tmp_path, monkeypatch, overlap
+):
     """import_buildings plans a chunk while the one before is copied: the rows, their grids and
     the report (repairs and refusals under the file's row numbers) are the check's."""
     from shapely.geometry import Polygon

@@ -400,3 +400,21 @@ def test_a_job_whose_server_stopped_ends_as_failed_and_one_at_work_runs_on(
     assert dead.state == "failed" and dead.finished_at and "server stopped" in str(dead.error["text"])
     assert alive.state == "running" and fresh.state == "queued"  # queued a moment ago: about to start
     assert session.get(ImportJob, alive.id).error is None
+
+
+def test_a_job_runs_in_a_thread_behind_the_requests(monkeypatch):
+    """The server's jobs run at a lower CPU priority than the requests (and so does what they start)."""
+    import os
+    import threading
+
+    from gis.areas import jobs
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: list[tuple[str, int]] = []
+    monkeypatch.setattr(jobs, "run_job", lambda sessions, job_id, path: seen.append(("job", priority())))
+    jobs.in_background(None, 1, None, then=lambda: seen.append(("then", priority()))).join()
+    lowered = max(jobs.JOB_NICENESS, os.getpriority(os.PRIO_PROCESS, 0))
+    assert seen == [("job", lowered), ("then", lowered)]
+    assert priority() < jobs.JOB_NICENESS  # the thread that started it is as it was

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gis.areas.geometry import polygonal_part
 from gis.areas.importer import assign_buildings
-from gis.assignment import assign_grid, find_building, grids_for_footprints
+from gis.assignment import GridIndex, assign_grid, find_building
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import regrid, relink_buildings
 from gis.models import Area, Building, Report
@@ -94,7 +94,8 @@ def test_shapely_at_import_and_sql_after_a_grid_change_give_a_footprint_the_same
         y = ORIGIN[1] + rng.uniform(-0.3, 2.3) * CELL
         w, h = rng.uniform(0.02, 0.4, 2) * CELL
         footprints.append(shapely.affinity.rotate(box(x, y, x + w, y + h), rng.uniform(0, 90)))
-    shapely_grids = grids_for_footprints(session, np.array(footprints, dtype=object))
+    footprints = np.array(footprints, dtype=object)
+    shapely_grids = GridIndex.around(session, shapely.total_bounds(footprints)).best(footprints)
     session.add_all(Building(geom=from_shape(polygonal_part(f), srid=4326)) for f in footprints)
     session.flush()
     assign_buildings(session)

@@ -948,7 +948,8 @@ def _building_rows(cleaned, grid_ids, columns: dict, batch_id: int):
 
 @dataclass
 class BuildingPlan:
-    """Footprints read, validated and assigned to grids: what ``apply_buildings`` writes."""
+    """Footprints read, validated and assigned to grids: what the check reports and draws
+    (``import_buildings`` makes the same, a chunk at a time, as it writes)."""
 
     file: BuildingFile
     cleaned: gpd.GeoDataFrame
@@ -1048,35 +1049,6 @@ def _assigned(grid_ids) -> int:
     return int(np.count_nonzero(grid_ids != None))  # noqa: E711 (numpy elementwise)
 
 
-def apply_buildings(
-    session: Session,
-    plan: BuildingPlan,
-    *,
-    user_id: int | None = None,
-    progress: Progress = no_progress,
-    nearest_building_m: float = 20,
-) -> ImportResult:
-    """Write planned buildings; with ``replace`` they take the place of all buildings (kept for
-    undo), and reports are linked again by intake's rule (``nearest_building_m``: the configured
-    NEAREST_BUILDING_M)."""
-    progress(_("writing"), 0.5)
-    batch, _gone = _open_building_batch(session, plan.file, user_id, plan.replace)
-    # into the live table, its indexes and keys in place: dropping them for a faster load (0.3 s of
-    # 100,000) locked the table every report's intake reads until the import committed
-    # (bench/import_buildings.py: intake p95 149 ms while importing, 37 ms without the drop)
-    written = copy_rows(
-        session,
-        "buildings",
-        BUILDING_COLUMNS,
-        _building_rows(plan.cleaned, plan.grid_ids, plan.file.columns, batch.id),
-    )
-    result = _close_building_batch(
-        session, batch, written, _assigned(plan.grid_ids), plan.replace, nearest_building_m, progress
-    )
-    result.preview = plan.preview
-    return result
-
-
 def import_buildings(
     session: Session,
     path: str | Path,
@@ -1085,12 +1057,16 @@ def import_buildings(
     progress: Progress = no_progress,
     nearest_building_m: float = 20,
     replace: bool = False,
+    overlap: bool = True,
     **options,
 ) -> ImportResult:
     """Building footprints, checked and written whole or not at all, the two side by side: while
     PostgreSQL takes in one chunk (its index, its keys: most of an import's time), the next one is
-    reprojected, repaired and assigned on the other core. A refusal found at the end (nothing
-    usable) raises after the rows went in: the caller's rollback takes them back."""
+    reprojected, repaired and assigned on the other core. Without ``overlap`` (a job beside the
+    requests) each chunk is copied before the next is planned: one core stays free for the pins
+    arriving meanwhile (bench/import_buildings.py: intake p95 130 ms with both cores busy). A
+    refusal found at the end (nothing usable) raises after the rows went in: the caller's rollback
+    takes them back."""
     file = read_buildings(path, progress=progress, **options)
     grids = GridIndex.around(session, file.bounds)
     # the area figures of the batch's buildings set once at the end (migration a6b7c8d9e0f1): each
@@ -1108,10 +1084,12 @@ def import_buildings(
         try:
             for rows in iter(chunks.get, None):
                 written.append(_copy(raw, "buildings", BUILDING_COLUMNS, rows))
+                chunks.task_done()
         except BaseException as exc:  # handed to the planning thread, which raises it
             failed.append(exc)
+            chunks.task_done()
             while chunks.get() is not None:  # let the planning thread finish its puts
-                pass
+                chunks.task_done()
 
     writer = threading.Thread(target=write, name="buildings-copy", daemon=True)
     writer.start()
@@ -1134,6 +1112,8 @@ def import_buildings(
                     cleaned.assign(name=_names(cleaned, file.columns["name"])), ["name"]
                 )
             chunks.put(list(_building_rows(cleaned, grid_ids, file.columns, batch.id)))
+            if not overlap:
+                chunks.join()  # copied before the next is planned
             kept += len(cleaned)
             assigned += _assigned(grid_ids)
             progress(_("writing"), 0.1 + 0.8 * min(first + CHUNK, total) / total)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second
 JOB_LOCK = 23  # advisory locks (JOB_LOCK, job id): held by the transaction running the job
 QUEUED_GRACE_S = 60  # a job queued this long with nobody on it was never started
+JOB_NICENESS = 10  # a job's CPU priority below the requests' (0)
 
 # the options of a job (ImportForm's, already checked) as plan_areas / plan_buildings take them
 AREA_OPTIONS = (
@@ -83,8 +86,12 @@ def check_import(
     return checked(plan_import(session, kind, path, options, progress))
 
 
-def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
-    """Plan and write a file in ``session``'s transaction (the caller commits)."""
+def apply_import(
+    session: Session, kind: str, path: Path, options: dict, user_id, progress, beside_requests: bool = False
+) -> ImportResult:
+    """Plan and write a file in ``session``'s transaction (the caller commits). ``beside_requests``
+    (a job in the server): buildings are planned and copied in turn, not at once, so the import
+    leaves a core to the requests."""
     picked = _picked(kind, options)
     if kind == "grids":
         level = options.get("level") or "grid"
@@ -104,9 +111,38 @@ def apply_import(session: Session, kind: str, path: Path, options: dict, user_id
             user_id=user_id,
             progress=progress,
             nearest_building_m=options["nearest_building_m"],
+            overlap=not beside_requests,
             **picked,
         )
     return import_streets(session, path, user_id=user_id, progress=progress, **picked)
+
+
+def in_background(
+    sessions: Callable[[], Session], job_id: int, path: Path, then: Callable[[], None] = lambda: None
+) -> threading.Thread:
+    """``run_job`` started in a thread of its own, behind the requests, ``then`` after it."""
+
+    def run() -> None:
+        _behind_the_requests()
+        try:
+            run_job(sessions, job_id, path)
+        finally:
+            then()
+
+    thread = threading.Thread(target=run, name=f"import-job-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _behind_the_requests() -> None:
+    """This thread (and the threads it starts) at a lower CPU priority: on a small server an import
+    would otherwise take both cores from the pins arriving meanwhile (bench/import_buildings.py:
+    intake p95 162 ms while a job imported). Its PostgreSQL backend keeps its own: it is the
+    pool's, and a lowered priority cannot be raised again without privileges."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
+    except OSError:  # a system without per-thread priority
+        log.debug("import job: priority left as it is")
 
 
 def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
@@ -136,7 +172,7 @@ def _run(sessions, work: Session, job_id: int, path: Path, kind, options, user_i
         _set(sessions, job_id, stage={"text": stage}, percent=round(100 * min(fraction, 0.99), 1))
 
     try:
-        result = apply_import(work, kind, path, options, user_id, progress)
+        result = apply_import(work, kind, path, options, user_id, progress, beside_requests=True)
         result.report["file"] = filename
         work.execute(
             update(ImportJob)
