@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
         dashboard,
         database,
         delivery,
+        dispatch,
         errors,
         health,
         i18n,
@@ -56,11 +57,12 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
-    blueprints = (auth, health, pages, api, imports, open311, patrols, dashboard, admin)
+    blueprints = (auth, health, pages, api, dispatch, imports, open311, patrols, dashboard, admin)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
     auth.csrf.exempt(api.bp)
+    auth.csrf.exempt(dispatch.bp)
     auth.csrf.exempt(imports.bp)
     auth.csrf.exempt(patrols.bp)  # JSON only; its page's forms post to the API
     auth.csrf.exempt(open311.bp)  # api_key, not cookies

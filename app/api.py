@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from app import IdConverter
 from app.auth import bearer_digest, checks_token_itself, current_viewer, public
 from app.database import db
 from app.i18n import CategoryNames
 from app.openapi import Reply, document, operation
-from app.params import intake_limits, proof_from_request
+from app.params import department_id, intake_limits, proof_from_request, user_id
 from app.schemas import (
     GEO,
     GEOJSON,
@@ -44,7 +42,7 @@ from gis.errors import Invalid, NotFound
 from gis.geojson import parse_bbox
 from gis.i18n import _
 from gis.maps.layers import areas_geojson, buildings_geojson, grid_summary, reports_geojson
-from gis.models import AREA_LEVELS, STATUS_NAMES, Department, ReportPhoto
+from gis.models import AREA_LEVELS, STATUS_NAMES, ReportPhoto
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 REPORT = Reply(ReportOut, description="the report")
@@ -126,7 +124,8 @@ def report_action(report_id: int, body: ActionIn):
         body.action,
         version=body.version,
         note=body.note,
-        department_id=_department_id(body.department),
+        department_id=department_id(body.department),
+        assignee_id=user_id(body.assignee),
         hours=body.hours,
         proof=proof_from_request(body.lon, body.lat),
         client_id=body.client_id,
@@ -140,21 +139,6 @@ def _detail(report):
     out = report_json(db(), report.id, current_viewer())
     out["events"] = [event_json(e) for e in report.events]
     return jsonify(out)
-
-
-def _department_id(value) -> int | None:
-    """A department given by id or by code."""
-    if value in (None, ""):
-        return None
-    session = db()
-    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(Department, int(value)):
-        return int(value)
-    found = session.scalar(select(Department.id).where(Department.code == str(value)))
-    if found is None:
-        raise Invalid(
-            _("no department %(value)s", value=repr(value)), fields={"department": _("no such department")}
-        )
-    return found
 
 
 @bp.get("/grids/locate")

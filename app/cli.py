@@ -158,9 +158,11 @@ def users():
     "--area",
     help="District, street or community code a supervisor or dispatcher works in (default: all).",
 )
+@click.option("--lead", is_flag=True, help="A department's lead: assigns its cases to its members.")
+@click.option("--email", help="Where the inbox digest goes (see the account page).")
 @click.option("--display-name")
 @click.option("--password", help="Default: ask (or generate one when there is no terminal).")
-def users_add(name, role, grids, department, area, display_name, password):
+def users_add(name, role, grids, department, area, lead, email, display_name, password):
     """Add a user; prints an API token for the JSON API."""
     import secrets
 
@@ -173,7 +175,9 @@ def users_add(name, role, grids, department, area, display_name, password):
         else:
             password, generated = secrets.token_urlsafe(12), True
     with session_scope() as session:
-        user = create_user(session, name, role, password, display_name, tuple(grids), department, area)
+        user = create_user(
+            session, name, role, password, display_name, tuple(grids), department, area, lead, email
+        )
         token = issue_token(user)
     click.echo(_("user %(name)s (%(role)s) added", name=name, role=role))
     if generated:

@@ -8,17 +8,38 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
+from app import IdConverter
 from app.auth import current_row, current_viewer
 from app.database import db
 from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
-from app.params import date_arg, proof_from_request
+from app.params import date_arg, department_id, proof_from_request, user_id
 from app.schemas import area_chain
+from gis.cases.bulk import BULK_ACTIONS, OUTCOME_NAMES, act_on_many
 from gis.cases.categories import display_names
-from gis.cases.lifecycle import ACTIONS, act, available_actions, event_name, traffic_light
-from gis.cases.listing import COUNT_LIMIT, MAX_PAGE, CaseFilter, find_cases
+from gis.cases.inbox import NEEDS, NEW_LIMIT, new_count
+from gis.cases.lifecycle import (
+    ACTIONS,
+    act,
+    assignable_people,
+    available_actions,
+    event_name,
+    people_viewer_assigns,
+    traffic_light,
+)
+from gis.cases.listing import (
+    COUNT_LIMIT,
+    MAX_PAGE,
+    CaseFilter,
+    delete_filter,
+    find_cases,
+    inbox,
+    save_filter,
+    saved_filters,
+)
 from gis.cases.policy import load_visible
+from gis.cases.replies import templates_for
 from gis.errors import DomainError
 from gis.i18n import _
 from gis.maps.layers import grids_extent
@@ -75,6 +96,7 @@ def cases():
         date_from=date_arg("from"),
         date_to=date_arg("to"),
         q=(request.args.get("q") or "").strip() or None,
+        need=request.args.get("need") or None,
         sort=request.args.get("sort") or "created",
         descending=request.args.get("dir") != "asc",
     )
@@ -91,13 +113,71 @@ def cases():
         pages=max(1, -(-min(total, COUNT_LIMIT) // size)),
         f=f,
         filtered=any(
-            request.args.get(k) for k in ("status", "category", "grid", "from", "to", "overdue", "unassigned")
+            request.args.get(k)
+            for k in ("status", "category", "grid", "from", "to", "overdue", "unassigned", "need")
         ),
         statuses=REPORT_STATUSES,
         categories=categories,
         areas=_streets_and_communities(),
         light=traffic_light,
+        saved=saved_filters(db(), current_viewer()),
+        bulk_actions=[ACTIONS[name] for name in BULK_ACTIONS if _may_take(name)],
+        departments=db().scalars(select(Department).order_by(Department.code)).all(),
+        people=people_viewer_assigns(db(), current_viewer()),
+        need=NEEDS.get(f.need) if f.need else None,
     )
+
+
+def _may_take(action: str) -> bool:
+    """Whether the asker's role takes this step at all (the list offers only those)."""
+    viewer = current_viewer()
+    if action == "assign":
+        return viewer.role in {"dispatcher", "admin"} or viewer.department_lead
+    return viewer.role == "admin" or viewer.role in ACTIONS[action].roles
+
+
+@bp.post("/cases/bulk")
+def bulk_action():
+    """The list's bulk step: the picked cases (id:version as the list showed them), each done,
+    changed meanwhile or not allowed, shown case by case."""
+    form = request.form
+    items = []
+    for pick in form.getlist("pick"):
+        report_id, _sep, version = pick.partition(":")
+        if report_id.isdigit() and version.isdigit() and int(report_id) <= IdConverter.MAX:
+            items.append((int(report_id), int(version)))
+    try:
+        outcomes = act_on_many(
+            db(),
+            current_viewer(),
+            form.get("action", ""),
+            items,
+            note=form.get("note"),
+            department_id=department_id(form.get("department")),
+            assignee_id=user_id(form.get("assignee")),
+        )
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return redirect(request.referrer or url_for("pages.cases"))
+    return render_template(
+        "bulk.html", outcomes=outcomes, action=ACTIONS[form["action"]], names=OUTCOME_NAMES
+    )
+
+
+@bp.post("/cases/filters")
+def save_filter_page():
+    try:
+        save_filter(db(), current_viewer(), request.form.get("name"), request.form.get("query", "")[:2000])
+        flash(_("Filter saved."), "success")
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("pages.cases") + "?" + request.form.get("query", "")[:2000])
+
+
+@bp.post("/cases/filters/<id:filter_id>/delete")
+def delete_filter_page(filter_id: int):
+    delete_filter(db(), current_viewer(), filter_id)
+    return redirect(url_for("pages.cases"))
 
 
 @bp.get("/cases/<id:report_id>")
@@ -105,14 +185,17 @@ def case(report_id: int):
     report = load_visible(db(), current_viewer(), report_id, via=request.path)
     point = to_shape(report.geom)
     departments = db().scalars(select(Department).order_by(Department.code)).all()
+    actions = available_actions(db(), current_viewer(), report)
     return render_template(
         "case.html",
         report=report,
         chain=area_chain(db(), report.grid_id),
         point={"lon": point.x, "lat": point.y},
         light=traffic_light(report),
-        actions=available_actions(db(), current_viewer(), report),
+        actions=actions,
         departments=departments,
+        people=assignable_people(db(), report) if any(a.name == "assign" for a in actions) else [],
+        templates=templates_for(db(), current_viewer()) if actions else [],
     )
 
 
@@ -131,6 +214,7 @@ def case_action(report_id: int):
                 version=form.get("version", type=int),
                 note=form.get("note"),
                 department_id=form.get("department", type=int),
+                assignee_id=form.get("assignee", type=int),
                 hours=hours,
                 proof=proof_from_request(form.get("lon") or None, form.get("lat") or None),
                 verify_radius_m=current_app.config["VERIFY_RADIUS_M"],
@@ -182,6 +266,29 @@ def my():
         count_limit=COUNT_LIMIT,
         light=traffic_light,
     )
+
+
+@bp.get("/inbox")
+def inbox_page():
+    """What needs me now, section by section; what changed since I last looked is marked."""
+    row = current_row()
+    seen_at = row.inbox_seen_at
+    sections = inbox(db(), current_viewer(), seen_at)
+    row.inbox_seen_at = utcnow()  # committed with the answer
+    return render_template(
+        "inbox.html", sections=sections, seen_at=seen_at, count_limit=COUNT_LIMIT, light=traffic_light
+    )
+
+
+@bp.app_context_processor
+def inbox_badge():
+    """The nav's count of what changed in my inbox since I last looked (asked only by pages
+    that draw the nav for someone logged in)."""
+
+    def new_in_inbox() -> int:
+        return new_count(db(), current_viewer(), current_row().inbox_seen_at)
+
+    return {"new_in_inbox": new_in_inbox, "new_limit": NEW_LIMIT}
 
 
 @bp.get("/report")

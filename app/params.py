@@ -6,12 +6,16 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request
+from sqlalchemy import select
 
+from app import IdConverter
+from app.database import db
 from gis.assignment import check_point
 from gis.cases.lifecycle import Proof
 from gis.errors import Invalid
 from gis.i18n import _
 from gis.indicators import parse_period
+from gis.models import Department, User
 from gis.patrols.coverage import DEFAULT_RADIUS_M, Window
 
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no date or time before this is believed
@@ -101,3 +105,31 @@ def proof_from_request(lon, lat) -> Proof:
         [] if request.is_json else [f.read() for f in request.files.getlist("photos") if f and f.filename]
     )
     return Proof(photos=photos, position=check_point(lon, lat) if lon is not None else None)
+
+
+def department_id(value) -> int | None:
+    """A department given by id or by code."""
+    if value in (None, ""):
+        return None
+    session = db()
+    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(Department, int(value)):
+        return int(value)
+    found = session.scalar(select(Department.id).where(Department.code == str(value)))
+    if found is None:
+        raise Invalid(
+            _("no department %(value)s", value=repr(value)), fields={"department": _("no such department")}
+        )
+    return found
+
+
+def user_id(value) -> int | None:
+    """A person given by id or by user name."""
+    if value in (None, ""):
+        return None
+    session = db()
+    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(User, int(value)):
+        return int(value)
+    found = session.scalar(select(User.id).where(User.username == str(value)))
+    if found is None:
+        raise Invalid(_("no person %(value)s", value=repr(value)), fields={"assignee": _("no such person")})
+    return found

@@ -21,7 +21,7 @@ from gis.limits import NOT_TEXT, TEXT_LIMITS
 from gis.models import CHANNELS, REPORT_STATUSES, Report
 
 
-def _iso(value):
+def iso(value):
     return value.isoformat() if value else None
 
 
@@ -54,7 +54,7 @@ def event_json(event) -> dict:
         "action": event.action,
         "from": event.from_status,
         "to": event.to_status,
-        "at": _iso(event.at),
+        "at": iso(event.at),
         "note": event.note,
         "data": event.data,
         "actor": event.actor.display_name if event.actor else None,
@@ -169,6 +169,8 @@ class ReportOut(BaseModel):
     building: dict[str, Any] | None
     response_level: str
     department: Named | None
+    assignee: dict[str, Any] | None  # the department's member handling it
+    verifier: dict[str, Any] | None  # the grid worker asked to verify it
     resolved_locally: bool
     rework_count: int
     confirmations: int
@@ -188,11 +190,76 @@ class ActionIn(Model):
     version: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=2**31 - 1)]
     note: text("note") | None = None  # type: ignore[valid-type]
     department: Annotated[str, Field(max_length=20)] | Count | None = None
+    assignee: Annotated[str, Field(max_length=80)] | Count | None = None  # assign: a user's id or name
     hours: positive(24 * 366) | None = None  # type: ignore[valid-type]
     # where the person stands (verify: within VERIFY_RADIUS_M of the report), WGS 84
     lon: Longitude | None = None
     lat: Latitude | None = None
     client_id: uuid.UUID | None = None  # the phone's id for this step: a retry is not a second step
+
+
+class BulkItem(Model):
+    id: Count
+    version: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=2**31 - 1)]
+
+
+class BulkIn(Model):
+    """One step for many cases, each with the version its person saw."""
+
+    action: Annotated[str, Field(min_length=1, max_length=20)]
+    items: Annotated[list[BulkItem], Field(min_length=1, max_length=200)]
+    note: text("note") | None = None  # type: ignore[valid-type]
+    department: Annotated[str, Field(max_length=20)] | Count | None = None
+    assignee: Annotated[str, Field(max_length=80)] | Count | None = None
+
+
+class BulkOutcome(BaseModel):
+    id: int
+    outcome: Literal["done", "changed", "not_allowed", "not_found", "refused"]
+    message: str | None
+    version: int | None
+
+
+class BulkOut(BaseModel):
+    results: list[BulkOutcome]
+    done: int
+
+
+class InboxCase(BaseModel):
+    id: int
+    status: str
+    category: str
+    grid: str | None
+    description: str
+    deadline_at: dt.datetime | None
+    updated_at: dt.datetime
+    traffic_light: Literal["green", "yellow", "red"] | None
+    url: str
+
+
+class InboxSectionOut(BaseModel):
+    key: str
+    title: str
+    total: int
+    new: int
+    cases: list[InboxCase]
+    all: str  # the whole section in /cases
+
+
+class InboxOut(BaseModel):
+    sections: list[InboxSectionOut]
+    new: int  # changed since the person last looked (the nav's badge)
+    seen_at: dt.datetime | None
+
+
+class TemplateIn(Model):
+    text: text("note")  # type: ignore[valid-type]
+
+
+class TemplateOut(BaseModel):
+    id: int
+    text: str
+    department: str | None  # None: everyone's
 
 
 class PointQuery(Model):

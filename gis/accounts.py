@@ -44,6 +44,7 @@ class Viewer:
     grid_ids: tuple[int, ...] = ()  # grid workers: their grids
     session_version: int = 1
     locale: str | None = None  # their chosen language (NULL: the browser's)
+    department_lead: bool = False  # assigns the department's cases to its members
 
 
 def viewer_of(user: User | Viewer) -> Viewer:
@@ -58,6 +59,7 @@ def viewer_of(user: User | Viewer) -> Viewer:
         tuple(sorted(g.id for g in user.grids)),
         user.session_version,
         user.locale,
+        bool(user.department_lead),
     )
 
 
@@ -66,7 +68,7 @@ VIEWER_COLUMNS = """
     SELECT u.id, u.role, u.department_id, u.area_code,
            ARRAY(SELECT ug.area_id FROM user_grids ug
                  WHERE ug.user_id = u.id ORDER BY ug.area_id) AS grid_ids,
-           u.session_version, u.locale
+           u.session_version, u.locale, u.department_lead
     FROM users u"""
 VIEWER_BY_ID_SQL = text(f"{VIEWER_COLUMNS} WHERE u.id = :id AND u.active")
 VIEWER_BY_DIGEST_SQL = text(f"{VIEWER_COLUMNS} WHERE u.api_token_hash = :digest AND u.active")
@@ -82,6 +84,7 @@ def _viewer(row) -> Viewer | None:
             tuple(row.grid_ids),
             row.session_version,
             row.locale,
+            row.department_lead,
         )
         if row
         else None
@@ -142,6 +145,8 @@ def create_user(
     grid_codes: tuple[str, ...] = (),
     department_code: str | None = None,
     area_code: str | None = None,
+    department_lead: bool = False,
+    email: str | None = None,
 ) -> User:
     if role not in ROLES:
         raise Invalid(
@@ -156,6 +161,8 @@ def create_user(
         display_name=display_name or username,
         password_hash=_hash(password),
         area_code=check_area_code(session, area_code),
+        department_lead=department_lead,
+        email=email or None,
     )
     for code in grid_codes:
         grid = session.scalar(select(Area).where(Area.code == code))
@@ -167,6 +174,8 @@ def create_user(
         if department is None:
             raise NotFound(_("no department with code %(department_code)s", department_code=department_code))
         user.department = department
+    if department_lead and user.department is None:
+        raise Invalid(_("a department lead needs a department"))
     session.add(user)
     session.flush()
     return user

@@ -85,9 +85,11 @@ USERS = [  # username, role, display name, grids (community index → its first 
     ("dispatcher", "dispatcher", "钱派遣", None, None),
     ("worker", "grid_worker", "孙网格", (0, 4), None),
     ("worker2", "grid_worker", "李网格", (1, 4), None),
-    ("water", "department", "自来水公司", None, "WATER"),
+    ("water", "department", "自来水公司", None, "WATER"),  # the department's lead (DEPARTMENT_LEADS)
+    ("plumber", "department", "自来水维修班张师傅", None, "WATER"),
     ("planner", "planner", "周规划", None, None),
 ]
+DEPARTMENT_LEADS = {"water"}
 # supervisors of one street: their cases, tracks and figures are the street's (the first one's)
 STREET_SUPERVISORS = [("street", "supervisor", "吴街道")]
 
@@ -179,7 +181,16 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
         if grid_spec:
             community_index, n = grid_spec
             codes = tuple(g.code for g in grids if g.parent_id == communities[community_index].id)[:n]
-        users[username] = create_user(session, username, role, DEMO_PASSWORD, display, codes, department)
+        users[username] = create_user(
+            session,
+            username,
+            role,
+            DEMO_PASSWORD,
+            display,
+            codes,
+            department,
+            department_lead=username in DEPARTMENT_LEADS,
+        )
         summary.logins.append((username, role))
     for username, role, display in STREET_SUPERVISORS:
         users[username] = create_user(

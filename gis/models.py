@@ -39,6 +39,7 @@ SRID = 4326
 AREA_LEVELS = ("district", "street", "community", "grid")
 # Code length per level (CJ/T 213): 6-digit county code + 3 street + 3 community + 3 grid.
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
+EMAIL_DIGESTS = ("off", "hourly", "daily")  # how often a person's inbox is mailed to them
 ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
 LEVEL_NAMES = {
     "district": _("district"),
@@ -317,6 +318,7 @@ class User(Base):
         CheckConstraint(_in("role", ROLES), name="role"),
         CheckConstraint("area_code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="area_code"),
         CheckConstraint(_in("locale", LOCALES), name="locale"),
+        CheckConstraint(_in("email_digest", EMAIL_DIGESTS), name="email_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -331,6 +333,12 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     locale: Mapped[str | None] = mapped_column(String(16))  # NULL: the browser's, then Chinese
     my_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # /my, last looked
+    inbox_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # /inbox, last looked
+    # a department's lead assigns its cases to its members (gis.cases.lifecycle's "assign")
+    department_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    email: Mapped[str | None] = mapped_column(Text)
+    email_digest: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # the last digest
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     grids: Mapped[list[Area]] = relationship(secondary=user_grids)
@@ -388,6 +396,14 @@ class Report(Base):
         Index("ix_reports_loop_order", text(LOOP_ORDER), "id"),
         # words in a case's text: their characters and pairs (migration f5a6b7c8d9e0, gis.cases.listing)
         Index("ix_reports_search", text(SEARCHED_GRAMS), postgresql_using="gin"),
+        Index("ix_reports_assignee_id", "assignee_id", postgresql_where=text("assignee_id IS NOT NULL")),
+        Index("ix_reports_verifier_id", "verifier_id", postgresql_where=text("verifier_id IS NOT NULL")),
+        # the escalation's candidates (gis.cases.escalation): open dispatched cases by deadline
+        Index(
+            "ix_reports_escalation",
+            "deadline_at",
+            postgresql_where=text("status IN ('dispatched', 'handled') AND response_level <> 'district'"),
+        ),
         # the indicators' median and p90: closed cases' durations by period, read from the index alone
         Index(
             "ix_reports_closed",
@@ -416,6 +432,10 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(12), default="reported")
     response_level: Mapped[str] = mapped_column(String(10), default="community")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id")
+    )  # who in the department handles it
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # a grid worker asked to verify
     resolved_locally: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     # people who confirmed the case from its place ("我也看到了") instead of reporting it again
@@ -435,7 +455,9 @@ class Report(Base):
     category: Mapped[Category] = relationship()
     grid: Mapped[Area | None] = relationship()
     department: Mapped[Department | None] = relationship()
-    reporter: Mapped[User | None] = relationship()
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
     events: Mapped[list[ReportEvent]] = relationship(order_by="ReportEvent.id", back_populates="report")
     photos: Mapped[list[ReportPhoto]] = relationship(order_by="ReportPhoto.id")
 
@@ -542,6 +564,16 @@ class ReportEvent(Base):
             "report_id",
             postgresql_where=text("department_id IS NOT NULL"),
         ),
+        # the inbox's "mine, changed by others": the cases a person acted on
+        Index("ix_report_events_actor", "actor_id", "report_id"),
+        # a case climbs to each level once, whoever (or whichever server process) moves it
+        Index(
+            "uq_report_events_level",
+            "report_id",
+            text("(data ->> 'to_level')"),
+            unique=True,
+            postgresql_where=text("action = 'escalate'"),
+        ),
         Index(
             "uq_report_events_client_id",
             "client_id",
@@ -640,6 +672,31 @@ class StreetLine(Base):
 
 
 undo_street_lines = _undo_copy_of(StreetLine.__table__)  # type: ignore[arg-type]
+
+
+class ReplyTemplate(Base):
+    """A department's ready-made note (常用语), or everyone's when it has no department."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SavedFilter(Base):
+    """A person's /cases filter, kept under a name (the list's query string)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text)
 
 
 class PersonalRead(Base):

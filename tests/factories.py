@@ -67,6 +67,8 @@ def make_user(session):
         department: Department | None = None,
         username: str | None = None,
         area: str | None = None,
+        lead: bool = False,
+        email: str | None = None,
     ):
         user = create_user(
             session,
@@ -76,6 +78,8 @@ def make_user(session):
             grid_codes=tuple(g.code for g in grids),
             department_code=department.code if department else None,
             area_code=area,
+            department_lead=lead,
+            email=email,
         )
         user.token = issue_token(user)
         session.flush()

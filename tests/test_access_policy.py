@@ -191,6 +191,19 @@ DOORS = {
             != 404
         ),
     ),
+    "dispatch.bulk": (
+        "case",
+        lambda w, v, s: (
+            _ok(
+                w.api.post(
+                    "/api/v1/cases/bulk",
+                    json={"action": "accept", "items": [{"id": w.cases[s].id, "version": 1}]},
+                    headers=_headers(w, v),
+                )
+            )["results"][0]["outcome"]
+            != "not_found"
+        ),
+    ),
     "api.nearby_reports": (
         "case",
         lambda w, v, s: any(
@@ -280,6 +293,16 @@ NOT_CASE_READS = {
     "pages.my": "the asker's own reports, the cases waiting for them to verify, their grids' open cases: "
     "each a find_cases list (the policy); tests/test_field_kit.py",
     "i18n.choose": "the asker's own language",
+    "pages.inbox_page": "each section a find_cases list under the policy's responsible scope (the asker's "
+    "own changed cases: its visible scope); tests/test_inbox.py",
+    "dispatch.get_inbox": "the inbox page's sections, as JSON; tests/test_inbox.py",
+    "dispatch.inbox_seen": "the asker's own inbox mark",
+    "dispatch.list_templates": "the asker's department's reply templates: no case",
+    "dispatch.create_template": "a write (a department lead's, an admin's)",
+    "dispatch.delete_template": "a write (a department lead's, an admin's)",
+    "pages.bulk_action": "a write: each case read through dispatch.bulk's act_on_many (load_visible)",
+    "pages.save_filter_page": "the asker's own saved filter",
+    "pages.delete_filter_page": "the asker's own saved filter",
     "pages.home": "a redirect",
     "pages.map": "the map's frame; its layers are doors above",
     "pages.report": "the phone's form and the category tree",

@@ -196,6 +196,7 @@ def test_every_action_is_covered_by_this_file():
         "resolve_locally",
         "confirm",
         "waive_check",
+        "assign",
     }
     assert tested == set(ACTIONS)
 

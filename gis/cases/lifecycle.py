@@ -6,8 +6,11 @@ the loop, and the system's re-grid after a grid layer changes (``regrid``).
     reported → accepted (or voided) → opened → dispatched → handled → verified → closed
                                                     ↑            │ fail on-site check (rework)
                                                     └────────────┘
-Plus: escalate (community → street → district) before dispatch, resolve_locally for small matters
-solved on the spot, return (department sends it back to the centre), extend (more time).
+Plus: escalate (community → street → district) before dispatch (after it the system escalates an
+overdue case: gis/cases/escalation.py), resolve_locally for small matters solved on the spot,
+return (department sends it back to the centre), extend (more time), assign (a department's lead
+gives a dispatched case to one of its members; a dispatcher asks a grid worker to verify).
+Every step announces the case (``announce``): connected maps are told at commit.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from gis.accounts import Viewer
+from gis.accounts import Viewer, viewer_of
 from gis.assignment import ASSIGNMENT_CTES, BUILDING_FOR, GRID_FOR, POINT, check_point
 from gis.cases.photos import resize_photo
 from gis.cases.policy import is_responsible, may_act
@@ -39,6 +42,7 @@ from gis.models import (
     OPEN_STATUSES,
     RESPONSE_LEVELS,
     STATUS_NAMES,
+    Area,
     Department,
     Report,
     ReportEvent,
@@ -78,7 +82,8 @@ ACTIONS: dict[str, Action] = {
         _a("handle", _("Report handled"), {"dispatched"}, "handled", {"department"}, note_required=True),
         _a("return", _("Send back"), {"dispatched"}, "opened", {"department"}, note_required=True),
         _a("extend", _("Extend deadline"), {"dispatched"}, None, {"dispatcher"}, note_required=True),
-        _a("verify", _("Verified on site"), {"handled"}, "verified", {"supervisor"}),
+        _a("assign", _("Assign"), {"dispatched", "handled"}, None, {"department", "dispatcher"}),
+        _a("verify", _("Verified on site"), {"handled"}, "verified", {"supervisor", "grid_worker"}),
         _a(
             "reject", _("Failed check: rework"), {"handled"}, "dispatched", {"supervisor"}, note_required=True
         ),
@@ -118,6 +123,21 @@ def _case_refuses(viewer: Viewer | User, report: Report, action: Action) -> Word
         return _("the report is already at district level")
     if action.name == "confirm" and report.reporter_id == viewer.id:
         return _("you reported this case yourself")
+    role = viewer_of(viewer).role
+    if action.name == "assign" and role != "admin":
+        if report.status == "dispatched" and role != "department":
+            return _("a dispatched case is given to a person by its department's lead")
+        if report.status == "handled" and role == "department":
+            return _("the site check is given to a grid worker by a dispatcher")
+    if action.name == "verify" and role == "grid_worker" and report.verifier_id != viewer.id:
+        return _("a grid worker verifies only the cases a dispatcher asked them to")
+    if (
+        action.name in {"handle", "return"}
+        and role == "department"
+        and report.assignee_id not in (None, viewer.id)
+        and not viewer_of(viewer).department_lead
+    ):
+        return _("this case is assigned to someone else in your department")
     return None
 
 
@@ -153,6 +173,7 @@ def act(
     version: int | None,
     note: str | None = None,
     department_id: int | None = None,
+    assignee_id: int | None = None,
     hours: float | None = None,
     now: dt.datetime | None = None,
     proof: Proof = Proof(),
@@ -205,12 +226,13 @@ def act(
     session.flush()  # whatever else is pending goes first, outside this step's savepoint
     try:
         with session.begin_nested():  # a refusal below, or a lost race, undoes this step only
-            event = _step(session, report, user, action, note, department_id, hours, now)
+            event = _step(session, report, user, action, note, department_id, hours, now, assignee_id)
             event.client_id = client_id
             event.data = {**event.data, **site}
             for data in photos:
                 report.photos.append(ReportPhoto(event=event, kind=PHOTO_KIND[action.name], data=data))
             session.flush()
+            announce(session, [report.id])
     except StaleDataError:
         # someone else's step of this case committed first (its row no longer has our version)
         current = session.scalar(select(Report.version).where(Report.id == report.id))
@@ -272,19 +294,22 @@ DISTANCE_SQL = text("""
     FROM reports WHERE id = :id""")
 
 
-def _step(session, report, user, action, note, department_id, hours, now) -> ReportEvent:
+def _step(session, report, user, action, note, department_id, hours, now, assignee_id) -> ReportEvent:
     """The report as ``action`` leaves it, and the event that says so (added, not flushed)."""
     data: dict = {}
     before = report.status
     event_department = None
 
-    if action.name == "open":
+    if action.name == "assign":
+        data = _assign(session, report, assignee_id)
+    elif action.name == "open":
         report.opened_at = now
     elif action.name == "dispatch":
         department = session.get(Department, department_id) if department_id else None
         if department is None:
             raise Invalid(_("choose the department to dispatch to"))
         report.department_id = department.id
+        report.assignee_id = report.verifier_id = None  # the new department gives it to someone
         report.dispatched_at = now
         limit = report.category.time_limit_hours or 72
         report.deadline_at = now + dt.timedelta(hours=limit)
@@ -306,7 +331,7 @@ def _step(session, report, user, action, note, department_id, hours, now) -> Rep
         report.confirmations += 1
     elif action.name == "return":
         data = {"department": report.department.name if report.department else None}
-        report.department_id = None
+        report.department_id = report.assignee_id = None
         report.dispatched_at = report.deadline_at = None
     elif action.name == "escalate":
         index = RESPONSE_LEVELS.index(report.response_level)
@@ -335,6 +360,68 @@ def _step(session, report, user, action, note, department_id, hours, now) -> Rep
     return event
 
 
+def assignable_people(session: Session, report: Report) -> list[User]:
+    """Whom ``assign`` may give this case to now: its department's members (dispatched), the
+    grid workers (handled: one verifies it) — those of its grid first."""
+    if report.status == "dispatched":
+        query = select(User).where(User.role == "department", User.department_id == report.department_id)
+    elif report.status == "handled":
+        query = select(User).where(User.role == "grid_worker")
+        if report.grid_id is not None:
+            query = query.order_by(User.grids.any(Area.id == report.grid_id).desc())
+    else:
+        return []
+    return list(session.scalars(query.where(User.active.is_(True)).order_by(User.display_name)).all())
+
+
+def people_viewer_assigns(session: Session, viewer: Viewer | User) -> list[User]:
+    """Whom ``viewer`` may give cases to (the list's bulk assign): a lead, their department's
+    members; a dispatcher or an admin, the grid workers (to verify)."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "department" and viewer.department_lead:
+        query = select(User).where(User.role == "department", User.department_id == viewer.department_id)
+    elif viewer.role in {"dispatcher", "admin"}:
+        query = select(User).where(User.role == "grid_worker")
+    else:
+        return []
+    return list(session.scalars(query.where(User.active.is_(True)).order_by(User.display_name)).all())
+
+
+def _assign(session: Session, report: Report, assignee_id: int | None) -> dict:
+    """A dispatched case to a member of its department, a handled one to a grid worker who
+    verifies it; what the event says."""
+    person = session.get(User, assignee_id) if assignee_id else None
+    if person is None or not person.active:
+        raise Invalid(_("choose the person to assign it to"), fields={"assignee": _("no such person")})
+    if report.status == "dispatched":
+        if person.role != "department" or person.department_id != report.department_id:
+            raise Invalid(
+                _("%(name)s is not in the department handling this case", name=person.display_name),
+                fields={"assignee": _("not in this department")},
+            )
+        report.assignee_id = person.id
+        return {"assignee": person.display_name, "assignee_id": person.id, "to": "handle"}
+    if person.role != "grid_worker":
+        raise Invalid(
+            _("the site check goes to a grid worker, and %(name)s is not one", name=person.display_name),
+            fields={"assignee": _("not a grid worker")},
+        )
+    report.verifier_id = person.id
+    return {"assignee": person.display_name, "assignee_id": person.id, "to": "verify"}
+
+
+# Who is told of a change: every server process LISTENs (app/live.py) and tells its connected
+# maps; a notification is sent when the transaction commits, and not at all if it rolls back.
+LIVE_CHANNEL = "gridwatch_reports"
+ANNOUNCE_SQL = text(f"SELECT pg_notify('{LIVE_CHANNEL}', CAST(:ids AS text))")
+
+
+def announce(session: Session, report_ids: Sequence[int]) -> None:
+    """Tell connected maps these cases changed (at commit); ids comma-separated."""
+    if report_ids:
+        session.execute(ANNOUNCE_SQL, {"ids": ",".join(str(i) for i in report_ids)})
+
+
 def traffic_light(report: Report, now: dt.datetime | None = None) -> str | None:
     """green < 80 % of the time limit used, yellow 80-100 %, red overdue; None without a clock."""
     return traffic_light_for(report.status, report.dispatched_at, report.deadline_at, now)
@@ -347,6 +434,13 @@ def traffic_light_for(status: str, dispatched_at, deadline_at, now=None) -> str 
     limit = (deadline_at - dispatched_at).total_seconds()
     used = (now - dispatched_at).total_seconds() / limit if limit > 0 else 1.0
     return "green" if used < 0.8 else "yellow" if used <= 1.0 else "red"
+
+
+# The row intake inserted, announced to connected maps as it is read (pg_notify is volatile:
+# the planner keeps the column though nothing reads it).
+ANNOUNCED_REPORT = (
+    f"(SELECT report.*, pg_notify('{LIVE_CHANNEL}', CAST(report.id AS text)) AS announced FROM report)"
+)
 
 
 # Intake in one statement and one round trip: the reporter (given, or the active user holding the
@@ -378,7 +472,7 @@ INTAKE_SQL = text(f"""
         SELECT id, 'report', NULL, 'reported', reporter_id,
                jsonb_build_object('assignment', assignment), :now
         FROM report)
-    {REPORT_DETAIL.format(source="report")}
+    {REPORT_DETAIL.format(source=ANNOUNCED_REPORT)}
 """)
 # It goes to psycopg as PostgreSQL takes it ($1..$n, compiled once here), on the session's own
 # connection: psycopg re-parses a named-parameter statement longer than 4 kB on every call, and

@@ -13,9 +13,11 @@ from sqlalchemy import case, func, literal_column, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer
+from gis.cases.inbox import need_condition, needs_of
 from gis.cases.policy import handled_by, visible_to
-from gis.errors import Invalid
+from gis.errors import Invalid, NotFound
 from gis.i18n import _
+from gis.limits import clean_text
 from gis.models import (
     LOOP_ORDER,
     OPEN_STATUSES,
@@ -23,6 +25,7 @@ from gis.models import (
     SEARCHED_GRAMS,
     Area,
     Report,
+    SavedFilter,
     User,
     utcnow,
 )
@@ -51,6 +54,9 @@ class CaseFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reporter_id: int | None = None  # only what this person reported (/my)
+    need: str | None = None  # an inbox section (gis.cases.inbox.NEEDS): what needs this viewer now
+    seen_at: dt.datetime | None = None  # the section "changed": changed since then
+    changed_since: dt.datetime | None = None  # only the cases changed after this
     sort: str = "created"  # one of SORTS
     descending: bool = True
 
@@ -102,6 +108,10 @@ def find_cases(
         conditions.append(Report.grid_id.is_(None))
     if f.reporter_id is not None:
         conditions.append(Report.reporter_id == f.reporter_id)
+    if f.need:
+        conditions.append(need_condition(user, f.need, f.seen_at).clause())
+    if f.changed_since:
+        conditions.append(Report.updated_at > f.changed_since)
     if f.date_from:
         conditions.append(Report.created_at >= f.date_from)
     if f.date_to:
@@ -129,12 +139,82 @@ def find_cases(
     rows = session.execute(
         select(Report, description, address)
         .where(*conditions, *indexed, *in_text)
-        .options(joinedload(Report.category), joinedload(Report.grid), joinedload(Report.department))
+        .options(
+            joinedload(Report.category),
+            joinedload(Report.grid),
+            joinedload(Report.department),
+            joinedload(Report.assignee),
+        )
         .order_by(*_order(f))
         .limit(page_size)
         .offset((min(max(page, 1), MAX_PAGE) - 1) * page_size)
     ).all()
     return [Listed(*row) for row in rows], total or 0
+
+
+@dataclass
+class InboxSection:
+    """One section of an inbox: its first cases, how many it holds (up to COUNT_LIMIT + 1), and
+    how many of those changed since the person last looked."""
+
+    key: str
+    title: Any
+    rows: list[Listed]
+    total: int
+    new: int
+
+
+def inbox(
+    session: Session, viewer: Viewer | User, seen_at: dt.datetime | None, size: int = 5
+) -> list[InboxSection]:
+    """``viewer``'s inbox (gis.cases.inbox): each section of their role with its first ``size``
+    cases, the most urgent first (the nearest deadline, then the oldest)."""
+    sections = []
+    for need in needs_of(viewer):
+        f = CaseFilter(need=need.key, seen_at=seen_at, sort="deadline", descending=False)
+        rows, total = find_cases(session, viewer, f, 1, size)
+        new = total
+        if seen_at is not None and total:
+            f.changed_since = seen_at
+            new = find_cases(session, viewer, f, 1, 0)[1]
+        sections.append(InboxSection(need.key, need.title, rows, total, new))
+    return sections
+
+
+MAX_SAVED_FILTERS = 20  # per person
+
+
+def saved_filters(session: Session, viewer: Viewer | User) -> list[SavedFilter]:
+    """A person's saved /cases filters, by name."""
+    return list(
+        session.scalars(
+            select(SavedFilter).where(SavedFilter.user_id == viewer.id).order_by(SavedFilter.name)
+        ).all()
+    )
+
+
+def save_filter(session: Session, viewer: Viewer | User, name: str | None, query: str) -> SavedFilter:
+    """Keep ``query`` (the list's query string) under ``name``; the same name again replaces it."""
+    name = clean_text(name, "name", required=True)
+    kept = {f.name: f for f in saved_filters(session, viewer)}
+    if name in kept:
+        kept[name].query = query
+        session.flush()
+        return kept[name]
+    if len(kept) >= MAX_SAVED_FILTERS:
+        raise Invalid(_("at most %(count)s saved filters: remove one first", count=MAX_SAVED_FILTERS))
+    saved = SavedFilter(user_id=viewer.id, name=str(name), query=query)
+    session.add(saved)
+    session.flush()
+    return saved
+
+
+def delete_filter(session: Session, viewer: Viewer | User, filter_id: int) -> None:
+    saved = session.get(SavedFilter, filter_id)
+    if saved is None or saved.user_id != viewer.id:
+        raise NotFound(_("no saved filter %(id)s", id=filter_id))
+    session.delete(saved)
+    session.flush()
 
 
 def search_words(q: str) -> list[str]:

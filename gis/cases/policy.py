@@ -5,10 +5,11 @@ Open311) passes through here: a query adds a ``Condition`` from this module to i
 single case is read with ``load_visible`` (NotFound outside the scope, exactly as for a case that
 does not exist). The scopes, as SQL on a report row:
 
-- responsible (may act, sees everything unmasked): a grid worker for the reports in their grids,
-  a department for the cases dispatched to it now, a supervisor or dispatcher for their area
-  (``users.area_code``: a district, street or community; NULL: the whole territory), an admin
-  for everything, a planner for nothing;
+- responsible (may act, sees everything unmasked): a grid worker for the reports in their grids
+  and those they were asked to verify, a department (each of its members) for the cases
+  dispatched to it now, a supervisor or dispatcher for their area (``users.area_code``: a
+  district, street or community; NULL: the whole territory), an admin for everything, a planner
+  for nothing;
 - visible (may open): what one is responsible for, what one reported, and for a department the
   cases once dispatched to it;
 - handled (sees personal data unmasked in lists): responsible or the reporter, admins excepted;
@@ -93,7 +94,8 @@ def responsible_for(viewer: Viewer | User, r: str = "reports") -> Condition:
         return _area(viewer, r)
     if viewer.role == "grid_worker":
         return Condition(
-            f"{r}.grid_id = ANY(CAST(:scope_grids AS int[]))", {"scope_grids": list(viewer.grid_ids)}
+            f"({r}.grid_id = ANY(CAST(:scope_grids AS int[])) OR {r}.verifier_id = :scope_uid)",
+            {"scope_grids": list(viewer.grid_ids), "scope_uid": viewer.id},
         )
     if viewer.role == "department" and viewer.department_id is not None:
         return Condition(f"{r}.department_id = :scope_department", {"scope_department": viewer.department_id})
@@ -216,6 +218,8 @@ def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: 
             roles=joined(" / ", [ROLE_NAMES[r] for r in sorted(action.roles)]),
             role=ROLE_NAMES[viewer.role],
         )
+    if action.name == "assign" and viewer.role == "department" and not viewer.department_lead:
+        return _("only the department's lead assigns its cases")
     if not responsible:
         if viewer.role == "grid_worker":
             return _("grid workers act only on cases in their own grids")

@@ -40,6 +40,8 @@ REPORT_DETAIL = f"""
                'building', {_json_of("b", "id", "name")},
                'response_level', r.response_level,
                'department', {_json_of("dep", "id", "code", "name")},
+               'assignee', {_json_of("asg", "id", "username", "display_name")},
+               'verifier', {_json_of("ver", "id", "username", "display_name")},
                'resolved_locally', r.resolved_locally, 'rework_count', r.rework_count,
                'confirmations', r.confirmations,
                'deadline_at', r.deadline_at, 'created_at', r.created_at,
@@ -52,5 +54,7 @@ REPORT_DETAIL = f"""
     LEFT JOIN grid_chain gc ON gc.grid_id = r.grid_id
     LEFT JOIN buildings b ON b.id = r.building_id
     LEFT JOIN departments dep ON dep.id = r.department_id
+    LEFT JOIN users asg ON asg.id = r.assignee_id
+    LEFT JOIN users ver ON ver.id = r.verifier_id
 """
 REPORT_SQL = text(REPORT_DETAIL.format(source="reports") + " WHERE r.id = :id")

@@ -42,6 +42,13 @@
         ? _t("%(count)s photo(s) chosen (up to 3 are sent)", { count: photos.files.length }) : "";
     });
   }
+  // a ready-made note (常用语): one tap fills the note, which stays editable
+  const templates = document.getElementById("reply-templates");
+  if (templates) {
+    templates.addEventListener("change", () => {
+      if (templates.value) document.getElementById("note").value = templates.value;
+    });
+  }
   const here = document.getElementById("here");
   if (!here || !navigator.geolocation) return;
   const report = [parseFloat(form.dataset.lat), parseFloat(form.dataset.lon)];
