@@ -32,10 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
         database,
         delivery,
         dispatch,
+        duties,
         errors,
         health,
         i18n,
         imports,
+        live,
         offline,
         open311,
         pages,
@@ -57,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
-    blueprints = (auth, health, pages, api, dispatch, imports, open311, patrols, dashboard, admin)
+    blueprints = (auth, health, pages, api, dispatch, live, imports, open311, patrols, dashboard, admin)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
@@ -66,4 +68,5 @@ def create_app(config: dict | None = None) -> Flask:
     auth.csrf.exempt(imports.bp)
     auth.csrf.exempt(patrols.bp)  # JSON only; its page's forms post to the API
     auth.csrf.exempt(open311.bp)  # api_key, not cookies
+    duties.start(app)
     return app

@@ -24,7 +24,7 @@ from gis import accounts
 from gis.accounts import Viewer
 from gis.errors import DomainError, TooManyAttempts
 from gis.i18n import _
-from gis.models import ROLE_NAMES, User
+from gis.models import EMAIL_DIGESTS, ROLE_NAMES, User
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -233,4 +233,17 @@ def account():
             login_user(LoginUser.of(row))  # this session carries the new version
             flash(_("Password changed: you are logged out everywhere else."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("account.html", form=form), status
+    return render_template("account.html", form=form, digests=EMAIL_DIGESTS), status
+
+
+@bp.post("/account/digest")
+@login_required
+def account_digest():
+    """Where and how often my inbox is mailed to me."""
+    try:
+        accounts.set_digest(current_row(), request.form.get("email"), request.form.get("digest", "off"))
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(_("Saved: your inbox digest."), "success")
+    return redirect(url_for("auth.account"))

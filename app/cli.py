@@ -257,18 +257,20 @@ def users_list():
 @click.option("--workers", default=2, show_default=True)
 @click.option(
     "--threads",
-    default=4,
+    default=64,
     show_default=True,
-    help="per worker: a request waiting on the database (a commit) lets another run",
+    help="per worker: a request waiting on the database (a commit) lets another run, and each open "
+    "live map (/api/v1/live) holds one (at most LIVE_STREAMS of them)",
 )
 def serve(port, host, workers, threads):
     """Serve with gunicorn (what `make run` does)."""
     click.echo(_("GridWatch on http://%(host)s:%(port)s/", host=host, port=port))
     argv = [*gunicorn_command(f"{host}:{port}", workers, threads), "--access-logfile", "-"]
+    os.environ["GRIDWATCH_DUTIES"] = "1"  # escalation and digests run inside the server
     os.execvp(argv[0], argv)
 
 
-def gunicorn_command(bind: str, workers: int = 2, threads: int = 4) -> list[str]:
+def gunicorn_command(bind: str, workers: int = 2, threads: int = 64) -> list[str]:
     """How GridWatch is served (``serve`` and the benchmarks): threaded workers, since most of a
     request is spent waiting for PostgreSQL (README: "Measured design choices")."""
     return [
@@ -656,6 +658,47 @@ def import_tracks(path, username, name, max_accuracy, max_speed, gap_minutes, as
         )
     for warning in summary["warnings"]:
         click.echo(_("  warning: %(warning)s", warning=warning))
+
+
+# -- the server's duties, by hand ------------------------------------------------------------------
+@main.command()
+@click.option(
+    "--after-hours", type=float, help="Hours past the deadline per level (default: ESCALATE_AFTER_HOURS)."
+)
+def escalate(after_hours):
+    """Escalate the overdue cases now (the server does it every DUTIES_EVERY_S seconds)."""
+    import datetime as dt
+
+    from gis.cases.escalation import escalate_overdue
+
+    hours = after_hours if after_hours is not None else current_app.config["ESCALATE_AFTER_HOURS"]
+    if hours <= 0:
+        raise click.BadParameter(str(_("must be more than 0 hours")), param_hint="--after-hours")
+    with session_scope() as session:
+        moved = escalate_overdue(session, dt.timedelta(hours=hours))
+    for m in moved:
+        click.echo(
+            _(
+                "case %(id)s: %(from_level)s → %(to_level)s",
+                id=m.report_id,
+                from_level=m.from_level,
+                to_level=m.to_level,
+            )
+        )
+    click.echo(_("%(count)s case(s) escalated", count=len(moved)))
+
+
+@main.command()
+def digests():
+    """Mail the inbox digests that are due now (needs SMTP_URL)."""
+    from gis.cases.digest import Mailer, send_digests
+
+    if not current_app.config["SMTP_URL"]:
+        raise click.ClickException(_("SMTP_URL is not set: no mail can be sent"))
+    mailer = Mailer.from_url(current_app.config["SMTP_URL"], current_app.config["MAIL_FROM"])
+    with session_scope() as session:
+        sent = send_digests(session, mailer, current_app.config["PUBLIC_URL"])
+    click.echo(_("%(count)s digest(s) sent", count=len(sent)))
 
 
 @main.group("patrols")

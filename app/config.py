@@ -56,4 +56,18 @@ def from_environment() -> dict:
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
         # The language when neither the user nor the browser says one: zh_Hans_CN or en.
         "LOCALE": os.environ.get("LOCALE", "zh_Hans_CN"),
+        # The server's own duties (app/duties.py), every DUTIES_EVERY_S seconds in each server process
+        # (`gridwatch serve` turns them on): overdue cases escalated, inbox digests mailed.
+        "RUN_DUTIES": os.environ.get("GRIDWATCH_DUTIES", "") == "1",
+        "DUTIES_EVERY_S": float(os.environ.get("DUTIES_EVERY_S", "60")),
+        # a dispatched case this many hours past its deadline climbs a level (twice as many: two)
+        "ESCALATE_AFTER_HOURS": float(os.environ.get("ESCALATE_AFTER_HOURS", "24")),
+        # inbox digests: smtp://[user:password@]host:port (smtps:// for TLS, ?starttls=1); empty: no mail
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "gridwatch@localhost"),
+        # open live maps (/api/v1/live) per server process: each holds a thread; past this a map
+        # refreshes itself every minute instead (keep it below `gridwatch serve --threads`)
+        "LIVE_STREAMS": int(os.environ.get("LIVE_STREAMS", "56")),
+        # the address people reach GridWatch at, for the links in mails
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
     }

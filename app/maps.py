@@ -29,6 +29,7 @@ LOCAL_ASSETS = {
     "markerclusterdefaultcss": f"{V}/leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet-heat.js": f"{V}/leaflet.heat/leaflet-heat.js",
     "gridwatch_map": "/static/js/gridmap.js",
+    "gridwatch_live": "/static/js/live.js",
     "gcoord": f"{V}/gcoord/gcoord.global.prod.js",
     "gridwatch_css": "/static/css/gridwatch.css",
     # Bootstrap 3 glyphicons and the marker-rotation CSS: not used by our markers.
@@ -67,6 +68,7 @@ class GridWatchLayers(JSCSSMixin, MacroElement):
     """)
     default_js = [
         ("gridwatch_map", LOCAL_ASSETS["gridwatch_map"]),
+        ("gridwatch_live", LOCAL_ASSETS["gridwatch_live"]),
         ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"]),
         ("leaflet-heat.js", LOCAL_ASSETS["leaflet-heat.js"]),
         ("gcoord", LOCAL_ASSETS["gcoord"]),
@@ -115,6 +117,7 @@ def supervisor_map(bounds, mine: list[str] = ()) -> folium.Map:
         caseUrl=url_for("pages.case", report_id=0),
         tracksUrl=url_for("patrols.tracks_layer"),
         coverageUrl=url_for("patrols.coverage"),
+        liveUrl=url_for("live.live"),
         basemapCrs=current_app.config["BASEMAP_CRS"],
         mine=list(mine),
     ).add_to(fmap)

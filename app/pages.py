@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app import IdConverter
 from app.auth import current_row, current_viewer
+from app.dashboard import STAT_ROLES
 from app.database import db
 from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
@@ -67,7 +68,13 @@ def map():
     )
     areas = _streets_and_communities()
     return render_template(
-        "map.html", map=parts, statuses=REPORT_STATUSES, groups=groups, channels=CHANNELS, areas=areas
+        "map.html",
+        map=parts,
+        statuses=REPORT_STATUSES,
+        groups=groups,
+        channels=CHANNELS,
+        areas=areas,
+        wall=request.args.get("wall") == "1" and current_viewer().role in {*STAT_ROLES, "admin"},
     )
 
 

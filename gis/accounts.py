@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gis.errors import Invalid, NotFound, TooManyAttempts
 from gis.i18n import _
-from gis.models import AREA_LEVELS, ROLES, Area, Department, LoginFailures, User, utcnow
+from gis.models import AREA_LEVELS, EMAIL_DIGESTS, ROLES, Area, Department, LoginFailures, User, utcnow
 
 # werkzeug's default (scrypt). Tests lower it: hashing is deliberately slow.
 PASSWORD_HASH_METHOD = "scrypt"
@@ -179,6 +180,23 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def set_digest(user: User, email: str | None, digest: str) -> None:
+    """Where and how often the person's inbox is mailed (gis.cases.digest); no address, no mail."""
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
+        raise Invalid(
+            _("%(email)s is not an email address", email=repr(email)), fields={"email": _("not an address")}
+        )
+    if digest not in EMAIL_DIGESTS:
+        raise Invalid(_("a digest is one of %(items)s", items=", ".join(EMAIL_DIGESTS)))
+    if digest != "off" and email is None:
+        raise Invalid(_("a digest needs an email address"), fields={"email": _("is required")})
+    user.email, user.email_digest = email, digest
 
 
 def issue_token(user: User) -> str:

@@ -51,3 +51,9 @@ class TooManyAttempts(DomainError):
     """Throttled (log-in attempts): ``retry_after`` seconds to wait."""
 
     status = 429
+
+
+class Unavailable(DomainError):
+    """The server is at its limit for this (open live maps): ``retry_after`` seconds to wait."""
+
+    status = 503

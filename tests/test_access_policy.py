@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import pytest
 from shapely.geometry import box
 
+from gis.accounts import viewer_of
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import act
+from gis.maps.layers import live_pins
 from gis.models import ReportPhoto
 from gis.patrols.tracks import Fix, clean, store_track
 from tests.conftest import csrf_from
@@ -30,6 +32,7 @@ class World:
     viewers: dict
     clients: dict  # logged in through the form: pages
     api: object  # no cookies: the API by each viewer's token
+    session: object  # the world's own: what a stream reads its announced cases with
 
 
 def _point(col: float):
@@ -96,7 +99,7 @@ def world(app, session, make_area, make_user, make_department):
             "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_from(page)}
         )
         clients[key] = client
-    return World(grids, communities, cases, photos, tracks, viewers, clients, app.test_client())
+    return World(grids, communities, cases, photos, tracks, viewers, clients, app.test_client(), session)
 
 
 # -- what each viewer may see: the policy's scopes, written out for this world ---------------------
@@ -204,6 +207,15 @@ DOORS = {
             != "not_found"
         ),
     ),
+    # the stream's own read of the cases announced to it (its events need a commit: the browser
+    # test tests/browser/test_live_map.py follows one to the map, and one kept from a street's)
+    "live.live": (
+        "case",
+        lambda w, v, s: any(
+            f["id"] == w.cases[s].id
+            for f in live_pins(w.session, viewer_of(w.viewers[v]), [w.cases["A"].id, w.cases["B"].id])
+        ),
+    ),
     "api.nearby_reports": (
         "case",
         lambda w, v, s: any(
@@ -286,6 +298,7 @@ NOT_CASE_READS = {
     "auth.login": "the login form",
     "auth.logout": "ends the asker's sessions",
     "auth.account": "the asker's own account",
+    "auth.account_digest": "the asker's own digest setting",
     "i18n.catalogue_script": "the JavaScript's words in a language",
     "offline.service_worker": "the service worker's code and the list of static files it keeps",
     "offline.manifest": "the installable app's name and icons",

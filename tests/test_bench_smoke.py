@@ -44,6 +44,11 @@ BENCHES = [
         ["--side", "4", "--reports", "5", "--queries", "8", "--rounds", "2"],
         "target list and search",
     ),
+    (
+        "live",
+        ["--side", "4", "--reports", "5", "--maps", "3", "--pins", "6", "--rounds", "2"],
+        "target commit → pin",
+    ),
     ("coverage_accuracy", ["--tracks", "2", "--hours", "0.2"], "quad_segs"),
 ]
 

@@ -162,26 +162,39 @@ def _report_filters(scope: Condition, **given) -> tuple[str, dict]:
     return " AND ".join(conditions), params
 
 
-PINS_SQL = """
-    WITH {env},
-    picked AS (
-        SELECT r.id, r.geom, r.status, r.channel, {description} AS description, r.created_at, r.deadline_at,
-               c.name AS category, g.name AS grid, {open} AND r.deadline_at < now() AS overdue
-        FROM reports r CROSS JOIN env
-        JOIN categories c ON c.code = r.category_code
-        LEFT JOIN areas g ON g.id = r.grid_id
-        WHERE {where}
-        ORDER BY r.created_at DESC
-        LIMIT :limit)
-    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-        json_build_object('type', 'Feature', 'id', id,
+# A pin as the map draws it, from a row of ``picked`` (the pins layer's and the live map's).
+PIN_COLUMNS = """r.id, r.geom, r.status, r.channel, {description} AS description, r.created_at, r.deadline_at,
+               c.name AS category, g.name AS grid, {open} AND r.deadline_at < now() AS overdue"""
+PIN_FEATURE = """json_build_object('type', 'Feature', 'id', id,
             'geometry', ST_AsGeoJSON(geom, 6)::json,
             'properties', json_build_object(
                 'id', id, 'status', status, 'channel', channel, 'category', category,
                 'grid', grid, 'description', description,
                 'created_at', created_at, 'deadline_at', deadline_at,
-                'overdue', overdue))), '[]'::json))
+                'overdue', overdue))"""
+PINS_SQL = f"""
+    WITH {{env}},
+    picked AS (
+        SELECT {PIN_COLUMNS}
+        FROM reports r CROSS JOIN env
+        JOIN categories c ON c.code = r.category_code
+        LEFT JOIN areas g ON g.id = r.grid_id
+        WHERE {{where}}
+        ORDER BY r.created_at DESC
+        LIMIT :limit)
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+        {PIN_FEATURE}), '[]'::json))
     FROM picked
+"""
+# The cases just announced (gis.cases.lifecycle.announce) that the viewer may open, as pins.
+LIVE_PINS_SQL = f"""
+    WITH picked AS (
+        SELECT {PIN_COLUMNS}
+        FROM reports r
+        JOIN categories c ON c.code = r.category_code
+        LEFT JOIN areas g ON g.id = r.grid_id
+        WHERE r.id = ANY(CAST(:ids AS int[])) AND {{scope}})
+    SELECT {PIN_FEATURE} FROM picked ORDER BY id
 """
 
 CAPPED_COUNT_SQL = "WITH {env} SELECT count(*) FROM (SELECT 1 FROM reports r, env WHERE {where} LIMIT :cap) s"
@@ -244,6 +257,16 @@ def _pin_description(viewer: Viewer) -> tuple[str, dict]:
         f" ELSE left({MASK_TEXT}(r.description), 280) END",
         handled.params,
     )
+
+
+def live_pins(session: Session, viewer: Viewer, ids: list[int]) -> list[dict]:
+    """The cases of ``ids`` that ``viewer`` may open, as the pins layer draws them (masked the same)."""
+    if not ids:
+        return []
+    scope = visible_to(viewer, "r")
+    description, masking = _pin_description(viewer)
+    sql = LIVE_PINS_SQL.format(scope=scope.sql, description=description, open=OPEN)
+    return list(session.scalars(text(sql), {"ids": ids, **scope.params, **masking}))
 
 
 def reports_geojson(

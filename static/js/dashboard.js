@@ -148,6 +148,9 @@
       });
   }
   form.addEventListener("change", load);
+  // the figures follow the cases (a reload of them costs a second at city scale: at most once a minute)
+  const refresh = window.GridWatch.atMostEvery(60000, load);
+  window.GridWatch.liveFeed(root.dataset.liveUrl, refresh, refresh);
   document.getElementById("stats-go").addEventListener("click", load);
   load();
 })();

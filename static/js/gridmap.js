@@ -138,6 +138,46 @@ window.GridWatch = window.GridWatch || {};
       box.appendChild(GW.textNode("div", p.description, "gw-description"));
       return box;
     }
+    const byId = new Map();  // the pins drawn, by case id: a live change replaces its pin
+    function pin(f, className) {
+      const p = f.properties;
+      const marker = L.circleMarker(GW.toLatLng(f.geometry.coordinates), {
+        pane: "reports", radius: 7, weight: p.overdue ? 3 : 1, color: p.overdue ? "#d7301f" : "#333",
+        fillColor: GW.STATUS_COLOURS[p.status] || "#999", fillOpacity: 0.9, className,
+      }).bindPopup(() => popup(p));
+      byId.set(p.id, marker);
+      return marker;
+    }
+    // whether a pin belongs on the map as filtered now: true, false, or null (ask the server)
+    const ENDED = new Set(["closed", "voided"]);
+    function wanted(p, f) {
+      const given = filters();
+      if (given.status === "open" && ENDED.has(p.status)) return false;
+      if (given.status && given.status !== "open" && given.status !== p.status) return false;
+      if (given.channel && given.channel !== p.channel) return false;
+      if (given.category || given.area || given.from || given.to) return null;
+      return map.getBounds().contains(GW.toLatLng(f.geometry.coordinates));
+    }
+    let reloadSoon = null;
+    function reloadLater() {  // many changes at once (or bubbles drawn): one fetch for them all
+      clearTimeout(reloadSoon);
+      reloadSoon = setTimeout(load, 1500);
+    }
+    /* A case reported or changed elsewhere (the live feed): its pin added, redrawn, or removed. */
+    function live(f) {
+      const p = f.properties;
+      container.dataset.liveSeen = `${container.dataset.liveSeen || ""} ${p.id}`.trim();
+      if (container.dataset.pinsAggregated) return reloadLater();
+      const fits = wanted(p, f);
+      if (fits === null) return reloadLater();
+      const old = byId.get(p.id);
+      if (old) { cluster.removeLayer(old); byId.delete(p.id); }
+      if (fits) {
+        cluster.addLayer(pin(f, "gw-live-pin"));
+        container.dataset.livePins = `${container.dataset.livePins || ""} ${p.id}`.trim();
+      }
+      container.dataset.pinsLoaded = String(byId.size);
+    }
     function load() {
       if (pending) pending.abort();
       pending = new AbortController();
@@ -155,13 +195,8 @@ window.GridWatch = window.GridWatch || {};
             if (opts.onPins) opts.onPins(fc);
             return;
           }
-          const markers = fc.features.map((f) => {
-            const p = f.properties;
-            return L.circleMarker(GW.toLatLng(f.geometry.coordinates), {
-              pane: "reports", radius: 7, weight: p.overdue ? 3 : 1, color: p.overdue ? "#d7301f" : "#333",
-              fillColor: GW.STATUS_COLOURS[p.status] || "#999", fillOpacity: 0.9,
-            }).bindPopup(() => popup(p));
-          });
+          byId.clear();
+          const markers = fc.features.map((f) => pin(f));
           cluster.addLayers(markers);
           container.dataset.pinsLoaded = String(markers.length);
           if (opts.onPins) opts.onPins(fc);
@@ -170,8 +205,9 @@ window.GridWatch = window.GridWatch || {};
     }
     map.on("moveend", load);
     load();
-    return { layer, reload: load };
+    return { layer, reload: load, live };
   };
+
 
   GW.CASE_STEPS = [["#d7301f", _t("overdue cases")], ["#fc8d59", _t("3+ open")], ["#fdcc8a", _t("1-2 open")], ["#74c476", _t("no open case")]];
   /* Sequential steps: [minimum, colour, label], highest first; grey when there is no figure. */
@@ -363,6 +399,15 @@ window.GridWatch = window.GridWatch || {};
       });
     };
     const reports = GW.reportLayer(map, { ...opts, onPins: (fc) => heat.setLatLngs(heatPoints(fc)) }, filters);
+    // new pins and steps appear without a reload; the grids' colours follow a little later
+    const gridsLater = GW.atMostEvery(5000, () => grids.reload());
+    const wall = GW.wallFigures(document.getElementById("wall-figures")) || (() => {});
+    const changed = () => { gridsLater(); wall(); };
+    GW.live = GW.liveFeed(opts.liveUrl, (f) => { reports.live(f); changed(); }, () => { reports.reload(); changed(); });
+    const full = document.getElementById("full-screen");
+    if (full && document.documentElement.requestFullscreen) {
+      full.addEventListener("click", () => document.documentElement.requestFullscreen().catch(() => {}));
+    } else if (full) full.hidden = true;
     if (!map.getPane("tracks")) map.createPane("tracks").style.zIndex = 440;
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
