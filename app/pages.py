@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from geoalchemy2.shape import to_shape
@@ -33,6 +34,7 @@ from gis.cases.listing import (
     COUNT_LIMIT,
     MAX_PAGE,
     CaseFilter,
+    cursor_of,
     delete_filter,
     find_cases,
     inbox,
@@ -106,6 +108,8 @@ def cases():
         need=request.args.get("need") or None,
         sort=request.args.get("sort") or "created",
         descending=request.args.get("dir") != "asc",
+        after=request.args.get("after") or None,
+        before=request.args.get("before") or None,
     )
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     size = 50
@@ -132,6 +136,9 @@ def cases():
         departments=db().scalars(select(Department).order_by(Department.code)).all(),
         people=people_viewer_assigns(db(), current_viewer()),
         need=NEEDS.get(f.need) if f.need else None,
+        # keyset paging: each link starts after the last row shown (or before the first)
+        newer=cursor_of(f, rows[0].report) if rows else None,
+        older=cursor_of(f, rows[-1].report) if rows else None,
     )
 
 
@@ -171,14 +178,19 @@ def bulk_action():
     )
 
 
+PAGING_ARGS = ("page", "after", "before")  # where a list stands, not what it shows
+
+
 @bp.post("/cases/filters")
 def save_filter_page():
+    pairs = parse_qsl(request.form.get("query", "")[:2000])
+    query = urlencode([(k, v) for k, v in pairs if k not in PAGING_ARGS])
     try:
-        save_filter(db(), current_viewer(), request.form.get("name"), request.form.get("query", "")[:2000])
+        save_filter(db(), current_viewer(), request.form.get("name"), query)
         flash(_("Filter saved."), "success")
     except DomainError as exc:
         flash(exc.message, "danger")
-    return redirect(url_for("pages.cases") + "?" + request.form.get("query", "")[:2000])
+    return redirect(url_for("pages.cases") + "?" + query)
 
 
 @bp.post("/cases/filters/<id:filter_id>/delete")

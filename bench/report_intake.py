@@ -24,6 +24,7 @@ import random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.cli import gunicorn_command
 from bench.city import city_database, phone_report
 from bench.common import alternate, as_json, postmaster_pid, spread, start_gunicorn
 from gis.accounts import create_user, issue_token
@@ -85,7 +86,8 @@ def main() -> None:
     ratios = [o / r for o, r in zip(ours["rps_turns"], reference["rps_turns"])]
     print(
         f"report intake, {city['grids']:,} grids, {city['buildings']:,} buildings, "
-        f"{city['reports']:,} reports, gunicorn 2 workers × 4 threads, {args.concurrency} clients, "
+        f"{city['reports']:,} reports, gunicorn {' '.join(gunicorn_command('-')[3:7])}, "
+        f"{args.concurrency} clients, "
         f"{args.seconds:g} s each in {args.rounds} turns"
     )
     print(

@@ -42,7 +42,7 @@ BENCHES = [
     (
         "cases_list",
         ["--side", "4", "--reports", "5", "--queries", "8", "--rounds", "2"],
-        "target list and search",
+        "target list, deep page and search",
     ),
     (
         "live",

@@ -11,7 +11,7 @@ from gis.cases.inbox import needs_of, new_count
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import act
 from gis.cases.listing import inbox
-from gis.models import utcnow
+from gis.models import Report, utcnow
 from tests.conftest import csrf_from
 from tests.factories import CELL, ORIGIN, PASSWORD, bearer
 
@@ -266,3 +266,41 @@ def test_saved_filters_are_ones_own(client, session, people):
         data={"username": people["supervisor"].username, "password": PASSWORD, "csrf_token": csrf_from(page)},
     )
     assert "待受理井盖" not in other.get("/cases").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("sort", ["created", "deadline", "status", "department", "id"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_keyset_pages_walk_the_list_both_ways(session, people, sort, descending):
+    from gis.cases.listing import CaseFilter, cursor_of, find_cases
+
+    made = [_report(session, people, f"第{i}件", col=i % 4) for i in range(13)]
+    for i, r in enumerate(made):
+        if i % 3 == 0:
+            _to(session, r, people, "accept", "open", "dispatch", department="water" if i % 2 else "roads")
+        elif i % 3 == 1:
+            _to(session, r, people, "accept")
+    f = CaseFilter(sort=sort, descending=descending)
+    whole = [row.report.id for row in find_cases(session, people["dispatcher"], f, 1, 100)[0]]
+    assert len(whole) == 13
+    walked, pages = [], []
+    page = find_cases(session, people["dispatcher"], f, 1, 4)[0]
+    while page:
+        pages.append([row.report.id for row in page])
+        walked += pages[-1]
+        f = CaseFilter(sort=sort, descending=descending, after=cursor_of(f, page[-1].report))
+        page = find_cases(session, people["dispatcher"], f, 1, 4)[0]
+    assert walked == whole  # every case once, in the list's order
+    # and back from the last page, page by page
+    back = pages[-1]
+    for expected in reversed(pages[:-1]):
+        f = CaseFilter(sort=sort, descending=descending, before=cursor_of(f, session.get(Report, back[0])))
+        back = [row.report.id for row in find_cases(session, people["dispatcher"], f, 1, 4)[0]]
+        assert back == expected
+
+
+def test_a_broken_page_link_is_a_clear_422(login, session, people):
+    session.flush()
+    client = login(people["dispatcher"], PASSWORD)
+    answer = client.get("/cases?sort=deadline&after=notadate~12")
+    assert answer.status_code == 422 and "page link is broken" in answer.get_data(as_text=True)
+    assert client.get("/cases?sort=deadline&after=~12&page=2").status_code == 200  # among the empty deadlines

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select, text
+from sqlalchemy import case, func, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer
@@ -57,6 +57,8 @@ class CaseFilter:
     need: str | None = None  # an inbox section (gis.cases.inbox.NEEDS): what needs this viewer now
     seen_at: dt.datetime | None = None  # the section "changed": changed since then
     changed_since: dt.datetime | None = None  # only the cases changed after this
+    after: str | None = None  # a cursor (``cursor_of``): the page after this case, in the list's order
+    before: str | None = None  # a cursor: the page before this case
     sort: str = "created"  # one of SORTS
     descending: bool = True
 
@@ -136,20 +138,35 @@ def find_cases(
         # index's), each checked; the planner, taking the words' characters as independent,
         # would fetch them all through the search index and sort them
         indexed = []
-    rows = session.execute(
-        select(Report, description, address)
-        .where(*conditions, *indexed, *in_text)
-        .options(
-            joinedload(Report.category),
-            joinedload(Report.grid),
-            joinedload(Report.department),
-            joinedload(Report.assignee),
+    back = f.before is not None and f.after is None
+    segments = _beyond(f, f.before if back else f.after, back)
+    offset = 0 if f.after or f.before else (min(max(page, 1), MAX_PAGE) - 1) * page_size
+    rows: list = []
+    for segment in segments:  # each one index range, read in the list's order until the page is full
+        if len(rows) >= page_size:
+            break
+        # the page's ids first, planned alone (an index's end and a LIMIT), then their rows
+        ids = (
+            select(Report.id)
+            .where(*conditions, *indexed, *in_text, *segment)
+            .order_by(*_order(f, reverse=back))
+            .limit(page_size - len(rows))
+            .offset(offset)
+            .scalar_subquery()
         )
-        .order_by(*_order(f))
-        .limit(page_size)
-        .offset((min(max(page, 1), MAX_PAGE) - 1) * page_size)
-    ).all()
-    return [Listed(*row) for row in rows], total or 0
+        rows += session.execute(
+            select(Report, description, address)
+            .where(Report.id.in_(ids))
+            .options(
+                joinedload(Report.category),
+                joinedload(Report.grid),
+                joinedload(Report.department),
+                joinedload(Report.assignee),
+            )
+            .order_by(*_order(f, reverse=back))
+        ).all()
+    listed = [Listed(*row) for row in rows]
+    return (listed[::-1] if back else listed), total or 0
 
 
 @dataclass
@@ -235,13 +252,13 @@ def _words(q: str, description, address) -> tuple[list, list]:
     return indexed, in_text
 
 
-def _order(f: CaseFilter) -> list:
-    """ORDER BY for the filter's sort, then the newest id: each an index's order (models'
-    Report indexes), so a page is read from an index's end, not sorted out of a million rows.
-    Empty values (no deadline, no department) come last going up, first going down."""
+NULLABLE_SORTS = frozenset({"deadline", "grid", "department"})
+
+
+def _sort_key(f: CaseFilter) -> Any:
     if f.sort not in SORTS:
         raise Invalid(_("a list sorts by one of %(items)s", items=", ".join(SORTS)))
-    key: Any = {
+    return {
         "created": Report.created_at,
         "deadline": Report.deadline_at,
         "status": literal_column(LOOP_ORDER),  # the loop's order
@@ -250,11 +267,74 @@ def _order(f: CaseFilter) -> list:
         "department": Report.department_id,
         "id": Report.id,
     }[f.sort]
+
+
+def _order(f: CaseFilter, reverse: bool = False) -> list:
+    """ORDER BY for the filter's sort, then the newest id: each an index's order (models'
+    Report indexes), so a page is read from an index's end, not sorted out of a million rows.
+    Empty values (no deadline, no department) come last going up, first going down.
+    ``reverse``: the other way (the page before a cursor, read backwards)."""
+    key = _sort_key(f)
+    descending = f.descending != reverse
     if f.sort == "id":
-        return [Report.id.desc() if f.descending else Report.id.asc()]
-    if f.descending:
+        return [Report.id.desc() if descending else Report.id.asc()]
+    if descending:
         return [key.desc(), Report.id.desc()]
     return [key.asc(), Report.id.asc()]
+
+
+def cursor_of(f: CaseFilter, report: Report) -> str:
+    """Where ``report`` stands in the list's order, for the next page to start after it (keyset
+    paging: a page deep in the list costs what the first one does, not the rows before it)."""
+    value: Any = {
+        "created": report.created_at.isoformat(),
+        "deadline": report.deadline_at.isoformat() if report.deadline_at else "",
+        "status": REPORT_STATUSES.index(report.status) + 1,
+        "category": report.category_code,
+        "grid": report.grid_id or "",
+        "department": report.department_id or "",
+        "id": "",
+    }[f.sort]
+    return f"{value}~{report.id}"
+
+
+def _beyond(f: CaseFilter, cursor: str | None, back: bool) -> list[list]:
+    """The rows past ``cursor`` in the list's order (``back``: before it), as segments read one
+    after the other, each a single index range: the cases with a value, and those without one
+    (no deadline, no department), which come last going up and first going down."""
+    if not cursor:
+        return [[]]
+    raw, _sep, rid = cursor.rpartition("~")
+    try:
+        last_id = int(rid)
+        value: Any = None
+        if raw:
+            if f.sort in ("created", "deadline"):
+                value = dt.datetime.fromisoformat(raw)
+            elif f.sort in ("status", "grid", "department"):
+                value = int(raw)
+            else:
+                value = raw
+    except ValueError:
+        raise Invalid(
+            _("this page link is broken: start from the first page"), fields={"after": _("broken")}
+        ) from None
+    key = _sort_key(f)
+    forward = f.descending != back  # reading the index downwards
+    next_id = Report.id < last_id if forward else Report.id > last_id
+    if f.sort == "id":
+        return [[next_id]]
+    nullable = f.sort in NULLABLE_SORTS
+    if value is None:  # among the empty values: first going down, last going up
+        if not nullable:
+            raise Invalid(
+                _("this page link is broken: start from the first page"), fields={"after": _("broken")}
+            )
+        rest = [key.is_(None), next_id]
+        return [rest, [key.is_not(None)]] if forward else [rest]
+    row, at = tuple_(key, Report.id), tuple_(value, last_id)
+    past = row < at if forward else row > at
+    return [[past], [key.is_(None)]] if nullable and not forward else [[past]]
 
 
 # "Is it one of these?": the open cases of the same group near a new pin, from the last days.
