@@ -345,11 +345,12 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
 
-# the characters and character pairs of a case's description and address, as ix_reports_search
+# the characters and character pairs of a case's description, address and notes, as ix_reports_search
 # holds them (written as PostgreSQL writes the index back, so the migrations and models compare
 # equal and the planner matches it in a query)
 SEARCHED_GRAMS = (
-    "gridwatch_grams((COALESCE(description, ''::text) || ' '::text) || COALESCE(address, ''::text))"
+    "gridwatch_grams((((COALESCE(description, ''::text) || ' '::text) || COALESCE(address, ''::text))"
+    " || ' '::text) || COALESCE(notes, ''::text))"
 )
 
 
@@ -425,6 +426,7 @@ class Report(Base):
     channel: Mapped[str] = mapped_column(String(10), default="app")
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # hotline / Open311 callers
+    notes: Mapped[str | None] = mapped_column(Text)  # the steps' notes, oldest first: what search reads
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     assignment: Mapped[str] = mapped_column(String(12), default="inside")  # inside/nearest/unassigned
     assignment_distance_m: Mapped[float | None] = mapped_column(Float)

@@ -127,6 +127,20 @@ def test_cases_are_found_by_words_chinese_substrings_too(
         assert _listed(page) == found, q
 
 
+def test_a_search_finds_the_notes_of_the_steps(client, login, session, town, make_user):
+    from gis.cases.lifecycle import act
+
+    dispatcher = make_user("dispatcher")
+    case = make_report(session, 0, "0101", "井盖")
+    act(session, case, dispatcher, "accept", version=case.version)
+    act(session, case, dispatcher, "escalate", version=case.version, note="涉及燃气管道，需要街道协调")
+    make_report(session, 1, "0101", "井盖")
+    login(make_user("supervisor"))
+    assert _listed(client.get("/cases?q=燃气管道").get_data(as_text=True)) == [case.id]
+    assert _listed(client.get("/cases?q=井盖 街道协调").get_data(as_text=True)) == [case.id]
+    assert case.notes == "涉及燃气管道，需要街道协调"
+
+
 def test_a_search_finds_only_what_the_reader_may_see(client, login, session, town, make_user):
     """A personal case's phone number is masked outside its handlers: searching for it must not
     tell them it is there."""

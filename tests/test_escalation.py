@@ -215,3 +215,25 @@ def test_digest_settings_are_checked(session):
         Mailer.from_url("http://example.org")
     set_digest(user, "", "off")
     assert user.email is None
+
+
+def test_the_new_levels_supervisors_find_it_in_their_inbox(session):
+    from gis.accounts import viewer_of
+    from gis.cases.listing import inbox
+
+    session.execute(
+        text(
+            "INSERT INTO areas (level, code, name, geom, area_m2) VALUES ('street', '650202001', '街道',"
+            " ST_Multi(ST_MakeEnvelope(84.8, 44.2, 85.0, 44.4, 4326)), 0)"
+        )
+    )
+    street = create_user(session, "street-boss", "supervisor", PASSWORD, area_code="650202001")
+    late = _cases(session, overdue_by=dt.timedelta(hours=30) + (utcnow() - NOW))[0]
+
+    def escalated():
+        sections = {s.key: s for s in inbox(session, viewer_of(street), None, size=50)}
+        return {row.report.id for row in sections["escalated"].rows}
+
+    assert escalated() == set()
+    escalate_overdue(session, MARGIN)
+    assert escalated() == {late}

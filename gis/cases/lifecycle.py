@@ -344,6 +344,8 @@ def _step(session, report, user, action, note, department_id, hours, now, assign
 
     if action.target:
         report.status = action.target
+    if note:  # searched with the description and address (gis.cases.listing)
+        report.notes = f"{report.notes}\n{note}" if report.notes else note
     report.updated_at = now  # bumps the version even when the status stays
     event = ReportEvent(
         report=report,

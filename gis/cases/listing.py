@@ -46,7 +46,7 @@ SORTS = ("created", "deadline", "status", "category", "grid", "department", "id"
 @dataclass
 class CaseFilter:
     status: str | None = None  # a status, or 'open'
-    q: str | None = None  # words, each in the case's description or address (as this viewer sees them)
+    q: str | None = None  # words, each in the case's description, address or notes (as this viewer sees them)
     category: str | None = None  # a code or a group prefix ('23')
     grid: str | None = None  # an area code of any level: its grids' cases
     overdue: bool = False
@@ -121,13 +121,15 @@ def find_cases(
     handled = handled_by(user)
     description: Any
     address: Any
+    notes: Any
     if handled.everything:
-        description, address = Report.description, Report.address
+        description, address, notes = Report.description, Report.address, Report.notes
     else:
         seen = handled.clause()
         description = case((seen, Report.description), else_=getattr(func, MASK_TEXT)(Report.description))
         address = case((seen, Report.address), else_=getattr(func, MASK_ADDRESS)(Report.address))
-    indexed, in_text = _words(f.q, description, address) if f.q else ([], [])
+        notes = case((seen, Report.notes), else_=getattr(func, MASK_TEXT)(Report.notes))
+    indexed, in_text = _words(f.q, description, address, notes) if f.q else ([], [])
     total = session.scalar(
         select(func.count()).select_from(
             select(Report.id).where(*conditions, *indexed, *in_text).limit(COUNT_LIMIT + 1).subquery()
@@ -239,11 +241,13 @@ def search_words(q: str) -> list[str]:
     return [word[:MAX_WORD] for word in q.split()][:MAX_WORDS]
 
 
-def _words(q: str, description, address) -> tuple[list, list]:
+def _words(q: str, description, address, notes) -> tuple[list, list]:
     """The conditions of a search: each word's characters and pairs among the case's (through
     the search index), and each word in its text as this viewer sees it (a masked phone number
     or address is not found by what the mask hid)."""
-    seen = func.lower(func.coalesce(description, "") + " " + func.coalesce(address, ""))
+    seen = func.lower(
+        func.coalesce(description, "") + " " + func.coalesce(address, "") + " " + func.coalesce(notes, "")
+    )
     indexed: list[Any] = []
     in_text: list[Any] = []
     for word in search_words(q):
