@@ -42,7 +42,7 @@ from gis.cases.listing import (
     saved_filters,
 )
 from gis.cases.policy import load_visible
-from gis.cases.replies import templates_for
+from gis.cases.replies import add_template, remove_template, templates_for
 from gis.errors import DomainError
 from gis.i18n import _
 from gis.maps.layers import grids_extent
@@ -197,6 +197,33 @@ def save_filter_page():
 def delete_filter_page(filter_id: int):
     delete_filter(db(), current_viewer(), filter_id)
     return redirect(url_for("pages.cases"))
+
+
+@bp.get("/templates")
+def templates_page():
+    """A department's reply templates (常用语): its lead keeps them, its members pick them on a case."""
+    viewer = current_viewer()
+    keeps = viewer.role == "admin" or viewer.department_lead
+    return render_template("templates.html", templates=templates_for(db(), viewer), keeps=keeps)
+
+
+@bp.post("/templates")
+def add_template_page():
+    try:
+        add_template(db(), current_viewer(), request.form.get("text"))
+        flash(_("Template added."), "success")
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("pages.templates_page"))
+
+
+@bp.post("/templates/<id:template_id>/delete")
+def delete_template_page(template_id: int):
+    try:
+        remove_template(db(), current_viewer(), template_id)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("pages.templates_page"))
 
 
 @bp.get("/cases/<id:report_id>")

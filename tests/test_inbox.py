@@ -304,3 +304,19 @@ def test_a_broken_page_link_is_a_clear_422(login, session, people):
     answer = client.get("/cases?sort=deadline&after=notadate~12")
     assert answer.status_code == 422 and "page link is broken" in answer.get_data(as_text=True)
     assert client.get("/cases?sort=deadline&after=~12&page=2").status_code == 200  # among the empty deadlines
+
+
+def test_the_lead_keeps_templates_on_a_page_and_a_member_picks_one_on_a_case(login, session, people):
+    session.flush()
+    client = login(people["lead"], PASSWORD)
+    page = client.get("/templates").get_data(as_text=True)
+    assert 'id="add-template"' in page
+    client.post("/templates", data={"csrf_token": csrf_from(page), "text": "已到现场，正在抢修"})
+    assert "已到现场，正在抢修" in client.get("/templates").get_data(as_text=True)
+    report = _report(session, people, "水管爆裂")
+    _to(session, report, people, "accept", "open", "dispatch")
+    session.flush()
+    member = login(people["plumber"], PASSWORD)
+    assert 'id="add-template"' not in member.get("/templates").get_data(as_text=True)
+    case_page = member.get(f"/cases/{report.id}").get_data(as_text=True)
+    assert 'id="reply-templates"' in case_page and "已到现场，正在抢修" in case_page

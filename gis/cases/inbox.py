@@ -78,7 +78,7 @@ NEEDS: dict[str, Need] = {
         ),
         Need(
             "due_soon",
-            _("Deadline near (80 % of the time used)"),
+            _("Deadline near (80 per cent of the time used)"),
             frozenset({"department", "dispatcher", "supervisor", "admin"}),
             f"{{r}}.{OPEN_CASE_SQL} AND {DUE_SOON}",
         ),

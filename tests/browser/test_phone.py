@@ -11,14 +11,14 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
 LOCALES = {"zh_Hans_CN": "zh-CN", "en": "en-US"}
 # the pages each demo user may open: the nav's, the account and a case in their scope
-EVERYONE = ["/report", "/my", "/cases", "CASE", "/map", "/coverage", "/account"]
+EVERYONE = ["/report", "/my", "/inbox", "/cases", "CASE", "/map", "/coverage", "/account"]
 PAGES = {
     "worker": EVERYONE,
-    "supervisor": [*EVERYONE, "/dashboard"],
+    "supervisor": [*EVERYONE, "/dashboard", "/map?wall=1"],
     "dispatcher": [*EVERYONE, "/dashboard"],
-    "water": EVERYONE,
+    "water": [*EVERYONE, "/templates"],
     "planner": [*EVERYONE, "/import", "/imports"],
-    "admin": [*EVERYONE, "/dashboard", "/import", "/admin/categories", "/admin/audit"],
+    "admin": [*EVERYONE, "/dashboard", "/import", "/admin/categories", "/admin/audit", "/templates"],
 }
 READY = {"/dashboard": "#dashboard[data-loaded]", "/map": ".folium-map[data-grids-loaded]"}
 ANONYMOUS = ["/login", "/api/v1/docs", "/nothing-here"]
