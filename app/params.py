@@ -107,29 +107,39 @@ def proof_from_request(lon, lat) -> Proof:
     return Proof(photos=photos, position=check_point(lon, lat) if lon is not None else None)
 
 
-def department_id(value) -> int | None:
-    """A department given by id or by code."""
+def _row_id(model, name_column, value, field: str, refusal, field_refusal) -> int | None:
+    """A row given by its id or by its name (a department's code, a person's user name); else
+    ``refusal(the value)``, and ``field_refusal`` for its field."""
     if value in (None, ""):
         return None
     session = db()
-    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(Department, int(value)):
+    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(model, int(value)):
         return int(value)
-    found = session.scalar(select(Department.id).where(Department.code == str(value)))
+    found = session.scalar(select(model.id).where(name_column == str(value)))
     if found is None:
-        raise Invalid(
-            _("no department %(value)s", value=repr(value)), fields={"department": _("no such department")}
-        )
+        raise Invalid(refusal(repr(value)), fields={field: field_refusal})
     return found
+
+
+def department_id(value) -> int | None:
+    """A department given by id or by code."""
+    return _row_id(
+        Department,
+        Department.code,
+        value,
+        "department",
+        lambda v: _("no department %(value)s", value=v),
+        _("no such department"),
+    )
 
 
 def user_id(value) -> int | None:
     """A person given by id or by user name."""
-    if value in (None, ""):
-        return None
-    session = db()
-    if str(value).isdigit() and int(value) <= IdConverter.MAX and session.get(User, int(value)):
-        return int(value)
-    found = session.scalar(select(User.id).where(User.username == str(value)))
-    if found is None:
-        raise Invalid(_("no person %(value)s", value=repr(value)), fields={"assignee": _("no such person")})
-    return found
+    return _row_id(
+        User,
+        User.username,
+        value,
+        "assignee",
+        lambda v: _("no person %(value)s", value=v),
+        _("no such person"),
+    )
