@@ -397,7 +397,7 @@ class Report(Base):
         Index("ix_reports_loop_order", text(LOOP_ORDER), "id"),
         # words in a case's text: their characters and pairs (migration f5a6b7c8d9e0, gis.cases.listing)
         Index("ix_reports_search", text(SEARCHED_GRAMS), postgresql_using="gin"),
-        Index("ix_reports_assignee_id", "assignee_id", postgresql_where=text("assignee_id IS NOT NULL")),
+        Index("ix_reports_assignee_id", "assignee_id", "id"),
         Index("ix_reports_verifier_id", "verifier_id", postgresql_where=text("verifier_id IS NOT NULL")),
         # the escalation's candidates (gis.cases.escalation): open dispatched cases by deadline
         Index(

@@ -268,7 +268,7 @@ def test_saved_filters_are_ones_own(client, session, people):
     assert "待受理井盖" not in other.get("/cases").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("sort", ["created", "deadline", "status", "department", "id"])
+@pytest.mark.parametrize("sort", ["created", "deadline", "status", "department", "assignee", "id"])
 @pytest.mark.parametrize("descending", [True, False])
 def test_keyset_pages_walk_the_list_both_ways(session, people, sort, descending):
     from gis.cases.listing import CaseFilter, cursor_of, find_cases
@@ -277,6 +277,8 @@ def test_keyset_pages_walk_the_list_both_ways(session, people, sort, descending)
     for i, r in enumerate(made):
         if i % 3 == 0:
             _to(session, r, people, "accept", "open", "dispatch", department="water" if i % 2 else "roads")
+            if i % 2:
+                act(session, r, people["lead"], "assign", version=r.version, assignee_id=people["plumber"].id)
         elif i % 3 == 1:
             _to(session, r, people, "accept")
     f = CaseFilter(sort=sort, descending=descending)

@@ -40,7 +40,7 @@ SEARCH_IN_ORDER = 2_000  # a search matching more: its page read in the list's o
 MAX_WORDS = 5  # words a search may hold
 MAX_WORD = 50  # characters a word may hold
 # the orders a list can take: a name → what it sorts by (ties: newest id first)
-SORTS = ("created", "deadline", "status", "category", "grid", "department", "id")
+SORTS = ("created", "deadline", "status", "category", "grid", "department", "assignee", "id")
 
 
 @dataclass
@@ -256,7 +256,7 @@ def _words(q: str, description, address, notes) -> tuple[list, list]:
     return indexed, in_text
 
 
-NULLABLE_SORTS = frozenset({"deadline", "grid", "department"})
+NULLABLE_SORTS = frozenset({"deadline", "grid", "department", "assignee"})
 
 
 def _sort_key(f: CaseFilter) -> Any:
@@ -269,6 +269,7 @@ def _sort_key(f: CaseFilter) -> Any:
         "category": Report.category_code,
         "grid": Report.grid_id,  # grouped by grid
         "department": Report.department_id,
+        "assignee": Report.assignee_id,  # grouped by person
         "id": Report.id,
     }[f.sort]
 
@@ -297,6 +298,7 @@ def cursor_of(f: CaseFilter, report: Report) -> str:
         "category": report.category_code,
         "grid": report.grid_id or "",
         "department": report.department_id or "",
+        "assignee": report.assignee_id or "",
         "id": "",
     }[f.sort]
     return f"{value}~{report.id}"
@@ -315,7 +317,7 @@ def _beyond(f: CaseFilter, cursor: str | None, back: bool) -> list[list]:
         if raw:
             if f.sort in ("created", "deadline"):
                 value = dt.datetime.fromisoformat(raw)
-            elif f.sort in ("status", "grid", "department"):
+            elif f.sort in ("status", "grid", "department", "assignee"):
                 value = int(raw)
             else:
                 value = raw
