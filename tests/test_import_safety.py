@@ -402,8 +402,9 @@ def test_a_job_whose_server_stopped_ends_as_failed_and_one_at_work_runs_on(
     assert session.get(ImportJob, alive.id).error is None
 
 
-def test_a_job_runs_in_a_thread_behind_the_requests(monkeypatch):
-    """The server's jobs run at a lower CPU priority than the requests (and so does what they start)."""
+def test_a_job_runs_behind_the_requests(monkeypatch):
+    """A job runs at a lower CPU priority than the requests (and so does what it starts); here, with a
+    factory bound to one connection, in a thread of its own (a server's job: in a process)."""
     import os
     import threading
 

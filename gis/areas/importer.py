@@ -1057,16 +1057,13 @@ def import_buildings(
     progress: Progress = no_progress,
     nearest_building_m: float = 20,
     replace: bool = False,
-    overlap: bool = True,
     **options,
 ) -> ImportResult:
     """Building footprints, checked and written whole or not at all, the two side by side: while
     PostgreSQL takes in one chunk (its index, its keys: most of an import's time), the next one is
-    reprojected, repaired and assigned on the other core. Without ``overlap`` (a job beside the
-    requests) each chunk is copied before the next is planned: one core stays free for the pins
-    arriving meanwhile (bench/import_buildings.py: intake p95 130 ms with both cores busy). A
-    refusal found at the end (nothing usable) raises after the rows went in: the caller's rollback
-    takes them back."""
+    reprojected, repaired and assigned on the other core. (A job in the server runs in its own
+    process behind the requests, its backend too: gis/areas/jobs.py.) A refusal found at the end
+    (nothing usable) raises after the rows went in: the caller's rollback takes them back."""
     file = read_buildings(path, progress=progress, **options)
     grids = GridIndex.around(session, file.bounds)
     # the area figures of the batch's buildings set once at the end (migration a6b7c8d9e0f1): each
@@ -1084,12 +1081,10 @@ def import_buildings(
         try:
             for rows in iter(chunks.get, None):
                 written.append(_copy(raw, "buildings", BUILDING_COLUMNS, rows))
-                chunks.task_done()
         except BaseException as exc:  # handed to the planning thread, which raises it
             failed.append(exc)
-            chunks.task_done()
             while chunks.get() is not None:  # let the planning thread finish its puts
-                chunks.task_done()
+                pass
 
     writer = threading.Thread(target=write, name="buildings-copy", daemon=True)
     writer.start()
@@ -1112,8 +1107,6 @@ def import_buildings(
                     cleaned.assign(name=_names(cleaned, file.columns["name"])), ["name"]
                 )
             chunks.put(list(_building_rows(cleaned, grid_ids, file.columns, batch.id)))
-            if not overlap:
-                chunks.join()  # copied before the next is planned
             kept += len(cleaned)
             assigned += _assigned(grid_ids)
             progress(_("writing"), 0.1 + 0.8 * min(first + CHUNK, total) / total)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -22,8 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, create_engine, event, text, update
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from gis.areas.importer import (
     ImportRefused,
@@ -86,12 +88,8 @@ def check_import(
     return checked(plan_import(session, kind, path, options, progress))
 
 
-def apply_import(
-    session: Session, kind: str, path: Path, options: dict, user_id, progress, beside_requests: bool = False
-) -> ImportResult:
-    """Plan and write a file in ``session``'s transaction (the caller commits). ``beside_requests``
-    (a job in the server): buildings are planned and copied in turn, not at once, so the import
-    leaves a core to the requests."""
+def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
+    """Plan and write a file in ``session``'s transaction (the caller commits)."""
     picked = _picked(kind, options)
     if kind == "grids":
         level = options.get("level") or "grid"
@@ -111,7 +109,6 @@ def apply_import(
             user_id=user_id,
             progress=progress,
             nearest_building_m=options["nearest_building_m"],
-            overlap=not beside_requests,
             **picked,
         )
     return import_streets(session, path, user_id=user_id, progress=progress, **picked)
@@ -120,12 +117,21 @@ def apply_import(
 def in_background(
     sessions: Callable[[], Session], job_id: int, path: Path, then: Callable[[], None] = lambda: None
 ) -> threading.Thread:
-    """``run_job`` started in a thread of its own, behind the requests, ``then`` after it."""
+    """``run_job`` behind the requests, ``then`` after it: in a process of its own (its Python
+    would otherwise hold the server process's GIL while the pins arriving meanwhile wait for it:
+    bench/import_buildings.py), which a thread of this process waits for. A factory bound to one
+    connection (tests) runs it in that thread instead."""
+    url = _url_of(sessions)
 
     def run() -> None:
-        _behind_the_requests()
         try:
-            run_job(sessions, job_id, path)
+            if url is None:
+                _behind_the_requests()
+                run_job(sessions, job_id, path)
+            else:
+                process = _SPAWN.Process(target=job_process, args=(url, job_id, str(path)), daemon=True)
+                process.start()
+                process.join()  # a process killed midway: its job is reaped (``reap_stale``)
         finally:
             then()
 
@@ -134,20 +140,72 @@ def in_background(
     return thread
 
 
+_SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the server's threads
+
+
+def _url_of(sessions) -> str | None:
+    bind = getattr(sessions, "kw", {}).get("bind")
+    return bind.url.render_as_string(hide_password=False) if isinstance(bind, Engine) else None
+
+
+def job_process(url: str, job_id: int, path: str) -> None:
+    """A job's own process (``in_background``), at the jobs' priority."""
+    os.setpriority(os.PRIO_PROCESS, 0, JOB_NICENESS)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        run_job(sessionmaker(engine, expire_on_commit=False), job_id, Path(path))
+    finally:
+        engine.dispose()
+
+
 def _behind_the_requests() -> None:
     """This thread (and the threads it starts) at a lower CPU priority: on a small server an import
     would otherwise take both cores from the pins arriving meanwhile (bench/import_buildings.py:
-    intake p95 162 ms while a job imported). Its PostgreSQL backend keeps its own: it is the
-    pool's, and a lowered priority cannot be raised again without privileges."""
+    intake p95 162 ms while a job imported). Its PostgreSQL backend too, on a connection of its
+    own (``_own_engine``): a pooled one would keep the lowered priority for the requests after."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
     except OSError:  # a system without per-thread priority
         log.debug("import job: priority left as it is")
 
 
+def _own_engine(sessions: Callable[[], Session]) -> Engine | None:
+    """Sessions for the job's own work on a connection of its own (not the pool's: it ends with
+    the job), whose PostgreSQL backend runs behind the requests' too when the server is on this
+    machine (a unix socket: its pid is ours to see). On a server elsewhere, or a session factory
+    bound to one connection (tests): None, and the job works on the factory's."""
+    bind = getattr(sessions, "kw", {}).get("bind")
+    if not isinstance(bind, Engine):
+        return None
+    engine = create_engine(bind.url, poolclass=NullPool)
+
+    def behind(dbapi_connection, _record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), inet_server_addr() IS NULL")
+            pid, local = cursor.fetchone()
+        if local:
+            try:
+                os.setpriority(os.PRIO_PROCESS, pid, JOB_NICENESS)
+            except OSError:  # another user's backend: it keeps its priority
+                log.debug("import job: the database backend's priority left as it is")
+
+    event.listen(engine, "connect", behind)
+    return engine
+
+
 def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
     """Apply job ``job_id``'s file; never raises (how it ended is in its row)."""
-    with sessions() as work:
+    engine = _own_engine(sessions)
+    own = sessionmaker(engine, expire_on_commit=False) if engine is not None else sessions
+    try:
+        _run_job(sessions, own, job_id, path)
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _run_job(sessions: Callable[[], Session], own: Callable[[], Session], job_id: int, path: Path) -> None:
+    with own() as work:
         # taken first, so the job is never seen running without it
         work.execute(text("SELECT pg_advisory_xact_lock(:lock, :job)"), {"lock": JOB_LOCK, "job": job_id})
         with sessions() as session:
@@ -172,7 +230,7 @@ def _run(sessions, work: Session, job_id: int, path: Path, kind, options, user_i
         _set(sessions, job_id, stage={"text": stage}, percent=round(100 * min(fraction, 0.99), 1))
 
     try:
-        result = apply_import(work, kind, path, options, user_id, progress, beside_requests=True)
+        result = apply_import(work, kind, path, options, user_id, progress)
         result.report["file"] = filename
         work.execute(
             update(ImportJob)
