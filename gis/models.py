@@ -377,6 +377,8 @@ class Report(Base):
         CheckConstraint("status <> 'closed' OR closed_at IS NOT NULL", name="closed_at"),
         Index("ix_reports_status_deadline", "status", "deadline_at"),
         Index("ix_reports_created_at", "created_at"),
+        # the nav's inbox count: the cases changed since a person last looked (gis.cases.inbox)
+        Index("ix_reports_updated_at", "updated_at"),
         # the map and the indicators count open cases per grid on every view: only open rows indexed
         Index("ix_reports_open_grid", "grid_id", "deadline_at", postgresql_where=text(OPEN_CASE_SQL)),
         # the map's default view: open cases in a viewport, without visiting the closed 90 %
