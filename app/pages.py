@@ -20,7 +20,7 @@ from app.params import date_arg, department_id, proof_from_request, user_id
 from app.schemas import area_chain
 from gis.cases.bulk import BULK_ACTIONS, OUTCOME_NAMES, act_on_many
 from gis.cases.categories import display_names
-from gis.cases.inbox import NEEDS, NEW_LIMIT, new_count
+from gis.cases.inbox import NEEDS, NEW_LIMIT, needs_of, new_count
 from gis.cases.lifecycle import (
     ACTIONS,
     act,
@@ -41,7 +41,7 @@ from gis.cases.listing import (
     save_filter,
     saved_filters,
 )
-from gis.cases.policy import load_visible
+from gis.cases.policy import load_visible, takes
 from gis.cases.replies import add_template, remove_template, templates_for
 from gis.errors import DomainError
 from gis.i18n import _
@@ -132,7 +132,7 @@ def cases():
         areas=_streets_and_communities(),
         light=traffic_light,
         saved=saved_filters(db(), current_viewer()),
-        bulk_actions=[ACTIONS[name] for name in BULK_ACTIONS if _may_take(name)],
+        bulk_actions=[ACTIONS[name] for name in BULK_ACTIONS if takes(current_viewer(), ACTIONS[name])],
         departments=db().scalars(select(Department).order_by(Department.code)).all(),
         people=people_viewer_assigns(db(), current_viewer()),
         need=NEEDS.get(f.need) if f.need else None,
@@ -140,14 +140,6 @@ def cases():
         newer=cursor_of(f, rows[0].report) if rows else None,
         older=cursor_of(f, rows[-1].report) if rows else None,
     )
-
-
-def _may_take(action: str) -> bool:
-    """Whether the asker's role takes this step at all (the list offers only those)."""
-    viewer = current_viewer()
-    if action == "assign":
-        return viewer.role in {"dispatcher", "admin"} or viewer.department_lead
-    return viewer.role == "admin" or viewer.role in ACTIONS[action].roles
 
 
 @bp.post("/cases/bulk")
@@ -280,9 +272,10 @@ def my():
     viewer, row = current_viewer(), current_row()
     seen_at = row.my_seen_at
     mine, mine_total = find_cases(db(), viewer, CaseFilter(reporter_id=viewer.id), 1, MY_LIST)
+    # the inbox's section (a grid worker: the checks a dispatcher gave them; a supervisor: their area's)
     to_verify, verify_total = (
-        find_cases(db(), viewer, CaseFilter(status="handled"), 1, MY_LIST)
-        if viewer.role in {"admin", *ACTIONS["verify"].roles}
+        find_cases(db(), viewer, CaseFilter(need="to_verify"), 1, MY_LIST)
+        if any(n.key == "to_verify" for n in needs_of(viewer))
         else ([], 0)
     )
     grids_open, grids_total = (
@@ -298,7 +291,7 @@ def my():
                 _("Waiting for me to verify on site"),
                 to_verify,
                 verify_total,
-                url_for("pages.cases", status="handled"),
+                url_for("pages.cases", need="to_verify"),
             ),
             (
                 "grids",

@@ -100,6 +100,25 @@ def make_department(session):
 
 
 @pytest.fixture
+def dispatch_people(make_user, make_department, town):
+    """A water company (a lead and two members), a roads office (one member), the grid workers of
+    the town's first and fourth grids, a dispatcher and a supervisor."""
+    water, roads = make_department("WATER", "自来水公司"), make_department("ROADS", "市政道路处")
+    return {
+        "worker": make_user("grid_worker", grids=town["grids"][:1]),
+        "far_worker": make_user("grid_worker", grids=town["grids"][3:4]),
+        "dispatcher": make_user("dispatcher"),
+        "supervisor": make_user("supervisor"),
+        "lead": make_user("department", department=water, lead=True),
+        "plumber": make_user("department", department=water),
+        "fitter": make_user("department", department=water),
+        "road_man": make_user("department", department=roads),
+        "water": water,
+        "roads": roads,
+    }
+
+
+@pytest.fixture
 def make_building(session):
     def make(geom: Polygon, grid: Area | None = None, **kw):
         building = Building(geom=from_shape(polygonal_part(geom), srid=4326), grid_id=grid and grid.id, **kw)

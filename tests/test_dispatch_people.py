@@ -15,20 +15,8 @@ AT_THE_PLACE = (ORIGIN[0] + CELL / 2, ORIGIN[1] + CELL / 2)
 
 
 @pytest.fixture
-def people(make_user, make_department, town):
-    water = make_department("WATER", "自来水公司")
-    roads = make_department("ROADS", "市政道路处")
-    return {
-        "worker": make_user("grid_worker", grids=town["grids"][:1]),
-        "far_worker": make_user("grid_worker", grids=town["grids"][3:4]),
-        "dispatcher": make_user("dispatcher"),
-        "supervisor": make_user("supervisor"),
-        "lead": make_user("department", department=water, lead=True),
-        "plumber": make_user("department", department=water),
-        "fitter": make_user("department", department=water),
-        "road_man": make_user("department", department=roads),
-        "water": water,
-    }
+def people(dispatch_people):
+    return dispatch_people
 
 
 @pytest.fixture
@@ -138,3 +126,18 @@ def test_the_members_see_the_departments_cases(client, dispatched, people, sessi
 def test_stale_version_is_refused(session, dispatched, people):
     with pytest.raises(Conflict):
         act(session, dispatched, people["lead"], "assign", version=1, assignee_id=people["plumber"].id)
+
+
+def test_my_work_lists_the_checks_given_to_me_only(login, session, dispatched, people):
+    from tests.factories import PASSWORD
+
+    step(session, dispatched, people["lead"], "assign", assignee_id=people["plumber"].id)
+    step(session, dispatched, people["plumber"], "handle", note="已修")
+    session.flush()
+    own_grid = login(people["worker"], PASSWORD).get("/my").get_data(as_text=True)
+    assert 'id="my-verify"' not in own_grid  # handled in their grid, but not given to them
+    step(session, dispatched, people["dispatcher"], "assign", assignee_id=people["worker"].id)
+    session.flush()
+    page = login(people["worker"], PASSWORD).get("/my").get_data(as_text=True)
+    section = page[page.index('id="my-verify"') :]
+    assert f'data-id="{dispatched.id}"' in section

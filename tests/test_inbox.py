@@ -17,19 +17,8 @@ from tests.factories import CELL, ORIGIN, PASSWORD, bearer
 
 
 @pytest.fixture
-def people(make_user, make_department, town):
-    water, roads = make_department("WATER", "自来水公司"), make_department("ROADS", "市政道路处")
-    return {
-        "worker": make_user("grid_worker", grids=town["grids"][:1]),
-        "dispatcher": make_user("dispatcher"),
-        "supervisor": make_user("supervisor"),
-        "lead": make_user("department", department=water, lead=True),
-        "plumber": make_user("department", department=water),
-        "fitter": make_user("department", department=water),
-        "road_man": make_user("department", department=roads),
-        "water": water,
-        "roads": roads,
-    }
+def people(dispatch_people):
+    return dispatch_people
 
 
 def _report(session, people, description="井盖破损", col=0):

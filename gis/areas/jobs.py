@@ -149,9 +149,11 @@ def _url_of(sessions) -> str | None:
 
 
 def job_process(url: str, job_id: int, path: str) -> None:
-    """A job's own process (``in_background``), at the jobs' priority."""
+    """A job's own process (``in_background``), at the jobs' priority, on connections of its own
+    (they end with it) whose backends are lowered too."""
     os.setpriority(os.PRIO_PROCESS, 0, JOB_NICENESS)
     engine = create_engine(url, poolclass=NullPool)
+    event.listen(engine, "connect", _backend_behind)
     try:
         run_job(sessionmaker(engine, expire_on_commit=False), job_id, Path(path))
     finally:
@@ -161,51 +163,30 @@ def job_process(url: str, job_id: int, path: str) -> None:
 def _behind_the_requests() -> None:
     """This thread (and the threads it starts) at a lower CPU priority: on a small server an import
     would otherwise take both cores from the pins arriving meanwhile (bench/import_buildings.py:
-    intake p95 162 ms while a job imported). Its PostgreSQL backend too, on a connection of its
-    own (``_own_engine``): a pooled one would keep the lowered priority for the requests after."""
+    intake p95 162 ms while a job imported). A server's job lowers its backends too (``job_process``:
+    connections of its own, a pooled one would keep the lowered priority for the requests after)."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)
     except OSError:  # a system without per-thread priority
         log.debug("import job: priority left as it is")
 
 
-def _own_engine(sessions: Callable[[], Session]) -> Engine | None:
-    """Sessions for the job's own work on a connection of its own (not the pool's: it ends with
-    the job), whose PostgreSQL backend runs behind the requests' too when the server is on this
-    machine (a unix socket: its pid is ours to see). On a server elsewhere, or a session factory
-    bound to one connection (tests): None, and the job works on the factory's."""
-    bind = getattr(sessions, "kw", {}).get("bind")
-    if not isinstance(bind, Engine):
-        return None
-    engine = create_engine(bind.url, poolclass=NullPool)
-
-    def behind(dbapi_connection, _record) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid(), inet_server_addr() IS NULL")
-            pid, local = cursor.fetchone()
-        if local:
-            try:
-                os.setpriority(os.PRIO_PROCESS, pid, JOB_NICENESS)
-            except OSError:  # another user's backend: it keeps its priority
-                log.debug("import job: the database backend's priority left as it is")
-
-    event.listen(engine, "connect", behind)
-    return engine
+def _backend_behind(dbapi_connection, _record) -> None:
+    """A job's PostgreSQL backend at the jobs' priority too, when the server is on this machine (a
+    unix socket: its pid is ours to see); another user's backend keeps its own."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), inet_server_addr() IS NULL")
+        pid, local = cursor.fetchone()
+    if local:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, JOB_NICENESS)
+        except OSError:
+            log.debug("import job: the database backend's priority left as it is")
 
 
 def run_job(sessions: Callable[[], Session], job_id: int, path: Path) -> None:
     """Apply job ``job_id``'s file; never raises (how it ended is in its row)."""
-    engine = _own_engine(sessions)
-    own = sessionmaker(engine, expire_on_commit=False) if engine is not None else sessions
-    try:
-        _run_job(sessions, own, job_id, path)
-    finally:
-        if engine is not None:
-            engine.dispose()
-
-
-def _run_job(sessions: Callable[[], Session], own: Callable[[], Session], job_id: int, path: Path) -> None:
-    with own() as work:
+    with sessions() as work:
         # taken first, so the job is never seen running without it
         work.execute(text("SELECT pg_advisory_xact_lock(:lock, :job)"), {"lock": JOB_LOCK, "job": job_id})
         with sessions() as session:

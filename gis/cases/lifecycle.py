@@ -362,18 +362,30 @@ def _step(session, report, user, action, note, department_id, hours, now, assign
     return event
 
 
+def _candidates(department_id: int | None):
+    """Whom a case may be given to (one rule for the lists and the step): a department's active
+    members, to handle it; with no department, the active grid workers, to verify it."""
+    if department_id is not None:
+        people = select(User).where(User.role == "department", User.department_id == department_id)
+    else:
+        people = select(User).where(User.role == "grid_worker")
+    return people.where(User.active.is_(True))
+
+
+def _target_department(report: Report) -> int | None:
+    """A dispatched case goes to its department's people; a handled one to a grid worker."""
+    return report.department_id if report.status == "dispatched" else None
+
+
 def assignable_people(session: Session, report: Report) -> list[User]:
     """Whom ``assign`` may give this case to now: its department's members (dispatched), the
     grid workers (handled: one verifies it) — those of its grid first."""
-    if report.status == "dispatched":
-        query = select(User).where(User.role == "department", User.department_id == report.department_id)
-    elif report.status == "handled":
-        query = select(User).where(User.role == "grid_worker")
-        if report.grid_id is not None:
-            query = query.order_by(User.grids.any(Area.id == report.grid_id).desc())
-    else:
+    if report.status not in ACTIONS["assign"].sources:
         return []
-    return list(session.scalars(query.where(User.active.is_(True)).order_by(User.display_name)).all())
+    query = _candidates(_target_department(report))
+    if report.status == "handled" and report.grid_id is not None:
+        query = query.order_by(User.grids.any(Area.id == report.grid_id).desc())
+    return list(session.scalars(query.order_by(User.display_name)).all())
 
 
 def people_viewer_assigns(session: Session, viewer: Viewer | User) -> list[User]:
@@ -381,33 +393,35 @@ def people_viewer_assigns(session: Session, viewer: Viewer | User) -> list[User]
     members; a dispatcher or an admin, the grid workers (to verify)."""
     viewer = viewer_of(viewer)
     if viewer.role == "department" and viewer.department_lead:
-        query = select(User).where(User.role == "department", User.department_id == viewer.department_id)
+        query = _candidates(viewer.department_id)
     elif viewer.role in {"dispatcher", "admin"}:
-        query = select(User).where(User.role == "grid_worker")
+        query = _candidates(None)
     else:
         return []
-    return list(session.scalars(query.where(User.active.is_(True)).order_by(User.display_name)).all())
+    return list(session.scalars(query.order_by(User.display_name)).all())
 
 
 def _assign(session: Session, report: Report, assignee_id: int | None) -> dict:
     """A dispatched case to a member of its department, a handled one to a grid worker who
     verifies it; what the event says."""
-    person = session.get(User, assignee_id) if assignee_id else None
-    if person is None or not person.active:
-        raise Invalid(_("choose the person to assign it to"), fields={"assignee": _("no such person")})
-    if report.status == "dispatched":
-        if person.role != "department" or person.department_id != report.department_id:
+    department_id = _target_department(report)
+    person = session.scalar(_candidates(department_id).where(User.id == assignee_id)) if assignee_id else None
+    if person is None:
+        someone = session.get(User, assignee_id) if assignee_id else None
+        if someone is None or not someone.active:
+            raise Invalid(_("choose the person to assign it to"), fields={"assignee": _("no such person")})
+        if department_id is not None:
             raise Invalid(
-                _("%(name)s is not in the department handling this case", name=person.display_name),
+                _("%(name)s is not in the department handling this case", name=someone.display_name),
                 fields={"assignee": _("not in this department")},
             )
-        report.assignee_id = person.id
-        return {"assignee": person.display_name, "assignee_id": person.id, "to": "handle"}
-    if person.role != "grid_worker":
         raise Invalid(
-            _("the site check goes to a grid worker, and %(name)s is not one", name=person.display_name),
+            _("the site check goes to a grid worker, and %(name)s is not one", name=someone.display_name),
             fields={"assignee": _("not a grid worker")},
         )
+    if department_id is not None:
+        report.assignee_id = person.id
+        return {"assignee": person.display_name, "assignee_id": person.id, "to": "handle"}
     report.verifier_id = person.id
     return {"assignee": person.display_name, "assignee_id": person.id, "to": "verify"}
 

@@ -199,6 +199,27 @@ def is_responsible(session: Session, viewer: Viewer | User, report_id: int) -> b
     return found is not None
 
 
+def _role_refuses(viewer: Viewer, action: Action) -> Message | None:
+    """Why ``viewer``'s role never takes ``action``, whatever the case (admins take every one)."""
+    if viewer.role == "admin":
+        return None
+    if viewer.role not in action.roles:
+        return _(
+            "'%(action)s' belongs to %(roles)s, not to %(role)s",
+            action=action.label,
+            roles=joined(" / ", [ROLE_NAMES[r] for r in sorted(action.roles)]),
+            role=ROLE_NAMES[viewer.role],
+        )
+    if action.name == "assign" and viewer.role == "department" and not viewer.department_lead:
+        return _("only the department's lead assigns its cases")
+    return None
+
+
+def takes(viewer: Viewer | User, action: Action) -> bool:
+    """Whether ``viewer``'s role takes ``action`` at all (what a list of many cases offers)."""
+    return _role_refuses(viewer_of(viewer), action) is None
+
+
 def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: bool) -> Message | None:
     """Why ``viewer`` may not take ``action`` on ``report`` — or None when they may.
     ``responsible``: ``is_responsible`` for this viewer and case."""
@@ -211,15 +232,9 @@ def may_act(viewer: Viewer | User, report: Report, action: Action, responsible: 
         )
     if viewer.role == "admin":
         return None
-    if viewer.role not in action.roles:
-        return _(
-            "'%(action)s' belongs to %(roles)s, not to %(role)s",
-            action=action.label,
-            roles=joined(" / ", [ROLE_NAMES[r] for r in sorted(action.roles)]),
-            role=ROLE_NAMES[viewer.role],
-        )
-    if action.name == "assign" and viewer.role == "department" and not viewer.department_lead:
-        return _("only the department's lead assigns its cases")
+    why = _role_refuses(viewer, action)
+    if why is not None:
+        return why
     if not responsible:
         if viewer.role == "grid_worker":
             return _("grid workers act only on cases in their own grids")
