@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         pages,
         params,
         patrols,
+        people,
         security,
     )
     from app.config import from_environment
@@ -60,12 +61,15 @@ def create_app(config: dict | None = None) -> Flask:
     delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
     blueprints = (auth, health, pages, api, dispatch, live, imports, open311, patrols, dashboard, admin)
+    blueprints += (people,)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).
     auth.csrf.exempt(api.bp)
     auth.csrf.exempt(dispatch.bp)
     auth.csrf.exempt(imports.bp)
+    for view in people.API_WRITES:  # the API's own check (a session's CSRF token, or a bearer token)
+        auth.csrf.exempt(view)
     auth.csrf.exempt(patrols.bp)  # JSON only; its page's forms post to the API
     auth.csrf.exempt(open311.bp)  # api_key, not cookies
     duties.start(app)

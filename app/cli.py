@@ -130,8 +130,10 @@ def demo(if_empty, seed):
     click.echo(
         _(
             "demo city: %(areas)s areas, %(buildings)s buildings, %(reports)s reports, %(streets)s "
-            "streets, %(patrols)s patrols",
+            "streets, %(patrols)s patrols, %(households)s households, %(visits)s visits",
             areas=summary.areas,
+            households=summary.households,
+            visits=summary.visits,
             buildings=summary.buildings,
             reports=summary.reports,
             streets=summary.streets,
@@ -546,6 +548,53 @@ def import_buildings_command(
     """Import building footprints; each goes to the grid holding most of it."""
     options = dict(name_field=name_field, households_field=households_field, floors_field=floors_field)
     _import_file("buildings", path, options, crs, encoding, layer, replace, dry_run, as_json)
+
+
+@import_group.command("households")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Match every row and print the report; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full match report as JSON.")
+def import_households_command(path, dry_run, as_json):
+    """Import households (CSV or XLSX) into their buildings; a row matched to no building or to
+    several refuses the whole file, with each row's fate."""
+    import json
+
+    from gis.people.households import HouseholdsRefused, import_households, read_file
+
+    def show(report) -> None:
+        if as_json:
+            click.echo(json.dumps(texts(report.as_dict()), ensure_ascii=False, indent=1))
+            return
+        counts = report.as_dict()["counts"]
+        click.echo(
+            _(
+                "%(file)s: %(matched)s matched, %(ambiguous)s ambiguous, %(unmatched)s unmatched, "
+                "%(invalid)s with a bad value",
+                file=report.file,
+                **counts,
+            )
+        )
+        for row in report.rows:
+            if row["outcome"] != "matched":
+                click.echo(_("  row %(row)s: %(reason)s", row=row["row"], reason=row["reason"]))
+
+    session = current_app.extensions["gridwatch.sessions"]()
+    try:
+        report = import_households(session, *read_file(path), dry_run=dry_run)
+        session.rollback() if dry_run else session.commit()
+    except HouseholdsRefused as exc:
+        session.rollback()
+        show(exc.report)
+        raise click.ClickException(exc.text) from None
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(_("%(message)s — nothing was written", message=exc.text)) from None
+    finally:
+        session.close()
+    show(report)
+    click.echo(
+        _("dry run: nothing written") if dry_run else _("%(count)s households written", count=report.written)
+    )
 
 
 @import_group.command("undo")

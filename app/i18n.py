@@ -29,7 +29,7 @@ from flask import (
 )
 from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import JSONTag
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, get_locale
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -159,6 +159,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     i18n.set_locale_resolver(_core_locale)
     app.add_template_filter(local_time, "localtime")
+    app.add_template_filter(lambda day: format_date(day, "medium") if day else "", "localdate")
     app.jinja_env.globals.update(
         request_locale=request_locale,
         html_lang=lambda: HTML_LANG[request_locale()],

@@ -118,6 +118,8 @@ def supervisor_map(bounds, mine: list[str] = ()) -> folium.Map:
         tracksUrl=url_for("patrols.tracks_layer"),
         coverageUrl=url_for("patrols.coverage"),
         liveUrl=url_for("live.live"),
+        unvisitedUrl=url_for("people.unvisited_layer", days=30),
+        buildingUrl=url_for("people.building_page", building_id=0),
         basemapCrs=current_app.config["BASEMAP_CRS"],
         mine=list(mine),
     ).add_to(fmap)

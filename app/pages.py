@@ -17,6 +17,7 @@ from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
 from app.params import date_arg, department_id, proof_from_request, user_id
+from app.people import today
 from app.schemas import area_chain
 from gis.cases.bulk import BULK_ACTIONS, OUTCOME_NAMES, act_on_many
 from gis.cases.categories import display_names
@@ -47,6 +48,7 @@ from gis.errors import DomainError
 from gis.i18n import _
 from gis.maps.layers import grids_extent
 from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, utcnow
+from gis.people.diary import follow_ups_due, visit_of_report
 
 bp = Blueprint("pages", __name__)
 
@@ -56,7 +58,7 @@ MY_LIST = 20
 
 @bp.get("/")
 def home():
-    if current_row().role == "grid_worker":
+    if current_row().role in ("grid_worker", "volunteer"):
         return redirect(url_for("pages.report"))
     return redirect(url_for("pages.map"))
 
@@ -234,6 +236,7 @@ def case(report_id: int):
         departments=departments,
         people=assignable_people(db(), report) if any(a.name == "assign" for a in actions) else [],
         templates=templates_for(db(), current_viewer()) if actions else [],
+        from_visit=visit_of_report(db(), report.id),
     )
 
 
@@ -284,6 +287,7 @@ def my():
     row.my_seen_at = utcnow()  # committed with the answer
     return render_template(
         "my.html",
+        follow_ups=follow_ups_due(db(), viewer, today()) if viewer.role == "grid_worker" else [],
         sections=[
             ("mine", _("My reports"), mine, mine_total, url_for("pages.cases")),
             (

@@ -570,3 +570,82 @@ class Open311Post(Model):
 
 
 XML = Reply({"type": "string", "description": "the same, as GeoReport v2 XML"}, "text/xml")
+
+
+# -- households and the people's diary (app/people.py) -----------------------------------------------
+Id = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=2**31 - 1)]
+
+
+class VisitIn(Model):
+    """A visit of the people's diary: to a household (or a whole building), on a day."""
+
+    household_id: Id | None = None
+    building_id: Id | None = None
+    visited_on: Day | None = Field(None, description="the day of the visit (default: today, local time)")
+    met: text("met") | None = None  # type: ignore[valid-type]
+    met_person_id: Id | None = None
+    discussed: text("discussed") | None = None  # type: ignore[valid-type]
+    needs: text("needs") | None = None  # type: ignore[valid-type]
+    follow_up_on: Day | None = None
+    client_id: uuid.UUID | None = None
+    report_category: Annotated[str, Field(pattern=r"^[0-9]{1,8}$")] | None = Field(
+        None, description="open a report of this sub-category at the building, from this visit"
+    )
+
+
+class VisitOut(BaseModel):
+    id: int
+    created: bool
+    report_id: int | None
+    url: str
+
+
+class VisitsQuery(Model):
+    grid: Code | None = None
+    user: Id | None = None
+    household: Id | None = None
+    building: Id | None = None
+    q: text("description") | None = None  # type: ignore[valid-type]
+    before: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{1,19}$")] | None = Field(
+        None, description="the page after this visit: its 'visited_on:id'"
+    )
+
+
+class VisitRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    visited_on: dt.date
+    handled: bool = Field(description="false: names, rooms and text are masked for the asker")
+
+
+class VisitsOut(BaseModel):
+    visits: list[VisitRow]
+    next: str | None
+
+
+class UnvisitedQuery(Model):
+    grid: Code
+    days: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=3650)] = 30
+    page: Page = 1
+
+
+class UnvisitedOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    grid: str
+    days: int
+    total: int
+    households: list[dict]
+
+
+class UnvisitedLayerQuery(Model):
+    bbox: Bbox
+    days: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=3650)] = 30
+
+
+class OpenReportIn(Model):
+    category: Annotated[str, Field(pattern=r"^[0-9]{1,8}$")]
+
+
+class MonthQuery(Model):
+    month: Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")] | None = None
+    within: Code | None = None

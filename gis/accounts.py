@@ -18,7 +18,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gis.errors import Invalid, NotFound, TooManyAttempts
 from gis.i18n import _
-from gis.models import AREA_LEVELS, EMAIL_DIGESTS, ROLES, Area, Department, LoginFailures, User, utcnow
+from gis.models import (
+    AREA_LEVELS,
+    CODE_LENGTH,
+    EMAIL_DIGESTS,
+    ROLES,
+    Area,
+    Department,
+    LoginFailures,
+    User,
+    utcnow,
+)
 
 # werkzeug's default (scrypt). Tests lower it: hashing is deliberately slow.
 PASSWORD_HASH_METHOD = "scrypt"
@@ -156,6 +166,8 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)):
         raise Invalid(_("a user named %(username)s already exists", username=repr(username)))
     check_password(password, username)
+    if role == "volunteer" and (not area_code or len(area_code) != CODE_LENGTH["community"]):
+        raise Invalid(_("a volunteer (a building or unit head) belongs to a community: give its code"))
     user = User(
         username=username,
         role=role,

@@ -101,6 +101,8 @@ class DemoSummary:
     reports: int = 0
     streets: int = 0
     patrols: int = 0
+    households: int = 0
+    visits: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -200,7 +202,81 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     summary.reports = _reports(session, rng, grids, cell_of, departments, users, now, to_lonlat)
     summary.streets = _streets(session, vertices)
     summary.patrols = _patrols(session, rng, grids, cell_of, users, now)
+    summary.households, summary.visits = _households(session, rng, buildings, users, communities[0], now)
+    summary.logins.append(("louzhang", "volunteer"))
     return summary
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["秀英", "桂兰", "建国", "志强", "丽娟", "海燕", "国华", "玉梅", "德明", "春花", "小军", "文静"]
+
+
+def _households(session, rng, buildings, users, community, now) -> tuple[int, int]:
+    """The households of the worker's grids (a few per floor, some flagged), each building's head,
+    a building head who logs in (``louzhang``, a volunteer of the first community), and the
+    worker's visits of the last two months — so the diary, the not-visited list and its red
+    households have something to show."""
+    from gis.models import Household, Person, Visit
+
+    mine = {g.id for g in users["worker"].grids}
+    today = (now + dt.timedelta(hours=8)).date()
+    homes, visits = 0, 0
+    head_user = create_user(
+        session, "louzhang", "volunteer", DEMO_PASSWORD, "王楼长", area_code=community.code
+    )
+    for n, b in enumerate(b for b in buildings if b.grid_id in mine):
+        phone = f"139{rng.randrange(10**8):08d}"
+        session.add(
+            Person(
+                kind="building_head",
+                name=b.head_name,
+                phone=phone,
+                building_id=b.id,
+                user_id=None if n else head_user.id,
+            )
+        )
+        for floor in range(1, min(b.floors or 3, 4) + 1):
+            for door in (1, 2):
+                flags = [
+                    f
+                    for f, share in (("elderly_alone", 0.12), ("low_income", 0.08), ("rented", 0.2))
+                    if rng.random() < share
+                ]
+                household = Household(
+                    building_id=b.id, room=f"{floor}0{door}", size=rng.choice([1, 2, 3, 3, 4, 5]), flags=flags
+                )
+                session.add(household)
+                session.flush()
+                name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                session.add(
+                    Person(
+                        kind="resident",
+                        name=name,
+                        phone=f"138{rng.randrange(10**8):08d}",
+                        household_id=household.id,
+                        building_id=b.id,
+                    )
+                )
+                homes += 1
+                if rng.random() < 0.6:
+                    on = today - dt.timedelta(days=rng.randrange(0, 60))
+                    session.add(
+                        Visit(
+                            household_id=household.id,
+                            building_id=b.id,
+                            grid_id=b.grid_id,
+                            user_id=users["worker"].id,
+                            visited_on=on,
+                            met=name,
+                            discussed=rng.choice(
+                                ["身体还好，子女每周来", "反映楼道灯不亮", "询问低保续办手续", "家里水管渗水"]
+                            ),
+                            follow_up_on=on + dt.timedelta(days=14) if rng.random() < 0.2 else None,
+                        )
+                    )
+                    visits += 1
+    session.flush()  # households.last_visit_on: kept by the visits' trigger
+    return homes, visits
 
 
 def _jittered_cells(rng: random.Random, x0: float, y0: float):

@@ -13,6 +13,11 @@ TEXT_LIMITS = {
     "address": 500,
     "note": 2000,
     "contact": 200,
+    "phone": 40,
+    "room": 50,  # a household's room, a building's unit
+    "met": 200,  # whom a visit met
+    "discussed": 4000,
+    "needs": 2000,
     "name": 200,  # a patrol's, an import's field names
     "category": 8,
 }

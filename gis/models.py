@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -40,7 +41,7 @@ AREA_LEVELS = ("district", "street", "community", "grid")
 # Code length per level (CJ/T 213): 6-digit county code + 3 street + 3 community + 3 grid.
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
 EMAIL_DIGESTS = ("off", "hourly", "daily")  # how often a person's inbox is mailed to them
-ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner")
+ROLES = ("admin", "supervisor", "dispatcher", "grid_worker", "department", "planner", "volunteer")
 LEVEL_NAMES = {
     "district": _("district"),
     "street": _("street"),
@@ -54,6 +55,7 @@ ROLE_NAMES = {
     "grid_worker": _("grid worker"),
     "department": _("department"),
     "planner": _("planner"),
+    "volunteer": _("volunteer"),
 }
 CHANNELS = ("app", "hotline", "patrol", "volunteer", "video", "public")
 CHANNEL_NAMES = {
@@ -103,6 +105,24 @@ OPEN_STATUSES = frozenset(s for s, kind in STATUS_KINDS.items() if kind == "open
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
 # open cases, made with this very text, apply to the queries that use it.
 OPEN_CASE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))
+
+# What a household is known for (the grid worker's care list): the flags, in the order lists show
+# them (the first ones first); an elderly person living alone unvisited for ALONE_RED_DAYS is red.
+HOUSEHOLD_FLAGS = ("elderly_alone", "special_care", "low_income", "rented")
+HOUSEHOLD_FLAG_NAMES = {
+    "elderly_alone": _("elderly living alone"),
+    "special_care": _("special care"),
+    "low_income": _("low income"),
+    "rented": _("rented"),
+}
+# The people linked to a building: residents (a household's contacts), building heads (楼栋长) and
+# unit heads (单元长).
+PERSON_KINDS = ("resident", "building_head", "unit_head")
+PERSON_KIND_NAMES = {
+    "resident": _("resident"),
+    "building_head": _("building head"),
+    "unit_head": _("unit head"),
+}
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -432,7 +452,9 @@ class Report(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     assignment: Mapped[str] = mapped_column(String(12), default="inside")  # inside/nearest/unassigned
     assignment_distance_m: Mapped[float | None] = mapped_column(Float)
-    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="SET NULL"), index=True
+    )  # a building's page lists its cases
     status: Mapped[str] = mapped_column(String(12), default="reported")
     response_level: Mapped[str] = mapped_column(String(10), default="community")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
@@ -704,15 +726,16 @@ class SavedFilter(Base):
 
 
 class PersonalRead(Base):
-    """A read of personal data (a ``personal`` case, later a household or person) by someone who
-    does not handle it: who, when, what, and through which door. Listed for admins."""
+    """A read of personal data — a ``personal`` case by someone who does not handle it; any read
+    of a household, a person or the diary — who, when, what, and through which door. Listed for
+    admins."""
 
     __tablename__ = "personal_reads"
     __table_args__ = (Index("ix_personal_reads_at", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject: Mapped[str] = mapped_column(String(12))  # report
+    subject: Mapped[str] = mapped_column(String(12))  # report, household, building, person, visits
     subject_id: Mapped[int] = mapped_column(Integer)
     via: Mapped[str] = mapped_column(Text)  # the page or endpoint
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -729,3 +752,115 @@ class LoginFailures(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BuildingUnit(Base):
+    """A unit (单元, a stairwell) of a building: its households and its unit head."""
+
+    __tablename__ = "building_units"
+    __table_args__ = (UniqueConstraint("building_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+
+
+class Household(Base):
+    """A household (户) at a room of a building (and unit): its size and flags; its people are
+    ``Person`` rows. ``last_visit_on`` is kept by a trigger on visits (migration a7b8c9d0e1f2),
+    so "not visited in N days" reads one row per household."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint(
+            "flags <@ ARRAY[{}]::text[]".format(", ".join(f"'{f}'" for f in HOUSEHOLD_FLAGS)), name="flags"
+        ),
+        CheckConstraint("size IS NULL OR size BETWEEN 0 AND 99", name="size"),
+        Index("uq_households_room", "building_id", text("COALESCE(unit_id, 0)"), "room", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("building_units.id", ondelete="SET NULL"))
+    room: Mapped[str] = mapped_column(Text)  # 门牌: 401
+    address: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(Integer)
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    notes: Mapped[str | None] = mapped_column(Text)
+    last_visit_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    unit: Mapped[BuildingUnit | None] = relationship()
+    people: Mapped[list[Person]] = relationship(order_by="Person.id", viewonly=True)
+
+
+class Person(Base):
+    """A person linked to a building: a household's resident or contact, a building or unit head
+    (who may log in: ``user_id``, a volunteer). Erasure clears the name and phone and keeps the row
+    (``erased_at``), so the visits that met them still count."""
+
+    __tablename__ = "people"
+    __table_args__ = (CheckConstraint(_in("kind", PERSON_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("building_units.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# the words of a visit, as ix_visits_search holds them (as PostgreSQL writes the index back)
+VISIT_GRAMS = (
+    "gridwatch_grams((((COALESCE(met, ''::text) || ' '::text) || COALESCE(discussed, ''::text))"
+    " || ' '::text) || COALESCE(needs, ''::text))"
+)
+
+
+class Visit(Base):
+    """A visit of the people's diary (民情日记): a grid worker at a household or building, whom
+    they met, what was said, what is needed, when to come back; it may have opened a report.
+    ``grid_id`` is the building's grid on the day (the diary is read by grid)."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        Index("ix_visits_grid", "grid_id", text("visited_on DESC"), text("id DESC")),
+        Index("ix_visits_user", "user_id", text("visited_on DESC"), text("id DESC")),
+        Index("ix_visits_household", "household_id", text("visited_on DESC")),
+        Index("ix_visits_visited_on", "visited_on"),
+        Index("ix_visits_report", "report_id", postgresql_where=text("report_id IS NOT NULL")),
+        Index(
+            "ix_visits_follow_up",
+            "user_id",
+            "follow_up_on",
+            postgresql_where=text("follow_up_on IS NOT NULL AND NOT follow_up_done"),
+        ),
+        Index("ix_visits_search", text(VISIT_GRAMS), postgresql_using="gin"),
+        Index(
+            "uq_visits_client_id", "client_id", unique=True, postgresql_where=text("client_id IS NOT NULL")
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # a phone's retry is the same visit
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    met: Mapped[str | None] = mapped_column(Text)
+    met_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    discussed: Mapped[str | None] = mapped_column(Text)
+    needs: Mapped[str | None] = mapped_column(Text)
+    follow_up_on: Mapped[dt.date | None] = mapped_column(Date)
+    follow_up_done: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)  # a resized JPEG
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    user: Mapped[User | None] = relationship()

@@ -5,6 +5,7 @@ named below as reading no case, so a new route without the policy fails here."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -16,8 +17,10 @@ from gis.cases.lifecycle import act
 from gis.maps.layers import live_pins
 from gis.models import ReportPhoto
 from gis.patrols.tracks import Fix, clean, store_track
+from gis.people.diary import record_visit
+from gis.people.households import write_household
 from tests.conftest import csrf_from
-from tests.factories import CELL, ORIGIN, PASSWORD, bearer, square
+from tests.factories import CELL, ORIGIN, PASSWORD, bearer, jpeg, square
 
 BBOX = f"{ORIGIN[0] - 0.01},{ORIGIN[1] - 0.01},{ORIGIN[0] + 0.02},{ORIGIN[1] + 0.01}"
 
@@ -29,6 +32,7 @@ class World:
     cases: dict  # "A" / "B": a case in street A / B
     photos: dict
     tracks: dict  # "A" / "B": a worker's patrol in street A / B
+    homes: dict  # "A" / "B": a building, its household, its resident and a visit, in street A / B
     viewers: dict
     clients: dict  # logged in through the form: pages
     api: object  # no cookies: the API by each viewer's token
@@ -40,7 +44,7 @@ def _point(col: float):
 
 
 @pytest.fixture
-def world(app, session, make_area, make_user, make_department):
+def world(app, session, make_area, make_user, make_department, make_building):
     """District 650202 of two streets, A (west) and B (east), one community and two grids each;
     a case in each street (internal category, dispatched to D-A or D-B) with a photo; a patrol
     of each street's worker; one viewer per role and scope, each with its own logged-in client."""
@@ -69,7 +73,7 @@ def world(app, session, make_area, make_user, make_department):
         "planner": make_user("planner"),
     }
     dispatcher = make_user("dispatcher")
-    cases, photos, tracks = {}, {}, {}
+    cases, photos, tracks, homes = {}, {}, {}, {}
     for n, side in enumerate("AB"):
         lon, lat = _point(2 * n)
         case = submit_report(
@@ -91,6 +95,28 @@ def world(app, session, make_area, make_user, make_department):
         fixes = [Fix(lon + i * 0.00005, lat, t0 + dt.timedelta(seconds=10 * i), 5) for i in range(12)]
         worker = viewers["worker_a" if side == "A" else "worker_b"]
         tracks[side] = store_track(session, worker, clean([fixes]), name=f"patrol {side}")
+        building = make_building(
+            box(lon - 0.0002, lat - 0.0002, lon + 0.0002, lat + 0.0002), grids[side], name=f"楼{side}"
+        )
+        household = write_household(
+            session, building.id, {"room": "101", "contact": f"王{side}明", "phone": "13800138000"}
+        )
+        visit = record_visit(
+            session,
+            worker,
+            visited_on=dt.date(2026, 12, 1),
+            today=dt.date(2026, 12, 3),
+            household_id=household.id,
+            met=f"王{side}明",
+            discussed="入户",
+            photo=jpeg(),
+        )
+        homes[side] = {
+            "building": building,
+            "household": household,
+            "person": household.people[0].id,
+            "visit": visit.visit_id,
+        }
     clients = {}
     for key, user in viewers.items():
         client = app.test_client()
@@ -99,7 +125,9 @@ def world(app, session, make_area, make_user, make_department):
             "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_from(page)}
         )
         clients[key] = client
-    return World(grids, communities, cases, photos, tracks, viewers, clients, app.test_client(), session)
+    return World(
+        grids, communities, cases, photos, tracks, homes, viewers, clients, app.test_client(), session
+    )
 
 
 # -- what each viewer may see: the policy's scopes, written out for this world ---------------------
@@ -130,6 +158,16 @@ TRACKS_SEEN = {
     "admin": {"A", "B"},
     "planner": set(),
 }
+# households, people and the diary, whole (their names unmasked): the grid's worker, the staff of an
+# area holding it, admins; masked for every other member of staff
+HOMES_SEEN = {
+    "worker_a": {"A"},
+    "worker_b": {"B"},
+    "supervisor_a": {"A"},
+    "dispatcher_a": {"A"},
+    "supervisor": {"A", "B"},
+    "admin": {"A", "B"},
+}
 STATS_SEEN = {"supervisor_a": {"A"}, "dispatcher_a": {"A"}, "supervisor": {"A", "B"}, "admin": {"A", "B"}}
 
 
@@ -155,6 +193,15 @@ def _in_collection(response, wanted_id) -> bool:
 
 def _headers(w, viewer):
     return bearer(w.viewers[viewer])
+
+
+def _named(w, side, response) -> bool:
+    """Whether the answer holds the resident's name whole (masked: 王**; hidden: 404)."""
+    assert response.status_code in (200, 403, 404), response.get_data(as_text=True)[:300]
+    body = response.get_data(as_text=True)
+    if response.is_json:
+        body = json.dumps(response.get_json(), ensure_ascii=False)
+    return f"王{side}明" in body
 
 
 # door → (what it reads, how to ask it whether `side`'s thing is shown to `viewer`)
@@ -289,7 +336,68 @@ DOORS = {
         ),
     ),
 }
-EXPECTED = {"case": CASES_SEEN, "grid": GRID_PANELS, "track": TRACKS_SEEN, "stats": STATS_SEEN}
+DOORS.update(
+    {
+        "people.building_page": (
+            "home",
+            lambda w, v, s: _named(w, s, w.clients[v].get(f"/buildings/{w.homes[s]['building'].id}")),
+        ),
+        "people.building_people_json": (
+            "home",
+            lambda w, v, s: _named(
+                w,
+                s,
+                w.api.get(f"/api/v1/buildings/{w.homes[s]['building'].id}/people", headers=_headers(w, v)),
+            ),
+        ),
+        "people.list_visits": (
+            "home",
+            lambda w, v, s: _named(w, s, w.api.get("/api/v1/visits", headers=_headers(w, v))),
+        ),
+        "people.diary": ("home", lambda w, v, s: _named(w, s, w.clients[v].get("/diary"))),
+        "people.unvisited": (
+            "home",
+            lambda w, v, s: _named(
+                w,
+                s,
+                w.api.get(
+                    f"/api/v1/households/unvisited?grid={w.grids[s].code}&days=1", headers=_headers(w, v)
+                ),
+            ),
+        ),
+        "people.unvisited_page": (
+            "home",
+            lambda w, v, s: _named(
+                w, s, w.clients[v].get(f"/households/unvisited?grid={w.grids[s].code}&days=1")
+            ),
+        ),
+        "people.visit_form": (
+            "home",
+            lambda w, v, s: _named(
+                w, s, w.clients[v].get(f"/diary/visit?household={w.homes[s]['household'].id}")
+            ),
+        ),
+        "people.export_person_json": (
+            "home",
+            lambda w, v, s: _named(
+                w, s, w.api.get(f"/api/v1/people/{w.homes[s]['person']}/export", headers=_headers(w, v))
+            ),
+        ),
+        "people.visit_photo_file": (
+            "home",
+            lambda w, v, s: _shown(
+                w.api.get(f"/api/v1/visits/{w.homes[s]['visit']}/photo", headers=_headers(w, v))
+            ),
+        ),
+    }
+)
+EXPECTED = {
+    "case": CASES_SEEN,
+    "grid": GRID_PANELS,
+    "track": TRACKS_SEEN,
+    "stats": STATS_SEEN,
+    "home": HOMES_SEEN,
+}
 
 # Every other route, and why it reads no case, photo, track or personal data beyond the asker's own.
 NOT_CASE_READS = {
@@ -350,6 +458,20 @@ NOT_CASE_READS = {
     "admin.categories": "the category tree (admins)",
     "admin.category_privacy": "a write (admins)",
     "admin.audit": "the record of personal reads (admins only)",
+    "people.create_visit": "a write (handled_building: the grid's worker and staff); its answer is the new "
+    "visit's id; tests/test_households.py",
+    "people.save_household_page": "a write (handled_building); tests/test_households.py",
+    "people.delete_household_page": "a write (handled_building)",
+    "people.add_head_page": "a write (handled_building); tests/test_households.py",
+    "people.erase_page": "a write (people_handled_by); tests/test_households.py",
+    "people.erase_person_json": "a write (people_handled_by); answers a count; tests/test_households.py",
+    "people.follow_up_done": "a write: the asker's own follow-up, or one in a grid they handle",
+    "people.open_report_page": "a write (handled_building); its answer is the asker's own report",
+    "people.visit_report": "a write (handled_building); its answer is the asker's own report",
+    "people.import_page": "the uploader's own file and its match report",
+    "people.unvisited_layer": "counts of unvisited households per building (people_visible_to), no person",
+    "people.visits_per_worker_json": "visits per worker, counted in the grids the asker handles",
+    "people.visits_csv": "the same counts as a spreadsheet",
 }
 
 

@@ -5,7 +5,7 @@ from collections import Counter
 from sqlalchemy import func, select, text
 
 from gis.demo import DEMO_PASSWORD, is_empty, load_demo
-from gis.models import Area, Building, Report, ReportEvent, User
+from gis.models import ROLES, Area, Building, Report, ReportEvent, User
 
 
 def test_demo_city_is_a_seamless_hierarchy(session):
@@ -76,12 +76,15 @@ def test_demo_reports_run_through_the_loop(session):
 def test_demo_logins_cover_every_role(session):
     summary = load_demo(session)
     roles = {role for _, role in summary.logins}
-    assert roles == {"admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"}
+    assert roles == set(ROLES)
     worker = session.scalar(select(User).where(User.username == "worker"))
     assert len(worker.grids) == 4
     street = session.scalar(select(User).where(User.username == "street"))
     assert street.role == "supervisor" and street.area_code == "650202001"
     assert len(DEMO_PASSWORD) >= 8
+    head = session.scalar(select(User).where(User.username == "louzhang"))
+    assert head.role == "volunteer" and len(head.area_code) == 12
+    assert summary.households > 0 and 0 < summary.visits < summary.households
 
 
 def test_demo_workers_patrolled_their_grids_in_the_last_day(session):

@@ -20,7 +20,7 @@ from gis.accounts import Viewer, viewer_of
 from gis.cases.policy import OVERSEERS, Condition, responsible_for, visible_to
 from gis.errors import Invalid
 from gis.i18n import _
-from gis.models import CODE_LENGTH, OPEN_CASE_SQL, User, utcnow
+from gis.models import CODE_LENGTH, OPEN_CASE_SQL, ROLES, User, utcnow
 
 NEW_LIMIT = 99  # the nav's badge counts this far ("99+")
 FIRST_LOOK = dt.timedelta(days=7)  # someone who never looked: what changed in the last week
@@ -97,7 +97,7 @@ NEEDS: dict[str, Need] = {
         Need(
             "changed",
             _("Mine, changed by others"),
-            frozenset({"admin", "supervisor", "dispatcher", "grid_worker", "department", "planner"}),
+            frozenset(ROLES),
             "({r}.reporter_id = :need_uid OR {r}.assignee_id = :need_uid OR {r}.verifier_id = :need_uid"
             " OR {r}.id IN (SELECT report_id FROM report_events WHERE actor_id = :need_uid))"
             " AND EXISTS (SELECT 1 FROM report_events e WHERE e.report_id = {r}.id AND e.at > :need_seen"

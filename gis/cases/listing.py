@@ -54,6 +54,7 @@ class CaseFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reporter_id: int | None = None  # only what this person reported (/my)
+    building_id: int | None = None  # the cases of one building (its page)
     need: str | None = None  # an inbox section (gis.cases.inbox.NEEDS): what needs this viewer now
     seen_at: dt.datetime | None = None  # the section "changed": changed since then
     changed_since: dt.datetime | None = None  # only the cases changed after this
@@ -99,6 +100,8 @@ def find_cases(
         conditions.append(literal_column(LOOP_ORDER).between(min(places), max(places)))
     if f.category:
         conditions.append(Report.category_code.startswith(f.category))
+    if f.building_id is not None:
+        conditions.append(Report.building_id == f.building_id)
     if f.grid:
         conditions.append(
             Report.grid_id.in_(select(Area.id).where(Area.level == "grid", Area.code.startswith(f.grid)))

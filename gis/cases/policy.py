@@ -15,6 +15,12 @@ does not exist). The scopes, as SQL on a report row:
 - handled (sees personal data unmasked in lists): responsible or the reporter, admins excepted;
   a read of a ``personal`` case by anyone who does not handle it is recorded (``PersonalRead``).
 Anonymous readers (Open311) see ``public`` categories only (``public_cases``), masked.
+
+Households, their people and the people's diary are ``personal`` by nature, scoped by the grid
+that holds them: whole to the grid's worker, the community's staff (supervisors and dispatchers
+whose area holds the grid) and admins (``people_handled_by``); masked to other staff; a
+volunteer sees only their own community's (``people_visible_to``). Every read of them is
+recorded (``record_reads``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, insert, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from gis.accounts import Viewer, viewer_of
@@ -140,6 +146,44 @@ def areas_visible_to(viewer: Viewer | User, a: str = "areas") -> Condition:
     if viewer.role in OVERSEERS and viewer.area_code is not None:
         return Condition(f"{a}.code LIKE :scope_area || '%'", {"scope_area": viewer.area_code})
     return EVERYTHING
+
+
+def _grids_of_area(viewer: Viewer, g: str) -> Condition:
+    return Condition(
+        f"{g} = ANY(ARRAY(SELECT id FROM areas WHERE level = 'grid' AND code LIKE :scope_area || '%'))",
+        {"scope_area": viewer.area_code},
+    )
+
+
+def people_handled_by(viewer: Viewer | User, g: str = "buildings.grid_id") -> Condition:
+    """The households, people and visits ``viewer`` sees whole, as a condition on their grid's id
+    ``g``: the grid's worker's, the staff's of an area holding it, an admin's."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "admin" or (viewer.role in OVERSEERS and viewer.area_code is None):
+        return EVERYTHING
+    if viewer.role in OVERSEERS:
+        return _grids_of_area(viewer, g)
+    if viewer.role == "grid_worker":
+        return Condition(f"{g} = ANY(CAST(:scope_grids AS int[]))", {"scope_grids": list(viewer.grid_ids)})
+    return NOTHING
+
+
+def people_visible_to(viewer: Viewer | User, g: str = "buildings.grid_id") -> Condition:
+    """The households, people and visits ``viewer`` may list (masked where not handled): a
+    volunteer's community's (a building or unit head), every one for staff."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "volunteer":
+        return _grids_of_area(viewer, g) if viewer.area_code else NOTHING
+    return EVERYTHING
+
+
+def record_reads(session: Session, viewer: Viewer | User, subject: str, ids, via: str) -> None:
+    """Record that ``viewer`` read personal data: ``subject`` (household, building, person,
+    visits) rows ``ids`` (a list's grid or 0 for a list across grids), through ``via``."""
+    viewer = viewer_of(viewer)
+    rows = [{"user_id": viewer.id, "subject": subject, "subject_id": int(i), "via": via[:500]} for i in ids]
+    if rows:
+        session.execute(insert(PersonalRead), rows)
 
 
 def tracks_visible_to(viewer: Viewer | User, t: str = "patrol_tracks") -> Condition:

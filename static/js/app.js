@@ -1,6 +1,10 @@
 /* Every page: the service worker (the installable app, offline pages and the report queue), and
-   forgetting what it kept for this person when they log out. */
+   forgetting what it kept for this person when they log out; a form with data-confirm asks first. */
 (function () {
+  document.addEventListener("submit", (e) => {
+    const ask = e.target.dataset && e.target.dataset.confirm;
+    if (ask && !window.confirm(ask)) e.preventDefault();
+  });
   if (!("serviceWorker" in navigator)) return;
   // after the page has loaded: on a weak signal, what the page itself needs comes first
   window.addEventListener("load", () => navigator.serviceWorker.register("/sw.js").catch(() => {}));

@@ -35,7 +35,7 @@ window.GridWatch = window.GridWatch || {};
   GW.viewportLayer = function (map, opts) {
     const container = map.getContainer();
     const layer = L.geoJSON(null, { style: opts.style, onEachFeature: opts.onEachFeature, pane: opts.pane,
-      coordsToLatLng: GW.toLatLng }).addTo(map);
+      pointToLayer: opts.pointToLayer, coordsToLatLng: GW.toLatLng }).addTo(map);
     let pending = null;
     function load() {
       if (pending) pending.abort();
@@ -412,8 +412,22 @@ window.GridWatch = window.GridWatch || {};
     const tracks = GW.viewportLayer(map, { name: "tracks", url: opts.tracksUrl, pane: "tracks",
       style: GW.trackStyle, onEachFeature: GW.trackPopup });
     map.removeLayer(tracks.layer);  // off until asked for
+    // households not visited in 30 days, per building: red where an elderly person living alone waits
+    const unvisited = GW.viewportLayer(map, { name: "unvisited", url: opts.unvisitedUrl,
+      pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 5 + Math.min(8, f.properties.households), weight: 2,
+        color: f.properties.red ? "#b10026" : f.properties.flagged ? "#fd8d3c" : "#636363", fillOpacity: 0.6 }),
+      onEachFeature: (f, l) => {
+        const box = document.createElement("div");
+        const link = GW.textNode("a", f.properties.name || _t("building %(id)s", { id: f.id }));
+        link.href = opts.buildingUrl.replace(/0$/, String(f.id));
+        box.append(link, GW.textNode("div", _t("%(count)s household(s) not visited in 30 days, %(flagged)s flagged",
+          { count: f.properties.households, flagged: f.properties.flagged })));
+        l.bindPopup(box);
+      } });
+    if (new URLSearchParams(window.location.search).get("layer") !== "unvisited") map.removeLayer(unvisited.layer);
     L.control.layers(null, { [_t("Report pins")]: reports.layer, [_t("Heatmap of reports")]: heat, [_t("Buildings (zoom 16+)")]: buildings.layer,
-      [_t("Patrol tracks (24 h)")]: tracks.layer }, { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
+      [_t("Patrol tracks (24 h)")]: tracks.layer, [_t("Households not visited (30 days)")]: unvisited.layer },
+      { collapsed: true, position: "bottomleft" }).addTo(map);  // the filters cover the top
     let gridLegend = GW.legendControl(map, choropleth().title, choropleth().legend).addTo(map);
     GW.legendControl(map, _t("Reports"), [...Object.entries(GW.STATUS_COLOURS).map(([s, c]) => [c, GW_NAME("status", s)]),
       ["#fff", _t("red ring: overdue"), "#d7301f"]], true).addTo(map);

@@ -1,4 +1,4 @@
-/* The phone's outbox: what a grid worker sends is kept on the phone first (IndexedDB, through
+/* The phone's outbox: what a grid worker sends (a report, a confirmation, a diary's visit) is kept on the phone first (IndexedDB, through
    idb from npm) with its client_id, then sent; it survives a reload, closing the browser and a
    restart of the phone. It is sent when the network returns — Background Sync where the browser
    has it (sw.js), else on "online", on page open and on a timer (report.js) — and the server
@@ -45,7 +45,8 @@
     const form = new FormData();
     for (const [k, v] of Object.entries({ ...item.fields, ...extra })) if (v != null && v !== "") form.append(k, v);
     form.append("client_id", item.client_id);
-    (item.photos || []).forEach((blob, i) => form.append("photos", blob, `photo-${i + 1}.jpg`));
+    const field = item.kind === "visit" ? "photo" : "photos";
+    (item.photos || []).forEach((blob, i) => form.append(field, blob, `photo-${i + 1}.jpg`));
     return form;
   }
 
@@ -83,6 +84,7 @@
       }
       return answer;
     }
+    if (item.kind === "visit") return post("/api/v1/visits", formOf(item, {}), csrf, progress);
     return post("/api/v1/reports", formOf(item, {}), csrf, progress);
   }
 

@@ -22,13 +22,7 @@
   let pin = null;
   const where = $("pin-where");
 
-  function uuid4() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+  const uuid4 = GW.uuid4;
 
   function place(latlng) {
     if (!pin) {
@@ -77,21 +71,7 @@
 
   const EXIF_HEAD_BYTES = 128 * 1024;
 
-  /* A photo made small on the phone: at most 1600 px on its longer side, JPEG, turned upright. */
-  async function shrink(file, side = 1600) {
-    try {
-      const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-      const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
-      const canvas = document.createElement("canvas");
-      canvas.width = Math.round(bitmap.width * scale);
-      canvas.height = Math.round(bitmap.height * scale);
-      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      return await new Promise((resolve) => canvas.toBlob((b) => resolve(b || file), "image/jpeg", 0.82));
-    } catch (e) {
-      return file;  // not decodable here: the server says what is wrong with it
-    }
-  }
-  const photos = () => Promise.all(Array.from($("photos").files).slice(0, 3).map((f) => shrink(f)));
+  const photos = () => Promise.all(Array.from($("photos").files).slice(0, 3).map((f) => GW.shrinkPhoto(f)));
 
   // a photo's EXIF GPS, offered as the place (from the original file, before it is made small)
   $("photos").addEventListener("change", () => {
@@ -198,7 +178,7 @@
     for (const item of items) {
       const row = document.createElement("div");
       row.className = `border rounded p-2 mb-1 gw-outbox-${item.state}`;
-      const what = item.kind === "confirm" ? item.label : `${item.category_name || ""} ${item.fields.description || ""}`;
+      const what = item.kind === "report" ? `${item.category_name || ""} ${item.fields.description || ""}` : item.label;
       row.appendChild(GW.textNode("div", what, "small"));
       const share = progress[item.client_id];
       const state = item.state === "failed"
@@ -213,7 +193,7 @@
       }
       box.appendChild(row);
     }
-    const last = (await Outbox.sent()).filter((s) => s.user === user).slice(0, 3);
+    const last = (await Outbox.sent()).filter((s) => s.user === user && s.kind !== "visit").slice(0, 3);
     for (const s of last) {
       const row = document.createElement("div");
       row.className = "small text-success";

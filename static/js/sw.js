@@ -2,7 +2,8 @@
    files and their content hashes, in front of this file). Workbox from npm, loaded from
    /static/vendor/workbox, never from a CDN.
    - the kept files are precached by revision: a release replaces exactly what changed;
-   - the phone's pages (/report, /my, the case list and case pages) are network-first, from the
+   - the phone's pages (/report, /my, the case list and case pages, the diary and visit form,
+     a building's page, the households not visited) are network-first, from the
      cache when there is no network (never a login page kept in their place);
    - what the map and the lists fetch is network-first too, photos cache-first;
    - the report queue (outbox.js) is sent from here when Background Sync says the network is back. */
@@ -24,7 +25,7 @@ precacheAndRoute(self.GW_PRECACHE, { ignoreURLParametersMatching: [/^v$/] });
 const onlyThePageItself = {
   cacheWillUpdate: async ({ response }) => (response && response.ok && !response.redirected ? response : null),
 };
-const PHONE_PAGES = /^\/(report|my|cases(\/\d+)?)$/;
+const PHONE_PAGES = /^\/(report|my|cases(\/\d+)?|diary(\/visit)?|buildings\/\d+|households\/unvisited)$/;
 registerRoute(
   ({ request, url }) => request.mode === "navigate" && url.origin === self.location.origin && PHONE_PAGES.test(url.pathname),
   new NetworkFirst({ cacheName: "gw-pages", networkTimeoutSeconds: 6, plugins: [onlyThePageItself,

@@ -12,12 +12,14 @@ PHONE = {"width": 360, "height": 740}
 LOCALES = {"zh_Hans_CN": "zh-CN", "en": "en-US"}
 # the pages each demo user may open: the nav's, the account and a case in their scope
 EVERYONE = ["/report", "/my", "/inbox", "/cases", "CASE", "/map", "/coverage", "/account"]
+DIARY = ["/diary", "/households/unvisited?grid=650202001001001&days=30", "BUILDING", "VISIT"]
 PAGES = {
-    "worker": EVERYONE,
+    "worker": [*EVERYONE, *DIARY],
+    "louzhang": EVERYONE,
     "supervisor": [*EVERYONE, "/dashboard", "/map?wall=1"],
     "dispatcher": [*EVERYONE, "/dashboard"],
     "water": [*EVERYONE, "/templates"],
-    "planner": [*EVERYONE, "/import", "/imports"],
+    "planner": [*EVERYONE, "/import", "/imports", "/import/households"],
     "admin": [*EVERYONE, "/dashboard", "/import", "/admin/categories", "/admin/audit", "/templates"],
 }
 READY = {"/dashboard": "#dashboard[data-loaded]", "/map": ".folium-map[data-grids-loaded]"}
@@ -76,6 +78,10 @@ def test_every_page_fits_a_phone(phone, username, locale):
             if not page.locator("#cases td.gw-card-id a").count():
                 continue  # a planner has no case to open
             path = f"/cases/{first_case(page)}"
+        elif path in ("BUILDING", "VISIT"):  # the first household not visited in the worker's first grid
+            page.goto(DIARY[1])
+            link = ".gw-unvisited a.fw-semibold" if path == "BUILDING" else ".gw-unvisited a.btn"
+            path = page.locator(link).first.get_attribute("href")
         page.goto(path, wait_until="load")
         if path in READY:  # a page drawn from what it fetches: wait until it is drawn
             page.wait_for_selector(READY[path], state="attached")
