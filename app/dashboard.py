@@ -17,10 +17,11 @@ from openpyxl.styles import Font
 from app.auth import current_viewer, roles_required
 from app.database import db
 from app.openapi import Reply, operation, query_of
-from app.params import period_arg
+from app.params import period_arg, today
 from app.schemas import Error, Stats, StatsQuery
 from gis.cases.policy import stats_area
 from gis.indicators import LEVEL_NAMES, LEVELS, indicators, table_rows, trend
+from gis.people.diary import visits_per_worker
 from gis.spreadsheets import csv_cell, looks_like_formula
 
 bp = Blueprint("dashboard", __name__)
@@ -52,7 +53,15 @@ def stats(query: StatsQuery):
 @bp.get("/dashboard")
 @roles_required(*STAT_ROLES)
 def page():
-    return render_template("dashboard.html", levels=LEVELS, level_names=LEVEL_NAMES, args=request.args)
+    month = today().replace(day=1)
+    return render_template(
+        "dashboard.html",
+        levels=LEVELS,
+        level_names=LEVEL_NAMES,
+        args=request.args,
+        month=month,
+        visit_workers=visits_per_worker(db(), current_viewer(), month),
+    )
 
 
 def _filename(result: dict, ext: str) -> str:

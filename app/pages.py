@@ -16,8 +16,7 @@ from app.database import db
 from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
-from app.params import date_arg, department_id, proof_from_request, user_id
-from app.people import today
+from app.params import date_arg, department_id, proof_from_request, today, user_id
 from app.schemas import area_chain
 from gis.cases.bulk import BULK_ACTIONS, OUTCOME_NAMES, act_on_many
 from gis.cases.categories import display_names

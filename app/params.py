@@ -22,6 +22,11 @@ EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # no date or time before this
 LATEST = dt.datetime(2101, 1, 1, tzinfo=dt.UTC)
 
 
+def today() -> dt.date:
+    """Today where the grids are (the configured TIMEZONE): a visit's day, the diary's months."""
+    return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
 def date_arg(name: str) -> dt.date | None:
     """A date of the query string, between 2000 and 2100."""
     value = request.args.get(name)

@@ -22,8 +22,9 @@ from flask import (
 
 from app.auth import current_viewer, roles_required
 from app.database import db
-from app.i18n import CategoryNames, local_zone
+from app.i18n import CategoryNames
 from app.openapi import Reply, operation, query_of
+from app.params import today
 from app.schemas import (
     GEO,
     GEOJSON,
@@ -72,11 +73,6 @@ from gis.spreadsheets import csv_cell
 bp = Blueprint("people", __name__)
 DIARY_ROLES = ("grid_worker", "supervisor", "dispatcher", "admin")
 IMPORT_ROLES = ("planner", "supervisor", "admin")
-
-
-def today() -> dt.date:
-    """Today where the grids are (the configured TIMEZONE)."""
-    return dt.datetime.now(local_zone()).date()
 
 
 def _grid_id(code: str | None) -> int | None:

@@ -49,6 +49,11 @@ BENCHES = [
         ["--side", "4", "--reports", "5", "--maps", "3", "--pins", "6", "--rounds", "2"],
         "target commit → pin",
     ),
+    (
+        "diary",
+        ["--side", "3", "--buildings", "2", "--households", "3", "--grids", "8", "--rounds", "2"],
+        "target /diary and not-visited",
+    ),
     ("coverage_accuracy", ["--tracks", "2", "--hours", "0.2"], "quad_segs"),
 ]
 
