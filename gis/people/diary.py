@@ -21,6 +21,7 @@ from gis.cases.intake import submit_report
 from gis.cases.photos import resize_photo
 from gis.cases.policy import people_handled_by, people_visible_to, record_reads
 from gis.errors import Invalid, NotFound
+from gis.geojson import geojson_text
 from gis.i18n import _
 from gis.limits import clean_text
 from gis.models import Building, Household, Person, Visit
@@ -349,13 +350,13 @@ def not_visited_geojson(session: Session, viewer, bbox, days: int, today: dt.dat
     viewer = viewer_of(viewer)
     visible = people_visible_to(viewer, "b.grid_id")
     minx, miny, maxx, maxy = bbox
-    return session.scalar(
-        text(
-            f"""SELECT json_build_object('type', 'FeatureCollection', 'features',
+    return geojson_text(
+        session,
+        f"""SELECT json_build_object('type', 'FeatureCollection', 'features',
                 COALESCE(json_agg(json_build_object('type', 'Feature', 'id', s.id,
                     'geometry', ST_AsGeoJSON(s.p, 6)::json,
                     'properties', json_build_object('name', s.name, 'grid_id', s.grid_id,
-                        'households', s.households, 'flagged', s.flagged, 'red', s.red)) ), '[]'::json))::text
+                        'households', s.households, 'flagged', s.flagged, 'red', s.red)) ), '[]'::json))
             FROM (SELECT b.id, b.name, b.grid_id, ST_PointOnSurface(b.geom) AS p, count(*) AS households,
                     count(*) FILTER (WHERE cardinality(h.flags) > 0) AS flagged,
                     bool_or('elderly_alone' = ANY(h.flags)
@@ -363,8 +364,7 @@ def not_visited_geojson(session: Session, viewer, bbox, days: int, today: dt.dat
                   FROM buildings b JOIN households h ON h.building_id = b.id
                   WHERE b.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND {visible.sql}
                     AND (h.last_visit_on IS NULL OR h.last_visit_on < :since)
-                  GROUP BY b.id LIMIT :limit) s"""
-        ),
+                  GROUP BY b.id LIMIT :limit) s""",
         {
             **visible.params,
             "minx": minx,
