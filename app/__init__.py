@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         imports,
         live,
         offline,
+        ogc,
         open311,
         pages,
         params,
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
     blueprints = (auth, health, pages, api, dispatch, live, imports, open311, patrols, dashboard, admin)
-    blueprints += (people,)
+    blueprints += (people, ogc)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).

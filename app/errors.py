@@ -31,7 +31,7 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/open311/")) or request.is_json
+    return request.path.startswith(("/api/", "/open311/", "/ogc/", "/tiles/")) or request.is_json
 
 
 def database_unreachable(exc: BaseException) -> bool:
@@ -90,6 +90,8 @@ def _respond(status: int, message: str, details: dict, headers: dict | None = No
             body = xml_document("errors", "error", errors)
             return Response(body, status=status, mimetype="text/xml", headers=headers)
         return jsonify(errors), status, headers
+    if request.path.startswith(("/ogc/", "/tiles/")) and status == 422:
+        status = 400  # OGC API – Features: a parameter it cannot use is a 400
     if wants_json():
         return jsonify({"error": message, "status": status, **details}), status, headers
     if status == 503:  # the page itself must not need the database

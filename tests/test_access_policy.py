@@ -336,8 +336,46 @@ DOORS = {
         ),
     ),
 }
+
+
+def _in_tile(w, viewer, side) -> bool:
+    """Whether the reports tile holding ``side``'s case has it (decoded by GDAL's MVT driver)."""
+    import math
+    import tempfile
+    from pathlib import Path
+
+    import pyogrio
+
+    lon, lat = _point(2 * "AB".index(side))
+    z = 16
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    answer = w.api.get(f"/tiles/reports/{z}/{x}/{y}.pbf", headers=_headers(w, viewer))
+    assert answer.status_code == 200
+    if not answer.data:
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d, str(z), str(x), f"{y}.pbf")  # GDAL reads z/x/y from the path
+        path.parent.mkdir(parents=True)
+        path.write_bytes(answer.data)
+        return w.cases[side].id in set(pyogrio.read_dataframe(path, layer="reports")["id"])
+
+
 DOORS.update(
     {
+        "ogc.collection_items": (
+            "case",
+            lambda w, v, s: _in_collection(
+                w.api.get("/ogc/collections/reports/items?limit=1000", headers=_headers(w, v)), w.cases[s].id
+            ),
+        ),
+        "ogc.collection_item": (
+            "case",
+            lambda w, v, s: _shown(
+                w.api.get(f"/ogc/collections/reports/items/{w.cases[s].id}", headers=_headers(w, v))
+            ),
+        ),
+        "ogc.vector_tile": ("case", _in_tile),
         "people.building_page": (
             "home",
             lambda w, v, s: _named(w, s, w.clients[v].get(f"/buildings/{w.homes[s]['building'].id}")),
@@ -472,6 +510,11 @@ NOT_CASE_READS = {
     "people.unvisited_layer": "counts of unvisited households per building (people_visible_to), no person",
     "people.visits_per_worker_json": "visits per worker, counted in the grids the asker handles",
     "people.visits_csv": "the same counts as a spreadsheet",
+    "ogc.landing": "the OGC API's links",
+    "ogc.conformance": "the standards it follows",
+    "ogc.collections": "the collections' names, CRSs and extent (of the areas): no case",
+    "ogc.collection": "one collection's name, CRSs and extent: no case",
+    "ogc.tilejson": "a tile layer's description: no case",
 }
 
 

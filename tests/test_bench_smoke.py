@@ -54,6 +54,11 @@ BENCHES = [
         ["--side", "3", "--buildings", "2", "--households", "3", "--grids", "8", "--rounds", "2"],
         "target /diary and not-visited",
     ),
+    (
+        "ogc",
+        ["--side", "4", "--reports", "5", "--views", "8", "--rounds", "2", "--copies", "1"],
+        "full read ≤ 2× ogr2ogr",
+    ),
     ("coverage_accuracy", ["--tracks", "2", "--hours", "0.2"], "quad_segs"),
 ]
 

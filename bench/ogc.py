@@ -1,0 +1,178 @@
+"""QGIS's and GDAL's reads at city scale: OGC API – Features items and vector tiles over 10,000
+grids and 1,000,000 reports (bench/city.py), served by gunicorn as ``gridwatch serve`` serves it,
+next to the map's own layer endpoint for the same views, and a full paged read of the grids by
+``ogr2ogr`` (OAPIF → GeoPackage) next to ``ogr2ogr`` reading the same table straight from PostGIS,
+in turns (A B B A …).
+
+- items: 200 random map views (1280 × 800 px at zoom 15–17), the reports in each (a district
+  supervisor's token: every case, up to 1,000) and the grids; reference: /api/v1/layers/reports.geojson
+  for the same views (the map's pins);
+- tiles: 200 random tiles at zoom 12–17 in the city, of grids, buildings and reports; their size;
+- the grids copied whole: ``ogr2ogr -f GPKG out.gpkg OAPIF:…/ogc/ grids`` (pages of 1,000) against
+  ``ogr2ogr -f GPKG out.gpkg PG:… -sql 'SELECT … FROM areas WHERE level = 'grid''``.
+Targets: items and tiles p95 < 100 ms, every tile ≤ 500 KB, the full read ≤ 2× ogr2ogr from PostGIS.
+Run: make bench-ogc  (or .venv/bin/python -m bench.ogc [--side 100] [--views 200] [--reuse])
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bench.city import city_database, extent
+from bench.common import p95, spread, start_gunicorn
+from gis.accounts import create_user, issue_token
+from gis.models import User
+
+
+def view(rng: random.Random, side: int) -> tuple[str, float]:
+    """A random 1280 × 800 px map view in the city at zoom 15–17: its bbox and zoom."""
+    x0, y0, x1, y1 = extent(side)
+    zoom = rng.uniform(15, 17)
+    width = 1280 * 360 / (256 * 2**zoom)
+    height = width * 800 / 1280 * math.cos(math.radians((y0 + y1) / 2))
+    lon, lat = rng.uniform(x0, x1 - width), rng.uniform(y0, y1 - height)
+    return f"{lon:.6f},{lat:.6f},{lon + width:.6f},{lat + height:.6f}", zoom
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def timed_get(conn: http.client.HTTPConnection, path: str, token: str) -> tuple[float, int]:
+    t = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    body = answer.read()
+    if answer.status != 200:
+        raise RuntimeError(f"{path}: {answer.status} {body[:200]!r}")
+    return 1000 * (time.perf_counter() - t), len(body)
+
+
+def copy(source: list[str], out: Path) -> float:
+    out.unlink(missing_ok=True)
+    t = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "GPKG", str(out), *source], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=100, help="grids a side (100: 10,000 grids)")
+    parser.add_argument("--reports", type=int, default=100, help="reports per grid")
+    parser.add_argument("--views", type=int, default=200, help="random views and tiles")
+    parser.add_argument("--rounds", type=int, default=4, help="turns (A B B A …)")
+    parser.add_argument("--copies", type=int, default=2, help="full reads of the grids by each side")
+    parser.add_argument("--reuse", action="store_true", help="keep the city of the last run")
+    args = parser.parse_args()
+    engine, city = city_database(
+        f"bench_city_{args.side}_30_{args.reports}", args.side, args.reuse, reports=args.reports
+    )
+    with Session(engine) as session:
+        user = session.scalar(select(User).where(User.username == "bench-ogc")) or create_user(
+            session, "bench-ogc", "supervisor", "bench-password"
+        )
+        token = issue_token(user)
+        session.commit()
+    url = engine.url.render_as_string(hide_password=False)
+    server, port = start_gunicorn(url)
+    rng = random.Random(26)
+    views = [view(rng, args.side) for _ in range(args.views)]
+    x0, y0, x1, y1 = extent(args.side)
+    tiles = []
+    for _ in range(args.views):
+        z = rng.randint(12, 17)
+        layer = rng.choice(("grids", "buildings", "reports"))
+        tiles.append((layer, z, *tile_of(rng.uniform(x0, x1), rng.uniform(y0, y1), z)))
+    kinds = {
+        "map": lambda v: f"/api/v1/layers/reports.geojson?{urlencode({'bbox': v[0], 'zoom': f'{v[1]:.2f}'})}",
+        "reports": lambda v: f"/ogc/collections/reports/items?{urlencode({'bbox': v[0], 'limit': 1000})}",
+        "grids": lambda v: f"/ogc/collections/grids/items?{urlencode({'bbox': v[0], 'limit': 1000})}",
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*kinds, "tiles"]}
+    sizes: list[int] = []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for path in kinds.values():  # warm
+            timed_get(conn, path(views[0]), token)
+        per_turn = max(1, args.views // args.rounds)
+        for turn in range(args.rounds):
+            names = [*kinds, "tiles"]
+            for name in names if turn % 2 == 0 else reversed(names):
+                for k in range(turn * per_turn, (turn + 1) * per_turn):
+                    if name == "tiles":
+                        layer, z, x, y = tiles[k]
+                        ms, size = timed_get(conn, f"/tiles/{layer}/{z}/{x}/{y}.pbf", token)
+                        sizes.append(size)
+                    else:
+                        ms, _ = timed_get(conn, kinds[name](views[k]), token)
+                    times[name].append(ms)
+        conn.close()
+        with tempfile.TemporaryDirectory() as d:
+            oapif = [f"OAPIF:http://127.0.0.1:{port}/ogc/", "grids", "-oo", "PAGE_SIZE=1000"]
+            pg = [
+                f"PG:{engine.url.render_as_string(hide_password=False).replace('postgresql+psycopg://', 'postgresql://')}",
+                "-sql",
+                "SELECT id, code, name, level, area_m2, geom FROM areas WHERE level = 'grid'",
+                "-nln",
+                "grids",
+            ]
+            copies: dict[str, list[float]] = {"ours": [], "ogr2ogr": []}
+            for turn in range(args.copies * 2):
+                order = ["ours", "ogr2ogr"] if turn % 2 == 0 else ["ogr2ogr", "ours"]
+                for side in order:
+                    source = oapif if side == "ours" else pg
+                    copies[side].append(copy(source, Path(d, f"{side}.gpkg")))
+    finally:
+        server.terminate()
+        server.wait()
+        engine.dispose()
+    turns = {
+        name: [p95(v[k * per_turn : (k + 1) * per_turn]) for k in range(args.rounds)]
+        for name, v in times.items()
+    }
+    print(
+        f"OGC API – Features and vector tiles, {city['grids']:,} grids, {city['reports']:,} reports; "
+        f"{per_turn * args.rounds} views and tiles in {args.rounds} turns (A B B A), "
+        "a district supervisor's token"
+    )
+    print(f"{'':<44}{'p50 ms':>9}{'p95 ms':>9}   spread of the turns' p95")
+    for name, label in (
+        ("map", "the map's pins layer (the reference)"),
+        ("reports", "OGC items: reports in a view"),
+        ("grids", "OGC items: grids in a view"),
+        ("tiles", "vector tiles z12–17"),
+    ):
+        print(
+            f"{label:<44}{statistics.median(times[name]):>9.1f}{p95(times[name]):>9.1f}"
+            f"   {spread(turns[name], 'ms', 1)}"
+        )
+    print(f"  tiles: largest {max(sizes) / 1024:.0f} KB, median {statistics.median(sizes) / 1024:.1f} KB")
+    ratio = [a / b for a, b in zip(copies["ours"], copies["ogr2ogr"], strict=True)]
+    print(
+        f"all grids copied: OAPIF {spread(copies['ours'])} vs ogr2ogr from PostGIS "
+        f"{spread(copies['ogr2ogr'])}; "
+        f"ours / ogr2ogr = {statistics.median(ratio):.2f}× ({min(ratio):.2f}–{max(ratio):.2f})"
+    )
+    worst = max(p95(times["reports"]), p95(times["grids"]), p95(times["tiles"]))
+    met = worst < 100 and max(sizes) <= 500 * 1024 and statistics.median(ratio) <= 2
+    print(
+        "target items and tiles p95 < 100 ms, tiles ≤ 500 KB, full read ≤ 2× ogr2ogr → "
+        + ("MET" if met else "NOT MET")
+    )
+
+
+if __name__ == "__main__":
+    main()
