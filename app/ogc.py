@@ -5,6 +5,7 @@ may read is the access policy's (gis/maps/features.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from flask_login import current_user
 from app.auth import current_viewer, public
 from app.database import db
 from gis.accounts import Viewer
-from gis.errors import Invalid
+from gis.errors import Invalid, Unauthorized
 from gis.geojson import parse_bbox
 from gis.i18n import _
 from gis.maps.features import (
@@ -30,6 +31,7 @@ from gis.maps.features import (
     feature,
     items,
     parse_crs,
+    parse_datetime,
     tile,
     tile_fields,
     tile_min_zoom,
@@ -37,6 +39,7 @@ from gis.maps.features import (
 from gis.maps.features import (
     collection as find_collection,
 )
+from gis.patrols.coverage import Window, grid_coverage
 
 bp = Blueprint("ogc", __name__)
 GEOJSON = "application/geo+json"
@@ -206,6 +209,7 @@ def collection_items(collection_id: str):
             }
         )
     headers = {"Content-Crs": f"<{crs.uri}>"}
+    features = _with_coverage(page.features) if collection_id == "coverage" else page.features
     if _wants_html():
         return render_template(
             "ogc.html",
@@ -215,10 +219,31 @@ def collection_items(collection_id: str):
         )
     body = (
         '{"type": "FeatureCollection", "features": '
-        + page.features
+        + features
         + f', "numberReturned": {page.returned}, "links": {json.dumps(links)}}}'
     )
     return Response(body, mimetype=GEOJSON, headers=headers)
+
+
+def _with_coverage(features: str) -> str:
+    """The grids' features with their patrol coverage in ``datetime``'s window (the last 24 hours
+    by default; coverage is for those logged in, as on /coverage)."""
+    if not current_user.is_authenticated:
+        raise Unauthorized(_("patrol coverage needs an API token (Authorization: Bearer)"))
+    start, end = parse_datetime(request.args.get("datetime"))
+    end = end or dt.datetime.now(dt.UTC)
+    grids = json.loads(features)
+    shares = {}
+    if grids:
+        window = Window(start or end - dt.timedelta(hours=24), end)
+        shares = {g["code"]: g for g in grid_coverage(db(), window, grid_ids=[f["id"] for f in grids]).grids}
+    for f in grids:
+        figures = shares.get(f["properties"]["code"], {})
+        f["properties"].update(
+            {k: figures.get(k) for k in ("area_share", "street_share", "minutes", "hours_since_visit")}
+        )
+        f["properties"]["last_visit"] = figures.get("last_visit") and figures["last_visit"].isoformat()
+    return json.dumps(grids, ensure_ascii=False)
 
 
 @bp.get("/ogc/collections/<collection_id>/items/<int:feature_id>")
@@ -226,6 +251,8 @@ def collection_items(collection_id: str):
 def collection_item(collection_id: str, feature_id: int):
     crs = parse_crs(db(), request.args.get("crs"))
     one = feature(db(), collection_id, _viewer(), crs, feature_id)
+    if collection_id == "coverage":
+        one = _with_coverage(f"[{one}]")[1:-1]
     if _wants_html():
         return render_template(
             "ogc.html", title=f"{collection_id} {feature_id}", features=[json.loads(one)], links=[]

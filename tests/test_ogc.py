@@ -202,3 +202,22 @@ def test_vector_tiles_decode_with_the_right_features(server, tmp_path):
     assert expected and set(decoded["code"]) == expected
     _, reports = get(f"{server['url']}/tiles/reports/{z}/{x}/{y}.pbf", token=server["token"])
     assert len(reports) < 500_000
+
+
+def test_patrol_coverage_per_grid_for_a_window(server, tmp_path):
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        get(f"{server['url']}/ogc/collections/coverage/items")
+    with anonymous.value:
+        assert anonymous.value.code == 401
+    out = tmp_path / "coverage.gpkg"
+    gdal("ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server['url']}/ogc/", "coverage", token=server["token"])
+    frame = pyogrio.read_dataframe(out)
+    assert len(frame) == 96 and {"code", "area_share", "minutes", "last_visit"} <= set(frame.columns)
+    assert (frame["area_share"] > 0).any()  # the demo's workers walked their grids in the last day
+    _, body = get(
+        f"{server['url']}/ogc/collections/coverage/items?limit=1000&datetime=2000-01-01T00:00:00Z/2000-01-02T00:00:00Z",
+        token=server["token"],
+    )
+    assert all(
+        f["properties"]["area_share"] == 0 for f in json.loads(body)["features"]
+    )  # nobody walked in 2000

@@ -120,6 +120,17 @@ COLLECTIONS = {
         "true",
         "'name', t.name, 'floors', t.floors, 'households', t.households, 'grid', g.code",
     ),
+    # the grids with their patrol coverage in a window (``datetime``, default the last 24 hours):
+    # its features are the grids', its figures gis.patrols.coverage's (app/ogc.py puts them together)
+    "coverage": Collection(
+        "coverage",
+        _("patrol coverage"),
+        _("each grid's share of area and streets patrolled, minutes and last visit in the window"),
+        "areas t LEFT JOIN areas p ON p.id = t.parent_id",
+        "t.level = 'grid'",
+        AREA_PROPERTIES,
+        temporal=True,
+    ),
     "reports": Collection(
         "reports",
         _("reports"),
@@ -139,7 +150,10 @@ FILTERS = {
         "category": "t.category_code LIKE :f_category || '%'",
         "grid": "g.code LIKE :f_grid || '%'",
     },
-    **{c: {"code": "t.code LIKE :f_code || '%'"} for c in ("districts", "streets", "communities", "grids")},
+    **{
+        c: {"code": "t.code LIKE :f_code || '%'"}
+        for c in ("districts", "streets", "communities", "grids", "coverage")
+    },
     "buildings": {"grid": "g.code LIKE :f_grid || '%'"},
 }
 
@@ -234,7 +248,7 @@ def items(
         condition, bbox_params = _bbox_condition(bbox, bbox_crs or crs_list(session)[0])
         conditions.append(condition)
         params.update(bbox_params)
-    if datetime_:
+    if datetime_ and c.id != "coverage":  # coverage's window is its figures', not its rows'
         if not c.temporal:
             raise Invalid(_("%(id)s has no time", id=c.id), fields={"datetime": _("not for this collection")})
         start, end = parse_datetime(datetime_)
