@@ -7,8 +7,10 @@ in turns (A B B A …).
 - items: 200 random map views (1280 × 800 px at zoom 15–17), the reports in each (a district
   supervisor's token: every case, up to 1,000) and the grids; reference: /api/v1/layers/reports.geojson
   for the same views (the map's pins);
-- tiles: 200 random tiles at zoom 12–17 in the city, of grids, buildings and reports; their size;
-- the grids copied whole: ``ogr2ogr -f GPKG out.gpkg OAPIF:…/ogc/ grids`` (pages of 1,000) against
+- tiles: 200 random tiles at zoom 12–17 in the city, of grids, buildings and reports (each from
+  the zoom its TileJSON offers: buildings and reports from 14); their size;
+- the grids copied whole: ``ogr2ogr -f GPKG out.gpkg OAPIF:…/ogc/ grids`` (pages of 10,000, the
+  most it serves) against
   ``ogr2ogr -f GPKG out.gpkg PG:… -sql 'SELECT … FROM areas WHERE level = 'grid''``.
 Targets: items and tiles p95 < 100 ms, every tile ≤ 500 KB, the full read ≤ 2× ogr2ogr from PostGIS.
 Run: make bench-ogc  (or .venv/bin/python -m bench.ogc [--side 100] [--views 200] [--reuse])
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 from bench.city import city_database, extent
 from bench.common import p95, spread, start_gunicorn
 from gis.accounts import create_user, issue_token
+from gis.maps.features import MAX_LIMIT, tile_min_zoom
 from gis.models import User
 
 
@@ -92,9 +95,9 @@ def main() -> None:
     views = [view(rng, args.side) for _ in range(args.views)]
     x0, y0, x1, y1 = extent(args.side)
     tiles = []
-    for _ in range(args.views):
-        z = rng.randint(12, 17)
+    for _ in range(args.views):  # each layer within the zooms its TileJSON offers
         layer = rng.choice(("grids", "buildings", "reports"))
+        z = rng.randint(max(12, tile_min_zoom(layer)), 17)
         tiles.append((layer, z, *tile_of(rng.uniform(x0, x1), rng.uniform(y0, y1), z)))
     kinds = {
         "map": lambda v: f"/api/v1/layers/reports.geojson?{urlencode({'bbox': v[0], 'zoom': f'{v[1]:.2f}'})}",
@@ -121,7 +124,7 @@ def main() -> None:
                     times[name].append(ms)
         conn.close()
         with tempfile.TemporaryDirectory() as d:
-            oapif = [f"OAPIF:http://127.0.0.1:{port}/ogc/", "grids", "-oo", "PAGE_SIZE=1000"]
+            oapif = [f"OAPIF:http://127.0.0.1:{port}/ogc/", "grids", "-oo", f"PAGE_SIZE={MAX_LIMIT}"]
             pg = [
                 f"PG:{engine.url.render_as_string(hide_password=False).replace('postgresql+psycopg://', 'postgresql://')}",
                 "-sql",
