@@ -268,6 +268,11 @@ def items(
     if after is not None:
         conditions.append("t.id > :after")
         params["after"] = after
+    # The page's ids first, its JSON then (written for its rows only, not for every row sorted).
+    # Within a box the page is the box's rows sorted (``t.id + 0``: not a walk of the id index
+    # that filters by the box — 121 ms for a view at zoom 15 over 1,000,000 reports, against the
+    # GiST's few thousand rows); without one, the id index's range after the cursor.
+    order = "t.id + 0" if bbox is not None else "t.id"
     session.execute(MAP_QUERY_SETTINGS)
     row = session.execute(
         text(
@@ -276,7 +281,8 @@ def items(
                 count(*), max(s.id)
             FROM (SELECT t.id, {crs.geometry("t.geom")} AS geometry,
                          json_build_object({properties}) AS properties
-                  FROM {c.source} WHERE {" AND ".join(conditions)} ORDER BY t.id LIMIT :limit) s"""
+                  FROM {c.source} JOIN (SELECT t.id FROM {c.source} WHERE {" AND ".join(conditions)}
+                                        ORDER BY {order} LIMIT :limit) page ON page.id = t.id) s"""
         ),
         {**params, "limit": max(1, min(limit, MAX_LIMIT))},
     ).one()
