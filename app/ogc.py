@@ -169,8 +169,9 @@ def _cursor() -> int | None:
 @public
 def collection_items(collection_id: str):
     session = db()
-    crs = parse_crs(session, request.args.get("crs"))
-    bbox_crs = parse_crs(session, request.args.get("bbox-crs"), "bbox-crs")
+    offered = crs_list(session)
+    crs = parse_crs(offered, request.args.get("crs"))
+    bbox_crs = parse_crs(offered, request.args.get("bbox-crs"), "bbox-crs")
     bbox = parse_bbox(request.args["bbox"]) if request.args.get("bbox") else None
     if bbox is not None and bbox_crs.srid != 4326:  # parse_bbox clamps to degrees: projected ones stay whole
         bbox = tuple(float(v) for v in request.args["bbox"].split(","))
@@ -249,7 +250,7 @@ def _with_coverage(features: str) -> str:
 @bp.get("/ogc/collections/<collection_id>/items/<int:feature_id>")
 @public
 def collection_item(collection_id: str, feature_id: int):
-    crs = parse_crs(db(), request.args.get("crs"))
+    crs = parse_crs(crs_list(db()), request.args.get("crs"))
     one = feature(db(), collection_id, _viewer(), crs, feature_id)
     if collection_id == "coverage":
         one = _with_coverage(f"[{one}]")[1:-1]

@@ -6,8 +6,10 @@ DATABASE_URL is set), or TEST_DATABASE_URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -169,3 +171,31 @@ def login(client):
         return client
 
     return do
+
+
+@contextlib.contextmanager
+def demo_server(suffix: str):
+    """A live GridWatch (threads, as a server runs) on its own database ``<test db>_<suffix>``
+    holding the demo city, committed for real: yields its base URL and that database's engine."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from gis.demo import load_demo
+
+    url = scratch_database_url(suffix)
+    recreate_database(url)
+    eng = create_engine(url)
+    schema.upgrade(eng)
+    with Session(eng) as session:
+        sync_categories(session)
+        load_demo(session)
+        session.commit()
+    app = create_app({"DATABASE_URL": url.render_as_string(hide_password=False)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", eng
+    finally:
+        server.shutdown()
+        app.extensions["gridwatch.engine"].dispose()
+        eng.dispose()

@@ -8,46 +8,28 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import threading
 import urllib.request
 
 import pyogrio
 import pytest
 from pyproj import Transformer
 from shapely import wkb
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from gis import schema
 from gis.accounts import issue_token
-from gis.cases.categories import sync_categories
-from gis.demo import load_demo
 from gis.models import User
-from tests.conftest import recreate_database, scratch_database_url
+from tests.conftest import demo_server
 
 
 @pytest.fixture(scope="module")
-def server(engine):
-    from app import create_app
-
-    url = scratch_database_url("ogc")
-    recreate_database(url)
-    eng = create_engine(url)
-    schema.upgrade(eng)
-    with Session(eng) as session:
-        sync_categories(session)
-        load_demo(session)
-        worker = session.scalar(select(User).where(User.username == "worker"))
-        token, worker_id = issue_token(worker), worker.id
-        session.commit()
-    app = create_app({"DATABASE_URL": url.render_as_string(hide_password=False)})
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{http.server_port}", "db": eng, "token": token, "worker_id": worker_id}
-    http.shutdown()
-    app.extensions["gridwatch.engine"].dispose()
-    eng.dispose()
+def server(engine):  # engine: the embedded cluster is up
+    with demo_server("ogc") as (url, eng):
+        with Session(eng) as session:
+            worker = session.scalar(select(User).where(User.username == "worker"))
+            token, worker_id = issue_token(worker), worker.id
+            session.commit()
+        yield {"url": url, "db": eng, "token": token, "worker_id": worker_id}
 
 
 def gdal(*args: str, token: str | None = None) -> str:

@@ -65,10 +65,9 @@ def crs_list(session: Session) -> list[Crs]:
     ]
 
 
-def parse_crs(session: Session, value: str | None, name: str = "crs") -> Crs:
+def parse_crs(offered: list[Crs], value: str | None, name: str = "crs") -> Crs:
     """A ``crs`` or ``bbox-crs`` argument (a URI, a CURIE ``[EPSG:4490]`` or ``EPSG:4490``) as one
-    of the offered CRSs; CRS84 when absent."""
-    offered = crs_list(session)
+    of the ``offered`` CRSs (``crs_list``); CRS84 when absent."""
     if not value:
         return offered[0]
     wanted = value.strip().strip("[]")

@@ -3,41 +3,18 @@ Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
-from gis import schema
-from gis.cases.categories import sync_categories
-from gis.demo import DEMO_PASSWORD, load_demo
-from tests.conftest import recreate_database, scratch_database_url
+from gis.demo import DEMO_PASSWORD
+from tests.conftest import demo_server
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="session")
 def live_server(engine):  # engine: the embedded cluster is up
-    from app import create_app
-
-    url = scratch_database_url("browser")
-    recreate_database(url)
-    eng = create_engine(url)
-    schema.upgrade(eng)
-    with Session(eng) as session:
-        sync_categories(session)
-        load_demo(session)
-        session.commit()
-    app = create_app({"DATABASE_URL": url.render_as_string(hide_password=False)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["gridwatch.engine"].dispose()
-    eng.dispose()
+    with demo_server("browser") as (url, _engine):
+        yield url
 
 
 @pytest.fixture(scope="session")
