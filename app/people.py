@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy import select
 
 from app.auth import current_viewer, roles_required
 from app.database import db
@@ -38,8 +39,10 @@ from app.schemas import (
     VisitOut,
     VisitsOut,
     VisitsQuery,
+    iso,
 )
 from gis.cases.listing import CaseFilter, find_cases
+from gis.cases.policy import areas_visible_to
 from gis.errors import DomainError, Invalid, NotFound
 from gis.geojson import parse_bbox
 from gis.i18n import _
@@ -78,7 +81,7 @@ IMPORT_ROLES = ("planner", "supervisor", "admin")
 def _grid_id(code: str | None) -> int | None:
     if not code:
         return None
-    grid_id = db().scalar(Area.__table__.select().with_only_columns(Area.id).where(Area.code == code))
+    grid_id = db().scalar(select(Area.id).where(Area.code == code, Area.level == "grid"))
     if grid_id is None:
         raise NotFound(_("no grid %(code)s", code=code))
     return grid_id
@@ -236,12 +239,9 @@ def visit_form():
 def _category_options() -> list[dict]:
     names = CategoryNames()
     rows = db().execute(
-        Category.__table__.select()
-        .with_only_columns(Category.code, Category.parent_code)
-        .where(Category.parent_code.is_not(None))
-        .order_by(Category.sort, Category.code)
+        select(Category.code).where(Category.parent_code.is_not(None)).order_by(Category.sort, Category.code)
     )
-    return [{"code": code, "name": names.get(code, code)} for code, _parent in rows]
+    return [{"code": code, "name": names.get(code, code)} for (code,) in rows]
 
 
 @bp.post("/diary/<id:visit_id>/done")
@@ -278,11 +278,8 @@ def unvisited_page():
     grids = (
         db()
         .execute(
-            Area.__table__.select()
-            .with_only_columns(Area.code, Area.name)
-            .where(
-                Area.level == "grid", Area.id.in_(viewer.grid_ids) if viewer.role == "grid_worker" else True
-            )
+            select(Area.code, Area.name)
+            .where(Area.level == "grid", areas_visible_to(viewer).clause())  # the grids one may look at
             .order_by(Area.code)
             .limit(2000)
         )
@@ -379,10 +376,8 @@ def list_visits(query: VisitsQuery):
 
 
 def _visit_json(r: dict) -> dict:
-    return {
-        **{k: v for k, v in r.items() if not isinstance(v, (dt.date, dt.datetime))},
-        **{k: v.isoformat() for k, v in r.items() if isinstance(v, (dt.date, dt.datetime))},
-    }
+    """A row with its days and times as ISO text (the API's dates: ``app.schemas.iso``)."""
+    return {k: iso(v) if isinstance(v, dt.date) else v for k, v in r.items()}
 
 
 @bp.get("/api/v1/visits/<id:visit_id>/photo")

@@ -27,7 +27,7 @@ from gis.areas.geometry import polygonal_part
 from gis.cases.categories import leaf_codes
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import Proof, act
-from gis.models import Area, Building, Department, StreetLine, utcnow
+from gis.models import Area, Building, Department, Household, Person, StreetLine, Visit, utcnow
 from gis.patrols.tracks import Fix, clean, store_track
 
 DEMO_PASSWORD = "gridwatch-demo"
@@ -216,8 +216,6 @@ def _households(session, rng, buildings, users, community, now) -> tuple[int, in
     a building head who logs in (``louzhang``, a volunteer of the first community), and the
     worker's visits of the last two months — so the diary, the not-visited list and its red
     households have something to show."""
-    from gis.models import Household, Person, Visit
-
     mine = {g.id for g in users["worker"].grids}
     today = (now + dt.timedelta(hours=8)).date()
     homes, visits = 0, 0

@@ -66,7 +66,7 @@ def submit_report(
     (checked by the statement itself; ``Unauthorized`` when there is none). ``commit_alone``: the
     caller writes nothing else in this transaction, so a report without photos may commit in its
     own statement (a phone's pin: see ``lifecycle.record_intake``)."""
-    client_uuid = _parse_client_id(client_id)
+    client_uuid = parse_client_id(client_id)
     lon, lat = check_point(lon, lat)
     if crs not in CRS_NAMES:
         raise Invalid(
@@ -140,7 +140,8 @@ def submit_report(
     return Intake(report_id, created=True, detail=detail)
 
 
-def _parse_client_id(client_id) -> uuid.UUID | None:
+def parse_client_id(client_id) -> uuid.UUID | None:
+    """A phone's id of what it sends (a report, a visit): the same one on every retry."""
     if client_id in (None, ""):
         return None
     if isinstance(client_id, uuid.UUID):
@@ -150,7 +151,8 @@ def _parse_client_id(client_id) -> uuid.UUID | None:
     except ValueError:
         raise Invalid(
             _(
-                "client_id must be a UUID (the phone makes one per report, and sends the same one when it "
-                "retries)"
-            )
+                "client_id must be a UUID (the phone makes one per report or visit, and sends the same one "
+                "when it retries)"
+            ),
+            fields={"client_id": _("is not a UUID")},
         ) from None

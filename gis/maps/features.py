@@ -11,7 +11,6 @@ Gauss-Krüger zone (EPSG:4534–4554, northing, easting): each in its own axis o
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -250,13 +249,12 @@ def items(
     if datetime_ and c.id != "coverage":  # coverage's window is its figures', not its rows'
         if not c.temporal:
             raise Invalid(_("%(id)s has no time", id=c.id), fields={"datetime": _("not for this collection")})
-        start, end = parse_datetime(datetime_)
-        if start is not None:
-            conditions.append("t.created_at >= :dt_start")
-            params["dt_start"] = start
-        if end is not None:
-            conditions.append("t.created_at <= :dt_end")
-            params["dt_end"] = end
+        for (name, operator), moment in zip(
+            (("dt_start", ">="), ("dt_end", "<=")), parse_datetime(datetime_)
+        ):
+            if moment is not None:
+                conditions.append(f"t.created_at {operator} :{name}")
+                params[name] = moment
     for name, value in (filters or {}).items():
         if value not in (None, "") and name in FILTERS.get(c.id, {}):
             conditions.append(FILTERS[c.id][name])
@@ -307,12 +305,24 @@ def extent(session: Session) -> list[float] | None:
 
 
 # -- vector tiles -------------------------------------------------------------------------------------
-TILE_LAYERS = {
-    "grids": ("areas t", "t.level = 'grid'", "t.code, t.name", 8),
-    "buildings": ("buildings t", "true", "t.name, t.floors, t.households", 14),
+TILE_LAYERS = {  # source, condition, columns, first zoom, the columns' TileJSON types
+    "grids": ("areas t", "t.level = 'grid'", "t.code, t.name", 8, {"code": "String", "name": "String"}),
+    "buildings": (
+        "buildings t",
+        "true",
+        "t.name, t.floors, t.households",
+        14,
+        {"name": "String", "floors": "Number", "households": "Number"},
+    ),
     # reports from zoom 14 (a tile of about 120 grids): below it a city's cases are counts, not
     # points (the map's bubbles), and a tile of them would pass 500 KB
-    "reports": ("reports t", "true", "t.status, t.category_code AS category", 14),
+    "reports": (
+        "reports t",
+        "true",
+        "t.status, t.category_code AS category",
+        14,
+        {"status": "String", "category": "String"},
+    ),
 }
 MAX_ZOOM = 20
 
@@ -324,7 +334,7 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, viewer: Viewer | 
         raise NotFound(_("no tile layer %(layer)s", layer=layer))
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFound(_("no tile %(z)s/%(x)s/%(y)s", z=z, x=x, y=y))
-    source, where, columns, min_zoom = TILE_LAYERS[layer]
+    source, where, columns, min_zoom, _fields = TILE_LAYERS[layer]
     if z < min_zoom:
         return b""
     params: dict = {
@@ -354,17 +364,8 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, viewer: Viewer | 
 
 
 def tile_fields(layer: str) -> dict[str, str]:
-    columns = TILE_LAYERS[layer][2]
-    names = [part.split(" AS ")[-1].split(".")[-1].strip() for part in columns.split(",")]
-    return {
-        "id": "Number",
-        **{name: "Number" if name in ("floors", "households") else "String" for name in names},
-    }
+    return {"id": "Number", **TILE_LAYERS[layer][4]}
 
 
 def tile_min_zoom(layer: str) -> int:
     return TILE_LAYERS[layer][3]
-
-
-def as_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

@@ -9,7 +9,6 @@ is recorded (``record_reads``).
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
@@ -17,14 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.accounts import Viewer, viewer_of
-from gis.cases.intake import submit_report
+from gis.cases.intake import parse_client_id, submit_report
 from gis.cases.photos import resize_photo
 from gis.cases.policy import people_handled_by, people_visible_to, record_reads
 from gis.errors import Invalid, NotFound
 from gis.geojson import geojson_text
 from gis.i18n import _
 from gis.limits import clean_text
-from gis.models import Building, Household, Person, Visit
+from gis.models import VISIT_GRAMS, Building, Household, Person, Visit
 from gis.people.households import flag_priority_sql, handled_building
 from gis.privacy import MASK_ADDRESS, MASK_NAME, MASK_TEXT
 
@@ -39,15 +38,6 @@ class Recorded:
     visit_id: int
     created: bool
     report_id: int | None
-
-
-def _client_uuid(client_id) -> uuid.UUID | None:
-    if client_id in (None, ""):
-        return None
-    try:
-        return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
-    except ValueError:
-        raise Invalid(_("client_id must be a UUID"), fields={"client_id": _("is not a UUID")}) from None
 
 
 def _place(session: Session, viewer: Viewer, household_id: int | None, building_id: int | None) -> Building:
@@ -84,7 +74,7 @@ def record_visit(
     With ``report_category`` the visit opens a report at the building, its needs as the
     description, linked both ways (visit.report_id; the case page names the visit)."""
     viewer = viewer_of(viewer)
-    client_uuid = _client_uuid(client_id)
+    client_uuid = parse_client_id(client_id)
     if client_uuid is not None:
         first = session.scalar(select(Visit).where(Visit.client_id == client_uuid))
         if first is not None:
@@ -217,10 +207,7 @@ def find_visits(session: Session, viewer, f: DiaryFilter, via: str, size: int = 
     if f.q:
         q = clean_text(f.q, "description") or ""
         # whole words only for those who handle the visits: a masked reader cannot search the text
-        where.append(
-            f"gridwatch_grams(coalesce(v.met, '') || ' ' || coalesce(v.discussed, '') || ' ' || "
-            f"coalesce(v.needs, '')) @> gridwatch_grams(:q) AND ({handled.sql})"
-        )
+        where.append(f"{VISIT_GRAMS} @> gridwatch_grams(:q) AND ({handled.sql})")
         params["q"] = q
     if f.before is not None:
         where.append("(v.visited_on, v.id) < (:before_on, :before_id)")

@@ -401,10 +401,6 @@ def add_head(
     return head
 
 
-def households_count(session: Session, building_id: int) -> int:
-    return session.scalar(select(func.count()).where(Household.building_id == building_id)) or 0
-
-
 def flag_priority_sql(h: str = "households") -> str:
     """A household's place in a care list (its first flag's, flagless last), as SQL."""
     flags = ", ".join(repr(f) for f in HOUSEHOLD_FLAGS)
