@@ -84,7 +84,7 @@ COUNT_COLUMNS = tuple(FIGURES)
 MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # final_case_counts' months are local months of this zone
 
 
-def _count_columns(conditions) -> str:
+def count_columns(conditions) -> str:
     """``count(*) FILTER`` columns for (column, condition) pairs: many counts in one pass. As
     integers, like final_case_counts' columns: summing them together then stays in integers
     (a bigint among them would make every sum accumulate in numeric)."""
@@ -205,7 +205,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _figures(counts, hours) -> dict:
+def figures_of(counts, hours=None) -> dict:
     """The published figures from the counts and (median, p90) hours to close."""
     due, closed = counts["due"], counts["closed"]
     out = {k: counts[k] for k in COUNT_COLUMNS}
@@ -252,7 +252,7 @@ def _per_key(key, columns, where, within, months) -> str:
     cases come from final_case_counts and only the open ones from reports (through the partial
     index on open cases); the rest of the period, and everything when ``months`` is None, from
     the reports themselves."""
-    counted = f"SELECT r.{key} AS key, {_count_columns(columns)} FROM reports r WHERE {where}"
+    counted = f"SELECT r.{key} AS key, {count_columns(columns)} FROM reports r WHERE {where}"
     if not months:
         return f"{counted} GROUP BY r.{key}"
     return f"""
@@ -411,13 +411,17 @@ def indicators(
     for row in rows:
         splits_of_row = {"by_channel": split_counts(row, "ch:"), "by_category": split_counts(row, "cat:")}
         if row["total"]:
-            total = {**_figures(row, hours.get((True, None))), "overdue_now": overdue_total, **splits_of_row}
+            total = {
+                **figures_of(row, hours.get((True, None))),
+                "overdue_now": overdue_total,
+                **splits_of_row,
+            }
             continue
         result_units.append(
             {
                 "code": row["code"],
                 "name": row["name"] or nameless,
-                **_figures(row, hours.get((False, row["unit"]))),
+                **figures_of(row, hours.get((False, row["unit"]))),
                 "overdue_now": overdue.get(row["unit"], 0),
                 **splits_of_row,
             }
@@ -468,7 +472,7 @@ def trend(session: Session, period: Period, within: str | None = None, totals: d
             text(f"""
         WITH fine AS (
             SELECT {", ".join(f"{_TREND_KEYS[k]} AS {k}" for k in keys)},
-                   {_count_columns((name, FIGURES[name]) for name in figures)}
+                   {count_columns((name, FIGURES[name]) for name in figures)}
             FROM reports r
             WHERE r.created_at >= :start AND r.created_at < :end {_in_area(within)}
             GROUP BY {", ".join(str(i) for i in range(1, len(keys) + 1))})

@@ -92,7 +92,7 @@ def no_progress(stage: Words, fraction: float) -> None:
     pass
 
 
-def _pick_field(frame, wanted: str | None, candidates, what: str) -> str | None:
+def pick_field(frame, wanted: str | None, candidates, what: str) -> str | None:
     columns = {c.lower(): c for c in frame.columns if c != frame.geometry.name}
     if wanted:
         if wanted not in frame.columns:
@@ -111,7 +111,7 @@ def _pick_field(frame, wanted: str | None, candidates, what: str) -> str | None:
     return None
 
 
-def _text(value) -> str | None:
+def cell_text(value) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -120,7 +120,7 @@ def _text(value) -> str | None:
     return value or None
 
 
-def _base_report(dataset, kind: str, level: str | None) -> dict:
+def base_report(dataset, kind: str, level: str | None) -> dict:
     return {
         "file": dataset.source,
         "layer": dataset.layer,
@@ -142,7 +142,7 @@ def _base_report(dataset, kind: str, level: str | None) -> dict:
 def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> int:
     """COPY ``rows`` into ``table`` on the session's own connection (same transaction), in
     PostgreSQL's binary format: ``columns`` maps each column to the type its values are sent as
-    (geometry goes as EWKB ``bytes``: see ``_ewkb``), no text to write or parse."""
+    (geometry goes as EWKB ``bytes``: see ``ewkb``), no text to write or parse."""
     raw: Any = session.connection().connection.dbapi_connection  # psycopg's, with COPY
     return _copy(raw, table, columns, rows)
 
@@ -161,7 +161,7 @@ def _copy(raw, table: str, columns: dict[str, str], rows) -> int:
     return count
 
 
-def _ewkb(geoms) -> np.ndarray:
+def ewkb(geoms) -> np.ndarray:
     """EWKB with SRID 4326: what a binary COPY hands straight to a geometry column."""
     return shapely.to_wkb(shapely.set_srid(geoms, 4326), include_srid=True)
 
@@ -206,17 +206,17 @@ def plan_areas(
     progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
     check_polygon_layer(dataset.frame, _("%(level)s areas", level=LEVEL_NAMES[level]))
-    report = _base_report(dataset, "areas", level)
+    report = base_report(dataset, "areas", level)
     report["replace"] = replace
     frame = dataset.frame.to_crs(4326)
     lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
     metric = local_metric_crs(lon, lat)
 
-    code_col = _pick_field(frame, code_field, CODE_FIELDS, "code")
-    name_col = _pick_field(frame, name_field, NAME_FIELDS, "name")
-    parent_col = _pick_field(frame, parent_field, PARENT_FIELDS if parent_field else (), "parent")
+    code_col = pick_field(frame, code_field, CODE_FIELDS, "code")
+    name_col = pick_field(frame, name_field, NAME_FIELDS, "name")
+    parent_col = pick_field(frame, parent_field, PARENT_FIELDS if parent_field else (), "parent")
     report["fields"] = {"code": code_col, "name": name_col, "parent": parent_col}
-    ids = [_text(v) for v in frame[code_col]] if code_col else None
+    ids = [cell_text(v) for v in frame[code_col]] if code_col else None
 
     progress(_("validating geometry"), 0.2)
     cleaned, cleaning = clean_polygons(frame, metric, ids)
@@ -232,10 +232,10 @@ def plan_areas(
         )
     rows = cleaned.reset_index(drop=True)
     rows["row"] = [int(i) + 1 for i in cleaned.index]
-    rows["name"] = [_text(v) for v in rows[name_col]] if name_col else None
+    rows["name"] = [cell_text(v) for v in rows[name_col]] if name_col else None
     file_codes = _file_codes(rows, code_col, code_map, district_code, level, report)
     if parent_col and code_map:
-        rows[parent_col] = [code_map.get(c, c) if c else c for c in (_text(v) for v in rows[parent_col])]
+        rows[parent_col] = [code_map.get(c, c) if c else c for c in (cell_text(v) for v in rows[parent_col])]
 
     progress(_("finding parents"), 0.4)
     parent_level = AREA_LEVELS[AREA_LEVELS.index(level) - 1] if level != "district" else None
@@ -410,7 +410,7 @@ def _built_parents(session, rows, built, file_codes) -> gpd.GeoDataFrame:
 def _file_codes(rows, code_col, code_map, district_code, level, report) -> list[str | None]:
     """The file's codes, through ``code_map`` (file code → code) or, for a file of one district,
     ``district_code``."""
-    codes: list[str | None] = [_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
+    codes: list[str | None] = [cell_text(v) for v in rows[code_col]] if code_col else [None] * len(rows)
     if district_code:
         if level != "district" or len(rows) != 1:
             raise ImportRefused(
@@ -478,7 +478,7 @@ def _parents(session, rows, parent_level, parent_col, metric, report) -> gpd.Geo
         )
     by_code = dict(zip(parents["code"], parents["id"]))
     if parent_col:
-        codes = [_text(v) for v in rows[parent_col]]
+        codes = [cell_text(v) for v in rows[parent_col]]
         unknown = [(r, c) for r, c in zip(rows["row"], codes) if c not in by_code]
         if unknown:
             report["errors"].append(
@@ -623,7 +623,7 @@ def _write_areas(
             for p, c in zip(rows["parent_id"], rows["parent_code"])
         ]
         report["hierarchy_built"] = hierarchy.summary(built)
-    geoms = _ewkb(rows.geometry.values)
+    geoms = ewkb(rows.geometry.values)
     parents = [None if p is None or p != p else int(p) for p in rows["parent_id"].astype(object)]
     copy_rows(
         session,
@@ -685,7 +685,7 @@ def _write_built(session, built, batch_id) -> dict[str, int]:
     for level in hierarchy.UPPER:
         part = built[built["level"] == level]
         for code, name, parent, geom, m2 in zip(
-            part["code"], part["name"], part["parent_code"], _ewkb(part.geometry.values), part["area_m2"]
+            part["code"], part["name"], part["parent_code"], ewkb(part.geometry.values), part["area_m2"]
         ):
             ids[code] = session.scalar(
                 text(
@@ -880,10 +880,10 @@ def read_buildings(
     )
     minx, miny, maxx, maxy = gpd.GeoSeries([edges], crs=frame.crs).to_crs(4326).total_bounds
     bounds = (minx - 0.001, miny - 0.001, maxx + 0.001, maxy + 0.001)
-    report = _base_report(dataset, "buildings", None)
-    name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "address", "地址"), "name")
-    households_col = _pick_field(frame, households_field, ("households", "hs", "户数"), "households")
-    floors_col = _pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
+    report = base_report(dataset, "buildings", None)
+    name_col = pick_field(frame, name_field, (*NAME_FIELDS, "address", "地址"), "name")
+    households_col = pick_field(frame, households_field, ("households", "hs", "户数"), "households")
+    floors_col = pick_field(frame, floors_field, ("floors", "cs", "层数"), "floors")
     columns = {"name": name_col, "households": households_col, "floors": floors_col}
     report["fields"] = dict(columns)
     return BuildingFile(
@@ -917,7 +917,7 @@ def _nothing_usable(file: BuildingFile) -> ImportRefused:
 
 
 def _names(cleaned, column) -> list:
-    return [_text(v) for v in cleaned[column]] if column else [None] * len(cleaned)
+    return [cell_text(v) for v in cleaned[column]] if column else [None] * len(cleaned)
 
 
 def _whole_numbers(cleaned, column):
@@ -926,7 +926,7 @@ def _whole_numbers(cleaned, column):
         return [None] * len(cleaned)
     values = cleaned[column]
     if not pd.api.types.is_numeric_dtype(values):
-        values = values.map(_text)
+        values = values.map(cell_text)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 2**31)  # an int4 column
     out = np.full(len(numbers), None, dtype=object)
@@ -940,7 +940,7 @@ def _building_rows(cleaned, grid_ids, columns: dict, batch_id: int):
         _names(cleaned, columns["name"]),
         _whole_numbers(cleaned, columns["households"]),
         _whole_numbers(cleaned, columns["floors"]),
-        _ewkb(cleaned.geometry.values),
+        ewkb(cleaned.geometry.values),
         [batch_id] * len(cleaned),
         grid_ids,
     )
@@ -1165,7 +1165,7 @@ def plan_streets(
     ``--dry-run`` stop here); features that are not lines are left out and listed."""
     progress(_("reading"), 0.0)
     dataset = read_dataset(path, layer=layer, crs=crs, encoding=encoding)
-    report = _base_report(dataset, "streets", None)
+    report = base_report(dataset, "streets", None)
     frame = dataset.frame.to_crs(4326)
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds & {"LineString", "MultiLineString"}:
@@ -1190,8 +1190,8 @@ def plan_streets(
     ]
     if not keep.any():
         raise ImportRefused(_("%(source)s: no usable street line", source=dataset.source), report)
-    name_col = _pick_field(frame, name_field, (*NAME_FIELDS, "road", "路名", "道路名称"), "name")
-    names = [_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
+    name_col = pick_field(frame, name_field, (*NAME_FIELDS, "road", "路名", "道路名称"), "name")
+    names = [cell_text(v) for v in frame[name_col][keep]] if name_col else [None] * int(keep.sum())
     multi = np.array(
         [shapely.multilinestrings([g]) if g.geom_type == "LineString" else g for g in lines[keep]],
         dtype=object,
@@ -1237,7 +1237,7 @@ def apply_streets(
         session,
         "street_lines",
         {"name": "text", "import_batch_id": "int4", "geom": "geometry"},
-        zip(plan.names, [batch.id] * len(plan.names), _ewkb(plan.lines)),
+        zip(plan.names, [batch.id] * len(plan.names), ewkb(plan.lines)),
     )
     report["written"] = written
     batch.report = report
