@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin,
         api,
         auth,
+        community,
         dashboard,
         database,
         delivery,
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         i18n,
         imports,
         live,
+        networks,
         offline,
         ogc,
         open311,
@@ -62,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     delivery.init_app(app)
     app.before_request(params.refuse_what_is_not_text)
     blueprints = (auth, health, pages, api, dispatch, live, imports, open311, patrols, dashboard, admin)
-    blueprints += (people, ogc)
+    blueprints += (people, ogc, community, networks)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     # The API checks CSRF itself, only for calls made with the session cookie (see auth.py).

@@ -597,6 +597,27 @@ def import_households_command(path, dry_run, as_json):
     )
 
 
+@import_group.command("network")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--network", "network", required=True, help="The network's code (e.g. party, security).")
+@click.option("--name", "network_name", help="The network's name (e.g. 党建网格).")
+@click.option("--code-field", help="Field holding each area's code.")
+@click.option("--name-field", help="Field holding each area's name.")
+@_common_import_options
+def import_network_command(
+    path, network, network_name, code_field, name_field, crs, encoding, layer, replace, dry_run, as_json
+):
+    """Import a grid network's areas (party grids, security grids) laid over the main grids: no two
+    overlap; their managers and co-managers come from fields such as 负责人 and 协管员."""
+    options = {
+        "network": network,
+        "network_name": network_name,
+        "code_field": code_field,
+        "name_field": name_field,
+    }
+    _import_file("networks", path, options, crs, encoding, layer, replace, dry_run, as_json)
+
+
 @import_group.command("undo")
 @click.argument("batch", type=int)
 def import_undo(batch):

@@ -42,6 +42,7 @@ from gis.i18n import LOCALES, Message
 from gis.models import (
     CHANNEL_NAMES,
     LEVEL_NAMES,
+    NETWORK_ROLE_NAMES,
     PRIVACY_NAMES,
     RESPONSE_LEVEL_NAMES,
     ROLE_NAMES,
@@ -196,6 +197,7 @@ def names_in(locale: str) -> dict[str, dict[str, str]]:
                 ("channel", CHANNEL_NAMES),
                 ("role", ROLE_NAMES),
                 ("level", LEVEL_NAMES),
+                ("network_role", NETWORK_ROLE_NAMES),
             )
         }
     finally:

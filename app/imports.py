@@ -139,6 +139,8 @@ def _options(body: ImportForm) -> dict:
     """The form as the job keeps it (gis.areas.jobs reads it), with the configured distances."""
     return {
         "level": body.level,
+        "network": _option(body.network),
+        "network_name": _option(body.network_name),
         "code_field": _option(body.code_field),
         "name_field": _option(body.name_field),
         "parent_field": _option(body.parent_field),

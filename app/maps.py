@@ -120,6 +120,7 @@ def supervisor_map(bounds, mine: list[str] = ()) -> folium.Map:
         liveUrl=url_for("live.live"),
         unvisitedUrl=url_for("people.unvisited_layer", days=30),
         buildingUrl=url_for("people.building_page", building_id=0),
+        networkUrl=url_for("networks.layer"),
         basemapCrs=current_app.config["BASEMAP_CRS"],
         mine=list(mine),
     ).add_to(fmap)

@@ -16,10 +16,12 @@ from app.database import db
 from app.delivery import inline_on_first_visit
 from app.i18n import request_locale
 from app.maps import render_parts, supervisor_map
+from app.networks import unmasked_contacts
 from app.params import date_arg, department_id, proof_from_request, today, user_id
 from app.schemas import area_chain
+from gis.areas.networks import areas_at, networks
 from gis.cases.bulk import BULK_ACTIONS, OUTCOME_NAMES, act_on_many
-from gis.cases.categories import display_names
+from gis.cases.categories import display_names, is_dispute
 from gis.cases.inbox import NEEDS, NEW_LIMIT, needs_of, new_count
 from gis.cases.lifecycle import (
     ACTIONS,
@@ -41,12 +43,26 @@ from gis.cases.listing import (
     save_filter,
     saved_filters,
 )
-from gis.cases.policy import load_visible, takes
+from gis.cases.mediation import follow_up_of, mediators_for, next_levels, path_of
+from gis.cases.policy import is_responsible, load_visible, takes
 from gis.cases.replies import add_template, remove_template, templates_for
 from gis.errors import DomainError
 from gis.i18n import _
 from gis.maps.layers import grids_extent
-from gis.models import CHANNELS, REPORT_STATUSES, Area, Category, Department, utcnow
+from gis.models import (
+    CHANNELS,
+    MEDIATION_LEVEL_NAMES,
+    MEDIATION_OUTCOME_NAMES,
+    MEDIATION_OUTCOMES,
+    NETWORK_ROLE_NAMES,
+    REPORT_STATUSES,
+    SATISFACTION,
+    SATISFACTION_NAMES,
+    Area,
+    Category,
+    Department,
+    utcnow,
+)
 from gis.people.diary import follow_ups_due, visit_of_report
 
 bp = Blueprint("pages", __name__)
@@ -78,6 +94,7 @@ def map():
         channels=CHANNELS,
         areas=areas,
         wall=request.args.get("wall") == "1" and current_viewer().role in {*STAT_ROLES, "admin"},
+        networks=networks(db()),
     )
 
 
@@ -236,7 +253,27 @@ def case(report_id: int):
         people=assignable_people(db(), report) if any(a.name == "assign" for a in actions) else [],
         templates=templates_for(db(), current_viewer()) if actions else [],
         from_visit=visit_of_report(db(), report.id),
+        networks=areas_at(db(), point.x, point.y, unmasked_contacts()),
+        network_role_names=NETWORK_ROLE_NAMES,
+        mediation=mediation_of(report) if is_dispute(report.category_code) else None,
     )
+
+
+def mediation_of(report) -> dict:
+    """A dispute's path as the case page shows it, with the forms of those who answer for it."""
+    steps = path_of(db(), report.id)
+    return {
+        "steps": steps,
+        "follow_up": follow_up_of(db(), report.id),
+        "next_levels": next_levels(steps),
+        "may_record": is_responsible(db(), current_viewer(), report.id),
+        "mediators": mediators_for(db(), report),
+        "level_names": MEDIATION_LEVEL_NAMES,
+        "outcome_names": MEDIATION_OUTCOME_NAMES,
+        "outcomes": MEDIATION_OUTCOMES,
+        "satisfaction_names": SATISFACTION_NAMES,
+        "satisfactions": SATISFACTION,
+    }
 
 
 @bp.post("/cases/<id:report_id>/actions")
@@ -350,8 +387,15 @@ def report():
         for c in categories
         if c.parent_code is None
     ]
-    # where the map starts when the phone has no GPS fix: the worker's grids, else all grids
-    extent = grids_extent(db(), [g.id for g in current_row().grids])
+    # where the map starts when the phone has no GPS fix: the worker's grids, a volunteer's
+    # community's, else all grids
+    row = current_row()
+    grid_ids = [g.id for g in row.grids]
+    if row.role == "volunteer" and row.area_code:
+        grid_ids = list(
+            db().scalars(select(Area.id).where(Area.level == "grid", Area.code.startswith(row.area_code)))
+        )
+    extent = grids_extent(db(), grid_ids)
     return render_template(
         "report.html", categories_json=json.dumps(tree, ensure_ascii=False), extent_json=json.dumps(extent)
     )

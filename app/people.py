@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app.auth import current_viewer, roles_required
 from app.database import db
 from app.i18n import CategoryNames
+from app.networks import unmasked_contacts
 from app.openapi import Reply, operation, query_of
 from app.params import today
 from app.schemas import (
@@ -41,12 +42,21 @@ from app.schemas import (
     VisitsQuery,
     iso,
 )
+from gis.areas.networks import building_areas
 from gis.cases.listing import CaseFilter, find_cases
 from gis.cases.policy import areas_visible_to
 from gis.errors import DomainError, Invalid, NotFound
 from gis.geojson import parse_bbox
 from gis.i18n import _
-from gis.models import HOUSEHOLD_FLAG_NAMES, HOUSEHOLD_FLAGS, PERSON_KIND_NAMES, Area, Category, Household
+from gis.models import (
+    HOUSEHOLD_FLAG_NAMES,
+    HOUSEHOLD_FLAGS,
+    NETWORK_ROLE_NAMES,
+    PERSON_KIND_NAMES,
+    Area,
+    Category,
+    Household,
+)
 from gis.people.diary import (
     ALONE_RED_DAYS,
     DEFAULT_UNVISITED_DAYS,
@@ -128,6 +138,8 @@ def building_page(building_id: int):
         kind_names=PERSON_KIND_NAMES,
         today=today(),
         red_days=ALONE_RED_DAYS,
+        networks=building_areas(db(), building_id, unmasked_contacts()),
+        network_role_names=NETWORK_ROLE_NAMES,
     )
 
 

@@ -430,7 +430,9 @@ class Stats(BaseModel):
 
 
 class ImportForm(Model):
-    kind: Literal["grids", "buildings", "streets"] = "grids"
+    kind: Literal["grids", "buildings", "streets", "networks"] = "grids"
+    network: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,20}$")] | None = None  # networks: its code
+    network_name: text("name") | None = None  # type: ignore[valid-type]
     level: Literal["district", "street", "community", "grid"] = "grid"
     dry_run: Literal["0", "1", "true", "false", "yes", "no"] = "1"
     replace: Literal["", "0", "1", "true", "on"] | None = None
@@ -649,3 +651,31 @@ class OpenReportIn(Model):
 class MonthQuery(Model):
     month: Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")] | None = None
     within: Code | None = None
+
+
+# -- the community's organisations and the other grid networks ----------------------------------------
+Month = Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
+NetworkCode = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,20}$")]
+
+
+class PointsQuery(Model):
+    month: Month | None = None
+    community: Annotated[str, Field(pattern=r"^[0-9]{12}$")] | None = None
+
+
+class MediationQuery(Model):
+    period: Annotated[str, Field(max_length=20)] | None = None
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
+    within: Annotated[str, Field(pattern=r"^[0-9]{0,15}$")] | None = None
+
+
+class NetworkLayerQuery(Model):
+    network: NetworkCode
+    bbox: Bbox
+
+
+class NetworkIndicatorsQuery(Model):
+    period: Annotated[str, Field(max_length=20)] | None = None
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")

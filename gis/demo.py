@@ -18,7 +18,7 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely import affinity
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.ops import unary_union
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gis.accounts import create_user
@@ -27,7 +27,22 @@ from gis.areas.geometry import polygonal_part
 from gis.cases.categories import leaf_codes
 from gis.cases.intake import submit_report
 from gis.cases.lifecycle import Proof, act
-from gis.models import Area, Building, Department, Household, Person, StreetLine, Visit, utcnow
+from gis.cases.mediation import record_follow_up, record_step
+from gis.models import (
+    Area,
+    Building,
+    Department,
+    Household,
+    Network,
+    NetworkAreaPerson,
+    Person,
+    StreetLine,
+    Team,
+    User,
+    Visit,
+    team_members,
+    utcnow,
+)
 from gis.patrols.tracks import Fix, clean, store_track
 
 DEMO_PASSWORD = "gridwatch-demo"
@@ -103,6 +118,9 @@ class DemoSummary:
     patrols: int = 0
     households: int = 0
     visits: int = 0
+    networks: int = 0
+    teams: int = 0
+    disputes: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -204,6 +222,10 @@ def load_demo(session: Session, seed: int = 2014, now: dt.datetime | None = None
     summary.patrols = _patrols(session, rng, grids, cell_of, users, now)
     summary.households, summary.visits = _households(session, rng, buildings, users, communities[0], now)
     summary.logins.append(("louzhang", "volunteer"))
+    summary.networks, summary.teams, summary.disputes = _community_organisations(
+        session, rng, grids, cell_of, communities, users, now, to_lonlat
+    )
+    summary.reports += summary.disputes
     return summary
 
 
@@ -275,6 +297,151 @@ def _households(session, rng, buildings, users, community, now) -> tuple[int, in
                     visits += 1
     session.flush()  # households.last_visit_on: kept by the visits' trigger
     return homes, visits
+
+
+# The demo's other networks: (code, name, strips each community is cut into, what an area is called)
+NETWORKS = (("party", "党建网格", 3, "党建网格"), ("security", "治安网格", 6, "治安网格"))
+TEAMS = (("patrol", "平安巡防队"), ("mediation", "矛盾调解队"), ("sanitation", "环境卫生队"))
+# hand-made disputes of the first community: each step's (level, outcome), and the follow-up call
+DISPUTES = (
+    ("2101", "楼上漏水，邻里争执", [("neighbours", "resolved")], "satisfied"),
+    ("2101", "楼道堆物引发口角", [("neighbours", "not_resolved"), ("party_member", "resolved")], "satisfied"),
+    (
+        "2102",
+        "物业费纠纷",
+        [("neighbours", "referred"), ("committee", "referred"), ("judicial", "resolved")],
+        "basically",
+    ),
+    ("2101", "宠物噪音扰民", [("neighbours", "not_resolved")], None),
+)
+
+
+def _community_organisations(session, rng, grids, cell_of, communities, users, now, to_lonlat):
+    """Two networks over the whole district (party grids: each community in 3 strips, security
+    grids: in 6), each area with a manager and a co-manager; the first community's volunteer
+    teams (the building head ``louzhang`` and four more), its disputes on their mediation paths
+    with follow-up calls, and visits that met the building head — so the points, the mediation
+    figures and the network switch have something to show."""
+    for code, name, parts, label in NETWORKS:
+        network = Network(code=code, name=name)
+        session.add(network)
+        session.flush()
+        session.execute(
+            text(
+                """INSERT INTO network_areas (network_id, code, name, geom, area_m2)
+                SELECT :network, c.code || lpad(CAST(i AS text), 2, '0'), c.name || :label || i, s.g,
+                       ST_Area(CAST(s.g AS geography))
+                FROM areas c CROSS JOIN generate_series(1, :parts) i
+                CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_Intersection(c.geom,
+                    ST_MakeEnvelope(ST_XMin(c.geom) + (i - 1) * (ST_XMax(c.geom) - ST_XMin(c.geom)) / :parts,
+                                    ST_YMin(c.geom) - 0.001,
+                                    ST_XMin(c.geom) + i * (ST_XMax(c.geom) - ST_XMin(c.geom)) / :parts,
+                                    ST_YMax(c.geom) + 0.001, 4326)), 3)) AS g) s
+                WHERE c.level = 'community'"""
+            ),
+            {"network": network.id, "parts": parts, "label": label},
+        )
+        for area_id in session.scalars(
+            text("SELECT id FROM network_areas WHERE network_id = :n"), {"n": network.id}
+        ):
+            for role in ("manager", "co_manager"):
+                session.add(
+                    NetworkAreaPerson(
+                        area_id=area_id,
+                        role=role,
+                        name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                        phone=f"137{rng.randrange(10**8):08d}",
+                    )
+                )
+    community = communities[0]
+    head = session.scalar(select(Person).where(Person.user_id.is_not(None)))
+    volunteers = [head.user_id] + [
+        create_user(
+            session,
+            f"zhiyuan{n}",
+            "volunteer",
+            DEMO_PASSWORD,
+            rng.choice(SURNAMES) + "志愿者" + str(n),
+            area_code=community.code,
+        ).id
+        for n in range(1, 5)
+    ]
+    for k, (kind, name) in enumerate(TEAMS):
+        team = Team(community_code=community.code, kind=kind, name=name, leader_id=volunteers[k + 1])
+        session.add(team)
+        session.flush()
+        members = {volunteers[0], volunteers[k + 1], volunteers[(k + 2) % len(volunteers)]}
+        session.execute(team_members.insert(), [{"team_id": team.id, "user_id": u} for u in members])
+    mine = [g for g in grids if g.parent_id == community.id]
+    admin = users["admin"]
+    for n, (category, description, path, satisfaction) in enumerate(DISPUTES):
+        grid = mine[n % len(mine)]
+        centre = cell_of[grid.id].representative_point()
+        lon, lat = to_lonlat(centre.x, centre.y)
+        reported = now - dt.timedelta(days=20 - 4 * n)
+        report = submit_report(
+            session,
+            lon=lon,
+            lat=lat,
+            category=category,
+            description=description,
+            channel="volunteer",
+            reporter_id=head.user_id,
+            now=reported,
+        ).report(session)
+        act(
+            session,
+            report,
+            users["dispatcher"],
+            "accept",
+            version=report.version,
+            now=reported + dt.timedelta(hours=1),
+        )
+        at = reported + dt.timedelta(hours=2)
+        for level, outcome in path:
+            at += dt.timedelta(days=1)
+            mediator = volunteers[1 + n % 4] if level == "neighbours" else None
+            record_step(
+                session,
+                admin,
+                report.id,
+                level=level,
+                outcome=outcome,
+                mediator_username=session.get_one(User, mediator).username if mediator else None,
+                mediator_name=None
+                if mediator
+                else {
+                    "party_member": "老党员刘大爷",
+                    "committee": "社区调委会",
+                    "judicial": "人民法院诉调对接",
+                }[level],
+                note="双方达成一致" if outcome == "resolved" else "未达成一致",
+                at=at,
+            )
+        if satisfaction:
+            record_follow_up(
+                session,
+                admin,
+                report.id,
+                satisfaction=satisfaction,
+                note="电话回访",
+                at=at + dt.timedelta(days=2),
+            )
+    today = (now + dt.timedelta(hours=8)).date()
+    for days in (3, 11, 25):
+        session.add(
+            Visit(
+                building_id=head.building_id,
+                grid_id=session.get(Building, head.building_id).grid_id,
+                user_id=users["worker"].id,
+                visited_on=today - dt.timedelta(days=days),
+                met=head.name,
+                met_person_id=head.id,
+                discussed="楼栋长汇报本楼情况",
+            )
+        )
+    session.flush()
+    return len(NETWORKS), len(TEAMS), len(DISPUTES)
 
 
 def _jittered_cells(rng: random.Random, x0: float, y0: float):

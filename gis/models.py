@@ -124,6 +124,46 @@ PERSON_KIND_NAMES = {
     "unit_head": _("unit head"),
 }
 
+# The community's own organisations (gis/people/volunteers.py): its volunteer teams' kinds, the
+# actions that earn points (each worth what the rule in force on its day says), the mediation
+# path's levels from the first layer up, a step's outcome and a follow-up call's answer.
+TEAM_KINDS = ("patrol", "information", "mediation", "sanitation", "care", "other")
+TEAM_KIND_NAMES = {
+    "patrol": _("security patrol"),
+    "information": _("information gathering"),
+    "mediation": _("dispute mediation"),
+    "sanitation": _("environment and sanitation"),
+    "care": _("care and concern"),
+    "other": _("other"),
+}
+POINT_ACTIONS = ("report_accepted", "patrol_hour", "dispute_mediated", "head_visit")
+POINT_ACTION_NAMES = {
+    "report_accepted": _("a report accepted"),
+    "patrol_hour": _("an hour of patrol"),
+    "dispute_mediated": _("a dispute mediated"),
+    "head_visit": _("a visit with a building head"),
+}
+MEDIATION_LEVELS = ("neighbours", "party_member", "committee", "judicial")
+MEDIATION_LEVEL_NAMES = {
+    "neighbours": _("neighbours and building head"),
+    "party_member": _("senior party member"),
+    "committee": _("community mediation committee"),
+    "judicial": _("judicial mediation"),
+}
+MEDIATION_OUTCOMES = ("resolved", "not_resolved", "referred")
+MEDIATION_OUTCOME_NAMES = {
+    "resolved": _("resolved"),
+    "not_resolved": _("not resolved"),
+    "referred": _("referred up"),
+}
+SATISFACTION = ("satisfied", "basically", "unsatisfied")
+SATISFACTION_NAMES = {
+    "satisfied": _("satisfied"),
+    "basically": _("basically satisfied"),
+    "unsatisfied": _("unsatisfied"),
+}
+NETWORK_ROLES = ("manager", "co_manager")
+NETWORK_ROLE_NAMES = {"manager": _("grid manager"), "co_manager": _("grid co-manager")}
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -864,3 +904,132 @@ class Visit(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     user: Mapped[User | None] = relationship()
+
+
+team_members = Table(
+    "team_members",
+    Base.metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Team(Base):
+    """A volunteer team of a community (治安巡防, 矛盾调解, …): its members are volunteers of that
+    community (``team_members``), one of them its leader."""
+
+    __tablename__ = "teams"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TEAM_KINDS), name="kind"),
+        UniqueConstraint("community_code", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    members: Mapped[list[User]] = relationship(secondary=team_members, order_by="User.display_name")
+    leader: Mapped[User | None] = relationship()
+
+
+class PointRule(Base):
+    """What one action is worth from ``effective_from`` on (积分规则): an action's points on a day
+    are those of its latest rule effective by then, so a new rule leaves past months alone."""
+
+    __tablename__ = "point_rules"
+    __table_args__ = (
+        CheckConstraint(_in("action", POINT_ACTIONS), name="action"),
+        CheckConstraint("points >= 0 AND points <= 1000", name="points"),
+        UniqueConstraint("action", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    points: Mapped[float] = mapped_column(Float)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MediationStep(Base):
+    """One step of a dispute's mediation path (矛盾纠纷化解): at which level, by whom (a volunteer
+    who logs in, or a name: a senior party member, the committee), when, and its outcome."""
+
+    __tablename__ = "mediation_steps"
+    __table_args__ = (
+        CheckConstraint(_in("level", MEDIATION_LEVELS), name="level"),
+        CheckConstraint(_in("outcome", MEDIATION_OUTCOMES), name="outcome"),
+        Index("ix_mediation_steps_report", "report_id", "at"),
+        Index("ix_mediation_steps_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(12))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    mediator_name: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    mediator: Mapped[User | None] = relationship(foreign_keys=[mediator_id])
+
+
+class FollowUp(Base):
+    """The follow-up call (回访) after a dispute was resolved: one per case, with the answer."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (CheckConstraint(_in("satisfaction", SATISFACTION), name="satisfaction"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    satisfaction: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Network(Base):
+    """A named grid network laid over the main hierarchy (党建网格, 治安网格: 多网合一)."""
+
+    __tablename__ = "networks"
+    __table_args__ = (CheckConstraint("code ~ '^[a-z0-9_-]{1,20}$'", name="code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NetworkArea(Base):
+    """An area of a network: its polygons do not overlap, so a point lies in at most one."""
+
+    __tablename__ = "network_areas"
+    __table_args__ = (UniqueConstraint("network_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    area_m2: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NetworkAreaPerson(Base):
+    """A person responsible for a network area: its manager, a co-manager (a party member who works
+    with the building heads of the area's buildings); ``user_id`` when they log in."""
+
+    __tablename__ = "network_area_people"
+    __table_args__ = (CheckConstraint(_in("role", NETWORK_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("network_areas.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -421,6 +421,25 @@ DOORS.update(
                 w, s, w.api.get(f"/api/v1/people/{w.homes[s]['person']}/export", headers=_headers(w, v))
             ),
         ),
+        # a dispute's mediation: a case read through the policy first (404 outside it)
+        **{
+            door: (
+                "case",
+                lambda w, v, s, path=path: (
+                    w.clients[v]
+                    .post(
+                        f"/cases/{w.cases[s].id}/{path}",
+                        data={"csrf_token": csrf_from(w.clients[v].get("/account").get_data(as_text=True))},
+                    )
+                    .status_code
+                    == 302
+                ),
+            )
+            for door, path in (
+                ("community.mediation_step_page", "mediation"),
+                ("community.follow_up_page", "follow-up"),
+            )
+        },
         "people.visit_photo_file": (
             "home",
             lambda w, v, s: _shown(
@@ -515,6 +534,24 @@ NOT_CASE_READS = {
     "ogc.collections": "the collections' names, CRSs and extent (of the areas): no case",
     "ogc.collection": "one collection's name, CRSs and extent: no case",
     "ogc.tilejson": "a tile layer's description: no case",
+    "community.teams_page": "the teams of the communities the asker may read (communities_seen_by): "
+    "volunteers' names, no case or resident; tests/test_community.py",
+    "community.create_team_page": "a write (runs_community)",
+    "community.add_member_page": "a write (runs_community)",
+    "community.remove_member_page": "a write (runs_community)",
+    "community.points_page": "points per volunteer, counted over their own deeds, in the communities the "
+    "asker may read (communities_seen_by); no case",
+    "community.points_json": "the same points as JSON",
+    "community.points_csv": "the same points as a spreadsheet",
+    "community.point_rules_page": "the points rules (admins)",
+    "community.add_point_rule_page": "a write (admins)",
+    "community.mediation_page": "counts per mediation level, community and team in the asker's stats_area",
+    "community.mediation_json": "the same counts as JSON",
+    "networks.page": "network areas and counts per area of the reports the asker may read (visible_to)",
+    "networks.list_json": "the networks' names and counts of areas",
+    "networks.layer": "network areas and their responsible people's names and roles (no phones)",
+    "networks.at": "the areas at a point and their responsible people (phones masked outside staff)",
+    "networks.indicators_json": "the counts per network area of the reports the asker may read (visible_to)",
 }
 
 

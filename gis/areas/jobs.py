@@ -40,6 +40,7 @@ from gis.areas.importer import (
     plan_buildings,
     plan_streets,
 )
+from gis.areas.networks import import_network, plan_network
 from gis.errors import DomainError
 from gis.i18n import Words, _
 from gis.models import ImportJob
@@ -61,17 +62,27 @@ AREA_OPTIONS = (
     "build_hierarchy",
 )
 BUILDING_OPTIONS = ("name_field", "households_field", "floors_field")
+NETWORK_OPTIONS = ("network_name", "code_field", "name_field")
 COMMON_OPTIONS = ("crs", "encoding", "layer", "replace")
 
 
 def _picked(kind: str, options: dict) -> dict[str, Any]:
     """The options a ``kind`` of file is read with."""
-    names = {"grids": AREA_OPTIONS, "buildings": BUILDING_OPTIONS, "streets": ("name_field",)}[kind]
+    names = {
+        "grids": AREA_OPTIONS,
+        "buildings": BUILDING_OPTIONS,
+        "streets": ("name_field",),
+        "networks": NETWORK_OPTIONS,
+    }[kind]
     return {k: options.get(k) for k in (*names, *COMMON_OPTIONS)}
 
 
 def plan_import(session: Session, kind: str, path: Path, options: dict, progress: Progress = no_progress):
-    """Read, validate and compare a file (``kind``: grids, buildings, streets) — only reads."""
+    """Read, validate and compare a file (``kind``: grids, buildings, streets, networks) — only reads."""
+    if kind == "networks":
+        return plan_network(
+            session, path, options.get("network") or "", progress=progress, **_picked(kind, options)
+        )
     if kind == "grids":
         return plan_areas(
             session, path, options.get("level") or "grid", progress=progress, **_picked(kind, options)
@@ -91,6 +102,8 @@ def check_import(
 def apply_import(session: Session, kind: str, path: Path, options: dict, user_id, progress) -> ImportResult:
     """Plan and write a file in ``session``'s transaction (the caller commits)."""
     picked = _picked(kind, options)
+    if kind == "networks":
+        return import_network(session, path, options.get("network") or "", progress=progress, **picked)
     if kind == "grids":
         level = options.get("level") or "grid"
         return import_areas(

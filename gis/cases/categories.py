@@ -80,6 +80,12 @@ TREE: dict[str, list[tuple[str, str, str, float | None]]] = {
 # leaves their choice alone.
 PRIVACY = {"21": "personal", "22": "personal", "25": "personal", "23": "internal", "24": "internal"}
 DEFAULT_PRIVACY = "public"
+# The disputes (矛盾纠纷) group: its cases run the mediation path (gis/cases/mediation.py).
+DISPUTES = "21"
+
+
+def is_dispute(category_code: str | None) -> bool:
+    return category_code is not None and category_code[:2] == DISPUTES and len(category_code) > 2
 
 
 def rows() -> list[dict]:

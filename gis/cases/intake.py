@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.accounts import UNAUTHORIZED_MESSAGE, digest_viewer
-from gis.assignment import check_point
-from gis.cases.lifecycle import record_intake
+from gis.assignment import AT_POINT, check_point
+from gis.cases.lifecycle import OUTSIDE_COMMUNITY, record_intake
 from gis.cases.photos import resize_photo
 from gis.coords import CRS_NAMES, to_wgs84
 from gis.errors import Conflict, Invalid, Unauthorized
@@ -125,7 +125,14 @@ def submit_report(
                 )
             )
         # a retry (or a racing one) with the same client_id: answer with the first
-        report_id = session.scalar(select(Report.id).where(Report.client_id == client_uuid))
+        report_id = (
+            session.scalar(select(Report.id).where(Report.client_id == client_uuid)) if client_uuid else None
+        )
+        if report_id is None and _outside_community(session, reporter_id, token_digest, wlon, wlat):
+            raise Invalid(
+                _("a volunteer reports within their own community: this point lies outside it"),
+                fields={"lon": _("outside your community")},
+            )
         if report_id is None:  # nothing else keeps a valid report out
             raise Conflict(_("the report was not recorded: send it again"))
         return Intake(report_id, created=False)
@@ -138,6 +145,22 @@ def submit_report(
         session.flush()
         return Intake(report_id, created=True)  # photo ids are read with the report
     return Intake(report_id, created=True, detail=detail)
+
+
+def _outside_community(session: Session, reporter_id, token_digest, lon: float, lat: float) -> bool:
+    """Whether intake refused the pin for a volunteer's community (the rule intake's statement ran)."""
+    reporter = (
+        "CAST(:reporter_id AS int)"
+        if reporter_id is not None
+        else "(SELECT id FROM users WHERE api_token_hash = :token_digest AND active)"
+    )
+    condition = OUTSIDE_COMMUNITY.format(reporter=reporter, point=AT_POINT)
+    return bool(
+        session.scalar(
+            text(f"SELECT {condition}"),
+            {"reporter_id": reporter_id, "token_digest": token_digest, "lon": lon, "lat": lat},
+        )
+    )
 
 
 def parse_client_id(client_id) -> uuid.UUID | None:

@@ -459,9 +459,18 @@ ANNOUNCED_REPORT = (
 )
 
 
+# A volunteer reports within their own community (a building head's beat, not the district's):
+# the condition true of a pin that breaks this, for the reporter ``reporter`` and the point ``point``.
+OUTSIDE_COMMUNITY = (
+    "EXISTS (SELECT 1 FROM users v WHERE v.id = {reporter} AND v.role = 'volunteer'"
+    " AND NOT EXISTS (SELECT 1 FROM areas c WHERE c.code = v.area_code AND ST_Covers(c.geom, {point})))"
+)
+
+
 # Intake in one statement and one round trip: the reporter (given, or the active user holding the
 # API token whose digest is given: a phone's call needs no lookup of its own), assignment, the
-# report row (only for a known sub-category and a known token; nothing on a repeated client_id),
+# report row (only for a known sub-category and a known token, a volunteer's in their community;
+# nothing on a repeated client_id),
 # its first event, and the report's details. No row back means a bad token, a bad category or a
 # retry; ``submit_report`` tells which, off the hot path.
 INTAKE_SQL = text(f"""
@@ -480,7 +489,8 @@ INTAKE_SQL = text(f"""
             CASE WHEN grid.kind = 'nearest' THEN grid.distance_m END, (SELECT id FROM building),
             'reported', 'community', false, 0, :now, :now, 1
         FROM grid, category, reporter
-        WHERE reporter.id IS NOT NULL OR :token_digest IS NULL
+        WHERE (reporter.id IS NOT NULL OR :token_digest IS NULL)
+          AND NOT {OUTSIDE_COMMUNITY.format(reporter="reporter.id", point=POINT)}
         ON CONFLICT (client_id) DO NOTHING
         RETURNING *),
     event AS (

@@ -20,7 +20,9 @@ Households, their people and the people's diary are ``personal`` by nature, scop
 that holds them: whole to the grid's worker, the community's staff (supervisors and dispatchers
 whose area holds the grid) and admins (``people_handled_by``); masked to other staff; a
 volunteer sees only their own community's (``people_visible_to``). Every read of them is
-recorded (``record_reads``).
+recorded (``record_reads``). A community's volunteer teams, their points and its mediation figures
+are read by its own volunteers, its grid workers and the staff over it (``communities_seen_by``);
+the staff over it organise them (``runs_community``).
 """
 
 from __future__ import annotations
@@ -175,6 +177,39 @@ def people_visible_to(viewer: Viewer | User, g: str = "buildings.grid_id") -> Co
     if viewer.role == "volunteer":
         return _grids_of_area(viewer, g) if viewer.area_code else NOTHING
     return EVERYTHING
+
+
+def communities_seen_by(viewer: Viewer | User, c: str = "teams.community_code") -> Condition:
+    """The communities whose teams, points and mediation ``viewer`` may read, as a condition on a
+    community code ``c``: a volunteer's own, an overseer's area's, a grid worker's grids',
+    every one for admins; none for departments and planners."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "admin" or (viewer.role in OVERSEERS and viewer.area_code is None):
+        return EVERYTHING
+    if viewer.role == "volunteer":
+        return (
+            Condition(f"{c} = :scope_area", {"scope_area": viewer.area_code}) if viewer.area_code else NOTHING
+        )
+    if viewer.role in OVERSEERS:
+        return Condition(f"{c} LIKE :scope_area || '%'", {"scope_area": viewer.area_code})
+    if viewer.role == "grid_worker":
+        return Condition(
+            f"{c} = ANY(ARRAY(SELECT substr(code, 1, 12) FROM areas"
+            " WHERE id = ANY(CAST(:scope_grids AS int[]))))",
+            {"scope_grids": list(viewer.grid_ids)},
+        )
+    return NOTHING
+
+
+def runs_community(viewer: Viewer | User, community_code: str) -> bool:
+    """Whether ``viewer`` organises this community's teams: an admin, an overseer whose area
+    holds it."""
+    viewer = viewer_of(viewer)
+    if viewer.role == "admin":
+        return True
+    return viewer.role in OVERSEERS and (
+        viewer.area_code is None or community_code.startswith(viewer.area_code)
+    )
 
 
 def record_reads(session: Session, viewer: Viewer | User, subject: str, ids, via: str) -> None:

@@ -361,7 +361,7 @@ window.GridWatch = window.GridWatch || {};
         toggle.setAttribute("aria-expanded", String(open));
       });
     }
-    const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour"));
+    const filters = () => Object.fromEntries(Array.from(new FormData(form)).filter(([k, v]) => v && k !== "colour" && k !== "network"));
     let shares = null;  // patrol coverage of the last 24 h, fetched when first asked for
     const mode = () => form.elements.colour.value;
     const choropleth = () => (mode() === "coverage"
@@ -444,6 +444,21 @@ window.GridWatch = window.GridWatch || {};
       gridLegend = GW.legendControl(map, choropleth().title, choropleth().legend).addTo(map);
       map.getContainer().dataset.colouredBy = mode();
     }
-    form.addEventListener("change", (e) => (e.target.name === "colour" ? recolour() : reports.reload()));
+    // another grid network (party, security grids) drawn in place of the main grids
+    let network = null;
+    function switchNetwork() {
+      const code = form.elements.network ? form.elements.network.value : "";
+      if (network) { network.remove(); network = null; }
+      map.getContainer().dataset.network = code;
+      if (!code) { grids.addTo(map); return; }
+      map.removeLayer(grids);
+      network = GW.viewportLayer(map, { name: "network", url: opts.networkUrl, params: () => ({ network: code }),
+        style: () => ({ color: "#6a3d9a", weight: 2, fillColor: "#cab2d6", fillOpacity: 0.25 }),
+        onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", [f.properties.name,
+          ...f.properties.people.map((p) => `${GW_NAME("network_role", p.role)}: ${p.name}`)].join(" · "))) });
+    }
+    if (form.elements.network && form.elements.network.value) switchNetwork();
+    form.addEventListener("change", (e) => (e.target.name === "colour" ? recolour()
+      : e.target.name === "network" ? switchNetwork() : reports.reload()));
   };
 })(window.GridWatch);

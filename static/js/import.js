@@ -38,7 +38,7 @@
 
   function showKind() {
     const kind = $("kind").value;
-    form.querySelectorAll("[data-for]").forEach((el) => el.classList.toggle("d-none", el.dataset.for !== kind));
+    form.querySelectorAll("[data-for]").forEach((el) => el.classList.toggle("d-none", !el.dataset.for.split(" ").includes(kind)));
   }
   $("file").addEventListener("change", () => {
     $("file-names").textContent = Array.from($("file").files, (f) => f.name).join(", ");

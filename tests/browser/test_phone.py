@@ -15,12 +15,20 @@ EVERYONE = ["/report", "/my", "/inbox", "/cases", "CASE", "/map", "/coverage", "
 DIARY = ["/diary", "/households/unvisited?grid=650202001001001&days=30", "BUILDING", "VISIT"]
 PAGES = {
     "worker": [*EVERYONE, *DIARY],
-    "louzhang": EVERYONE,
-    "supervisor": [*EVERYONE, "/dashboard", "/map?wall=1"],
+    "louzhang": [*EVERYONE, "/teams", "/points", "/points?board=1"],
+    "supervisor": [*EVERYONE, "/dashboard", "/map?wall=1", "/teams", "/points", "/mediation", "/networks"],
     "dispatcher": [*EVERYONE, "/dashboard"],
     "water": [*EVERYONE, "/templates"],
     "planner": [*EVERYONE, "/import", "/imports", "/import/households"],
-    "admin": [*EVERYONE, "/dashboard", "/import", "/admin/categories", "/admin/audit", "/templates"],
+    "admin": [
+        *EVERYONE,
+        "/dashboard",
+        "/import",
+        "/admin/categories",
+        "/admin/audit",
+        "/templates",
+        "/admin/point-rules",
+    ],
 }
 READY = {"/dashboard": "#dashboard[data-loaded]", "/map": ".folium-map[data-grids-loaded]"}
 ANONYMOUS = ["/login", "/api/v1/docs", "/nothing-here"]
