@@ -139,6 +139,29 @@ def base_report(dataset, kind: str, level: str | None) -> dict:
     }
 
 
+def metric_crs_of(frame: gpd.GeoDataFrame):
+    """The local metric CRS a layer in EPSG:4326 is measured in (areas, overlaps, gaps)."""
+    lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
+    return local_metric_crs(lon, lat)
+
+
+def usable_polygons(dataset, frame: gpd.GeoDataFrame, metric, ids, report: dict) -> gpd.GeoDataFrame:
+    """A polygon layer's rows that can go in (broken ones repaired, unusable ones rejected: both
+    in ``report``); the file is refused when none is left."""
+    cleaned, cleaning = clean_polygons(frame, metric, ids)
+    report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
+    if len(cleaned) == 0:
+        raise ImportRefused(
+            _(
+                "%(source)s: no usable polygon (all %(count)s rejected)",
+                source=dataset.source,
+                count=len(frame),
+            ),
+            report,
+        )
+    return cleaned
+
+
 def copy_rows(session: Session, table: str, columns: dict[str, str], rows) -> int:
     """COPY ``rows`` into ``table`` on the session's own connection (same transaction), in
     PostgreSQL's binary format: ``columns`` maps each column to the type its values are sent as
@@ -209,8 +232,7 @@ def plan_areas(
     report = base_report(dataset, "areas", level)
     report["replace"] = replace
     frame = dataset.frame.to_crs(4326)
-    lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
-    metric = local_metric_crs(lon, lat)
+    metric = metric_crs_of(frame)
 
     code_col = pick_field(frame, code_field, CODE_FIELDS, "code")
     name_col = pick_field(frame, name_field, NAME_FIELDS, "name")
@@ -219,17 +241,7 @@ def plan_areas(
     ids = [cell_text(v) for v in frame[code_col]] if code_col else None
 
     progress(_("validating geometry"), 0.2)
-    cleaned, cleaning = clean_polygons(frame, metric, ids)
-    report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
-    if len(cleaned) == 0:
-        raise ImportRefused(
-            _(
-                "%(source)s: no usable polygon (all %(count)s rejected)",
-                source=dataset.source,
-                count=len(frame),
-            ),
-            report,
-        )
+    cleaned = usable_polygons(dataset, frame, metric, ids, report)
     rows = cleaned.reset_index(drop=True)
     rows["row"] = [int(i) + 1 for i in cleaned.index]
     rows["name"] = [cell_text(v) for v in rows[name_col]] if name_col else None

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import shapely
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from gis.areas import topology
-from gis.areas.crs import local_metric_crs
-from gis.areas.geometry import check_polygon_layer, clean_polygons
+from gis.areas.geometry import check_polygon_layer
 from gis.areas.importer import (
     CODE_FIELDS,
     NAME_FIELDS,
@@ -35,9 +33,11 @@ from gis.areas.importer import (
     cell_text,
     copy_rows,
     ewkb,
+    metric_crs_of,
     no_progress,
     pick_field,
     preview_geojson,
+    usable_polygons,
 )
 from gis.areas.readers import read_dataset
 from gis.cases.policy import Condition
@@ -114,8 +114,7 @@ def plan_network(
     frame = dataset.frame.to_crs(4326)
     if len(frame) > MAX_AREAS:
         raise Invalid(_("a network has at most %(count)s areas in one file", count=MAX_AREAS))
-    lon, lat = shapely.centroid(shapely.union_all(frame.geometry.envelope.values)).coords[0]
-    metric = local_metric_crs(lon, lat)
+    metric = metric_crs_of(frame)
     code_col = pick_field(frame, code_field, CODE_FIELDS, "code")
     name_col = pick_field(frame, name_field, NAME_FIELDS, "name")
     people_cols = {
@@ -125,17 +124,7 @@ def plan_network(
     report["fields"] = {"code": code_col, "name": name_col, **{r: c[0] for r, c in people_cols.items()}}
     ids = [cell_text(v) for v in frame[code_col]] if code_col else None
     progress(_("validating geometry"), 0.2)
-    cleaned, cleaning = clean_polygons(frame, metric, ids)
-    report["repaired"], report["rejected"] = cleaning.repaired, cleaning.rejected
-    if len(cleaned) == 0:
-        raise ImportRefused(
-            _(
-                "%(source)s: no usable polygon (all %(count)s rejected)",
-                source=dataset.source,
-                count=len(frame),
-            ),
-            report,
-        )
+    cleaned = usable_polygons(dataset, frame, metric, ids, report)
     rows = cleaned.reset_index(drop=True)
     rows["code"] = [cell_text(v) for v in rows[code_col]] if code_col else [str(i + 1) for i in cleaned.index]
     rows["name"] = [cell_text(v) for v in rows[name_col]] if name_col else None
