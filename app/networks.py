@@ -17,6 +17,7 @@ from gis.areas.networks import areas_at, network_geojson, network_indicators, ne
 from gis.cases.policy import OVERSEERS, visible_to
 from gis.coords import to_wgs84
 from gis.geojson import parse_bbox
+from gis.models import NETWORK_ROLE_NAMES
 
 bp = Blueprint("networks", __name__)
 
@@ -45,6 +46,7 @@ def page():
         network=network_named(db(), code) if code else None,
         period=period,
         rows=rows,
+        role_names=NETWORK_ROLE_NAMES,
     )
 
 

@@ -6,6 +6,7 @@ at import), and a volunteer limited to their community."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -467,6 +468,22 @@ def test_a_point_and_a_building_are_found_in_each_network(session, place, tmp_pa
         at("2026-12-01", 0),
     )
     assert [(r["code"], r["reports"]) for r in rows] == [("P1", 2), ("P2", 1)]
+    # the co-manager works with the heads of the area's buildings: counted, not named
+    session.add(Person(kind="building_head", name="赵楼长", building_id=place["building"].id))
+    session.flush()
+    rows = network_indicators(
+        session,
+        "party",
+        visible_to(place["staff"], "r"),
+        at("2026-11-01", 0),
+        at("2026-12-01", 0),
+        at("2026-12-01", 0),
+    )
+    assert [(r["code"], r["buildings"], r["heads"]) for r in rows] == [("P1", 1, 1), ("P2", 0, 0)]
+    assert {(p["role"], p["name"]) for p in rows[0]["people"]} == {
+        ("manager", "张书记"),
+        ("co_manager", "李党员"),
+    }
     rows = network_indicators(
         session,
         "party",
@@ -595,3 +612,28 @@ def test_the_command_checks_then_imports_a_network(session, place, runner, tmp_p
     assert sorted(session.scalars(select(NetworkArea.code))) == ["P1", "P2"]
     again = runner.invoke(["import", "network", str(path), "--network", "party"])
     assert again.exit_code != 0 and "nothing was written" in again.output
+
+
+def test_a_planner_checks_then_imports_a_network_on_the_web(client, session, place, make_user, tmp_path):
+    planner = make_user("planner")
+    west, east = _halves()
+    path = _layer(
+        tmp_path, "治安网格", [("S1", "西片", west, {"负责人": "民警甲"}), ("S2", "东片", east, {})]
+    )
+    form = {"kind": "networks", "network": "security", "network_name": "治安网格"}
+
+    def post(**extra):
+        data = {**form, **extra, "file": (io.BytesIO(path.read_bytes()), path.name)}
+        return client.post(
+            "/api/v1/imports", headers=bearer(planner), content_type="multipart/form-data", data=data
+        )
+
+    check = post()
+    assert check.status_code == 200 and check.get_json()["report"]["features_kept"] == 2
+    assert session.scalar(select(func.count()).select_from(NetworkArea)) == 0
+    done = post(dry_run="0").get_json()
+    assert done["state"] == "done", done
+    assert sorted(session.scalars(select(NetworkArea.code))) == ["S1", "S2"]
+    again = post()  # the same codes, not replacing: refused with the report
+    assert again.status_code == 422 and "S1" in again.get_json()["error"]
+    assert post(network="Not A Code").status_code == 422

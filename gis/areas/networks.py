@@ -346,18 +346,40 @@ def network_indicators(
     session: Session, code: str, scope: Condition, start: dt.datetime, end: dt.datetime, now: dt.datetime
 ) -> list[dict]:
     """The indicators (gis/indicators.py's figures) of each area of a network, for the reports
-    created in [start, end) that ``scope`` (the policy's ``visible_to`` on ``r``) lets the asker read."""
+    created in [start, end) that ``scope`` (the policy's ``visible_to`` on ``r``) lets the asker
+    read; with its responsible people's names and how many buildings and building or unit heads
+    it holds (the heads its co-manager works with: counts, no person)."""
     network = network_named(session, code)
-    rows = session.execute(
-        text(
-            f"""SELECT a.code, a.name, c.*
+    rows = (
+        session.execute(
+            text(
+                f"""SELECT a.id, a.code, a.name, c.*, h.buildings, h.heads
                 FROM network_areas a CROSS JOIN LATERAL (
                     SELECT {count_columns(FIGURES.items())} FROM reports r
                     WHERE r.geom && a.geom AND ST_Covers(a.geom, r.geom)
                       AND r.created_at >= :start AND r.created_at < :end AND {scope.sql}) c
+                CROSS JOIN LATERAL (
+                    SELECT count(DISTINCT b.id) AS buildings, count(p.id) AS heads
+                    FROM buildings b LEFT JOIN people p ON p.building_id = b.id
+                        AND p.kind IN ('building_head', 'unit_head') AND p.erased_at IS NULL
+                    WHERE b.geom && a.geom AND ST_Covers(a.geom, ST_PointOnSurface(b.geom))) h
                 WHERE a.network_id = :network
                 ORDER BY a.code"""
-        ),
-        {**scope.params, "network": network.id, "start": start, "end": end, "now": now},
-    ).mappings()
-    return [{"code": r["code"], "name": r["name"], **figures_of(r)} for r in rows]
+            ),
+            {**scope.params, "network": network.id, "start": start, "end": end, "now": now},
+        )
+        .mappings()
+        .all()
+    )
+    people = _people_of(session, [r["id"] for r in rows], unmasked=False)
+    return [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "people": [{"role": p["role"], "name": p["name"]} for p in people.get(r["id"], [])],
+            "buildings": r["buildings"],
+            "heads": r["heads"],
+            **figures_of(r),
+        }
+        for r in rows
+    ]
