@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import scratch_engine, spread
 from gis.areas.crs import transformer
-from gis.areas.importer import _ewkb, copy_rows
+from gis.areas.importer import copy_rows, ewkb
 from gis.models import User
 from gis.patrols.coverage import (
     Window,
@@ -75,7 +75,7 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
                 CELL * CELL,
                 wkb,
             )
-            for i, wkb in enumerate(_ewkb(shapely.multipolygons([[g] for g in grids.values])))
+            for i, wkb in enumerate(ewkb(shapely.multipolygons([[g] for g in grids.values])))
         ),
     )
     width, height = NX * CELL, NY * CELL
@@ -94,7 +94,7 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
         {"name": "text", "geom": "geometry"},
         (
             (f"路{i}", wkb)
-            for i, wkb in enumerate(_ewkb(shapely.multilinestrings([[g] for g in streets.values])))
+            for i, wkb in enumerate(ewkb(shapely.multilinestrings([[g] for g in streets.values])))
         ),
     )
     # 12 buildings a grid, set back 15-50 m from the streets (between the 125 m lattice lines)
@@ -106,7 +106,7 @@ def make_district(session: Session, rng: np.random.Generator) -> None:
         session,
         "buildings",
         {"geom": "geometry"},
-        ((wkb,) for wkb in _ewkb(shapely.multipolygons([[g] for g in footprints.values]))),
+        ((wkb,) for wkb in ewkb(shapely.multipolygons([[g] for g in footprints.values]))),
     )
     session.execute(
         text("""
@@ -162,7 +162,7 @@ def make_patrols(session: Session, rng: np.random.Generator, walkers: int, user_
         ).scalar_one()
         xy = walk(rng, fixes)
         lon, lat = to_lonlat(xy[:, 0], xy[:, 1])
-        wkb = _ewkb(shapely.points(lon, lat))
+        wkb = ewkb(shapely.points(lon, lat))
         times = [start + dt.timedelta(seconds=EVERY_S * i) for i in range(fixes)]
         rows.extend(zip([track_id] * fixes, [0] * fixes, times, [6.0] * fixes, wkb))
         total += fixes
