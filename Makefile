@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDWATCH_VAR ?= $(CURDIR)/var
 
-.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc clean
+.PHONY: run test lint lock setup system venv assets catalogues i18n screenshots db bench bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc bench-standby clean
 
 run: setup db
 	$(BIN)/gridwatch demo --if-empty
@@ -90,7 +90,7 @@ db: venv
 CITY_SIDES = 100 180
 comma := ,
 space := $(subst ,, )
-bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc
+bench: bench-intake bench-import bench-coverage bench-indicators bench-map bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc bench-standby
 bench-import: BENCH = import_buildings
 bench-coverage: BENCH = patrol_coverage
 bench-report-page: BENCH = report_page
@@ -99,7 +99,8 @@ bench-cases: BENCH = cases_list
 bench-live: BENCH = live
 bench-diary: BENCH = diary
 bench-ogc: BENCH = ogc
-bench-import bench-coverage bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc: setup
+bench-standby: BENCH = standby
+bench-import bench-coverage bench-report-page bench-regrid bench-cases bench-live bench-diary bench-ogc bench-standby: setup
 	$(BIN)/gridwatch db up
 	$(BIN)/python -m bench.$(BENCH)
 bench-intake bench-indicators: setup

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_login import current_user
 
 from app.auth import bearer_digest, checks_token_itself, current_viewer, public
-from app.database import db
+from app.database import db, reads
 from app.i18n import CategoryNames
 from app.openapi import Reply, document, operation
 from app.params import department_id, intake_limits, proof_from_request, user_id
@@ -259,7 +259,7 @@ def photo(photo_id: int, query: PhotoQuery):
 )
 def reports_layer(query: ReportsLayerQuery):
     out = reports_geojson(
-        db(),
+        reads(),
         current_viewer(),
         parse_bbox(query.bbox),
         status=query.status or None,
@@ -280,7 +280,7 @@ def reports_layer(query: ReportsLayerQuery):
     tags=("map",),
 )
 def buildings_layer(query: LayerQuery):
-    return Response(buildings_geojson(db(), parse_bbox(query.bbox), query.zoom), mimetype=GEOJSON)
+    return Response(buildings_geojson(reads(), parse_bbox(query.bbox), query.zoom), mimetype=GEOJSON)
 
 
 @bp.get("/layers/<level>.geojson")
@@ -301,7 +301,7 @@ def areas_layer(level: str, query: LayerQuery):
         if query.download == "1"
         else {}
     )
-    out = areas_geojson(db(), level, parse_bbox(query.bbox), query.zoom, auto)
+    out = areas_geojson(reads(), level, parse_bbox(query.bbox), query.zoom, auto)
     return Response(out, mimetype=GEOJSON, headers=headers)
 
 
@@ -312,7 +312,7 @@ def areas_layer(level: str, query: LayerQuery):
     tags=("areas",),
 )
 def grid_detail(code: str):
-    summary = grid_summary(db(), current_viewer(), code)
+    summary = grid_summary(reads(), current_viewer(), code)
     if summary is None:
         raise NotFound(_("no grid %(code)s", code=code))
     summary["last_patrol"] = summary["last_patrol"].isoformat() if summary["last_patrol"] else None

@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from gis.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from gis.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError, EmbeddedReplica
 from gis.errors import DomainError
 from gis.i18n import _, texts
 from gis.models import ROLES
@@ -88,6 +88,77 @@ def status():
         click.echo(_("external (DATABASE_URL)"))
         return
     click.echo(_embedded().status())
+
+
+@db.group()
+def replica():
+    """A streaming hot standby of the embedded cluster (var/pg-replica, its own socket)."""
+
+
+def _embedded_replica() -> EmbeddedReplica | None:
+    if os.environ.get("DATABASE_REPLICA_URL"):
+        click.echo(_("DATABASE_REPLICA_URL is set: GridWatch uses that standby and manages none"))
+        return None
+    _embedded()  # refuses when DATABASE_URL is set
+    return EmbeddedReplica()
+
+
+@replica.command("up")
+def replica_up():
+    """Copy the primary (pg_basebackup, once) and start the standby; SYNCHRONOUS_STANDBY=on makes
+    every commit wait until the standby has applied it."""
+    standby = _embedded_replica()
+    if standby is None:
+        return
+    try:
+        done = standby.up(synchronous=current_app.config["SYNCHRONOUS_STANDBY"])
+    except EmbeddedPostgresError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(_("hot standby %(done)s (%(root)s)", done=done, root=standby.root))
+
+
+@replica.command("down")
+def replica_down():
+    """Stop the standby (the primary stops waiting for it first)."""
+    standby = _embedded_replica()
+    if standby is not None:
+        click.echo(standby.down())
+
+
+@replica.command("status")
+def replica_status():
+    """absent / stopped / running, and how far behind the primary it is."""
+    standby = _embedded_replica()
+    if standby is None:
+        return
+    state = standby.status()
+    if state != "running":
+        click.echo(state)
+        return
+    replay = standby.replay()
+    click.echo(
+        _(
+            "running as %(role)s; replayed %(lsn)s, %(lag)s bytes behind, "
+            "last commit replayed %(seconds)s s ago",
+            role=replay["role"],
+            lsn=replay["replayed_lsn"],
+            lag=replay["lag_bytes"],
+            seconds=replay["since_last_commit_s"],
+        )
+    )
+
+
+@db.command()
+def promote():
+    """Make the standby the primary (the primary is gone): GridWatch's URL names both sockets, so
+    new connections find it without a restart."""
+    standby = _embedded_replica()
+    if standby is None:
+        return
+    try:
+        click.echo(standby.promote())
+    except EmbeddedPostgresError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @db.command()

@@ -23,7 +23,7 @@ from flask import (
 from sqlalchemy import select
 
 from app.auth import current_viewer, roles_required
-from app.database import db
+from app.database import db, reads
 from app.openapi import Reply, operation, query_of
 from app.params import parse_time, period_arg, today
 from app.schemas import REFUSED, MediationQuery, PointsQuery
@@ -143,7 +143,7 @@ def remove_member_page(team_id: int, user_id: int):
 def _points() -> dict:
     query = query_of(PointsQuery)
     month = parse_month(query.month, today())
-    return monthly_points(db(), current_viewer(), month, current_app.config["TIMEZONE"], query.community)
+    return monthly_points(reads(), current_viewer(), month, current_app.config["TIMEZONE"], query.community)
 
 
 @bp.get("/points")
@@ -289,7 +289,7 @@ def _mediation() -> dict:
     query = query_of(MediationQuery)
     period = period_arg()
     within = stats_area(current_viewer(), query.within)
-    result = mediation_figures(db(), current_viewer(), period.start, period.end, within)
+    result = mediation_figures(reads(), current_viewer(), period.start, period.end, within)
     result["period"] = {"label": period.label, "from": period.start.isoformat(), "to": period.end.isoformat()}
     return result
 

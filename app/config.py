@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import secrets
 
-from gis.embedded_postgres import database_url, var_dir
+from gis.embedded_postgres import database_url, replica_url, var_dir
 
 
 def _secret_key() -> str:
@@ -40,6 +40,11 @@ def from_environment() -> dict:
         **cookie_settings(os.environ.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on")),
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": database_url(),
+        # a hot standby serving the reads it may (app/database.py's reads()); None: all on the primary
+        "DATABASE_REPLICA_URL": replica_url(),
+        # commits wait until the standby has applied them: an acknowledged report is on both machines
+        "SYNCHRONOUS_STANDBY": os.environ.get("SYNCHRONOUS_STANDBY", "").lower()
+        in ("1", "true", "yes", "on"),
         # Basemap: an XYZ tile URL (OSM-style, Tianditu with its key, an intranet server) or empty
         # for "no basemap" (grids and buildings alone; works offline).
         "BASEMAP_URL": os.environ.get("BASEMAP_URL", ""),

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from app.auth import current_viewer, roles_required
-from app.database import db
+from app.database import db, reads
 from app.openapi import Reply, operation, query_of
 from app.params import period_arg, today
 from app.schemas import Error, Stats, StatsQuery
@@ -32,9 +32,9 @@ def _result(with_trend: bool = False) -> dict:
     level = query_of(StatsQuery).level
     within = stats_area(current_viewer(), (request.args.get("within") or "").strip() or None)
     period = period_arg()
-    result = indicators(db(), level, period, within=within)
+    result = indicators(reads(), level, period, within=within)
     if with_trend:
-        result["trend"] = trend(db(), period, within, totals=result["total"])
+        result["trend"] = trend(reads(), period, within, totals=result["total"])
     return result
 
 

@@ -1,11 +1,12 @@
-"""/healthz: is the database there, and with which PostGIS (for load balancers and people)."""
+"""/healthz: is the database there, with which PostGIS, and how far behind its standby is (for load
+balancers and people)."""
 
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.auth import public
-from app.database import db
+from app.database import db, standby_state
 
 bp = Blueprint("health", __name__)
 
@@ -23,4 +24,8 @@ def healthz():
         db().rollback()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"
         return jsonify({"status": "unavailable", "database": reason}), 503
-    return jsonify({"status": "ok", "postgresql": row.pg, "postgis": row.postgis})
+    out = {"status": "ok", "postgresql": row.pg, "postgis": row.postgis}
+    standby = standby_state()
+    if standby is not None:
+        out["standby"] = standby
+    return jsonify(out)

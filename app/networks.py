@@ -9,7 +9,7 @@ import datetime as dt
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from app.auth import current_viewer
-from app.database import db
+from app.database import db, reads
 from app.openapi import Reply, operation
 from app.params import period_arg
 from app.schemas import GEO, GEOJSON, REFUSED, NetworkIndicatorsQuery, NetworkLayerQuery, PointQuery
@@ -30,7 +30,7 @@ def unmasked_contacts() -> bool:
 def _indicators(code: str) -> tuple[dict, list[dict]]:
     period = period_arg()
     rows = network_indicators(
-        db(), code, visible_to(current_viewer(), "r"), period.start, period.end, dt.datetime.now(dt.UTC)
+        reads(), code, visible_to(current_viewer(), "r"), period.start, period.end, dt.datetime.now(dt.UTC)
     )
     return {"label": period.label, "from": period.start.isoformat(), "to": period.end.isoformat()}, rows
 
@@ -64,7 +64,7 @@ def list_json():
     tags=("map",),
 )
 def layer(query: NetworkLayerQuery):
-    return Response(network_geojson(db(), query.network, parse_bbox(query.bbox)), mimetype=GEOJSON)
+    return Response(network_geojson(reads(), query.network, parse_bbox(query.bbox)), mimetype=GEOJSON)
 
 
 @bp.get("/api/v1/networks/at")

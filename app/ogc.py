@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth import current_viewer, public
-from app.database import db
+from app.database import reads
 from gis.accounts import Viewer
 from gis.errors import Invalid, Unauthorized
 from gis.geojson import parse_bbox
@@ -127,7 +127,7 @@ def _collection_json(collection_id: str, offered: list, bbox) -> dict:
 @bp.get("/ogc/collections")
 @public
 def collections():
-    offered, bbox = crs_list(db()), extent(db())
+    offered, bbox = crs_list(reads()), extent(reads())
     return _answer(
         {
             "collections": [_collection_json(cid, offered, bbox) for cid in COLLECTIONS],
@@ -142,7 +142,7 @@ def collections():
 @public
 def collection(collection_id: str):
     find_collection(collection_id)  # NotFound, said as the domain says it
-    c = _collection_json(collection_id, crs_list(db()), extent(db()))
+    c = _collection_json(collection_id, crs_list(reads()), extent(reads()))
     return _answer(c, c["title"])
 
 
@@ -168,7 +168,7 @@ def _cursor() -> int | None:
 @bp.get("/ogc/collections/<collection_id>/items")
 @public
 def collection_items(collection_id: str):
-    session = db()
+    session = reads()
     offered = crs_list(session)
     crs = parse_crs(offered, request.args.get("crs"))
     bbox_crs = parse_crs(offered, request.args.get("bbox-crs"), "bbox-crs")
@@ -237,7 +237,9 @@ def _with_coverage(features: str) -> str:
     shares = {}
     if grids:
         window = Window(start or end - dt.timedelta(hours=24), end)
-        shares = {g["code"]: g for g in grid_coverage(db(), window, grid_ids=[f["id"] for f in grids]).grids}
+        shares = {
+            g["code"]: g for g in grid_coverage(reads(), window, grid_ids=[f["id"] for f in grids]).grids
+        }
     for f in grids:
         figures = shares.get(f["properties"]["code"], {})
         f["properties"].update(
@@ -250,8 +252,8 @@ def _with_coverage(features: str) -> str:
 @bp.get("/ogc/collections/<collection_id>/items/<int:feature_id>")
 @public
 def collection_item(collection_id: str, feature_id: int):
-    crs = parse_crs(crs_list(db()), request.args.get("crs"))
-    one = feature(db(), collection_id, _viewer(), crs, feature_id)
+    crs = parse_crs(crs_list(reads()), request.args.get("crs"))
+    one = feature(reads(), collection_id, _viewer(), crs, feature_id)
     if collection_id == "coverage":
         one = _with_coverage(f"[{one}]")[1:-1]
     if _wants_html():
@@ -264,7 +266,7 @@ def collection_item(collection_id: str, feature_id: int):
 @bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf")
 @public
 def vector_tile(layer: str, z: int, x: int, y: int):
-    data = tile(db(), layer, z, x, y, _viewer())
+    data = tile(reads(), layer, z, x, y, _viewer())
     cache = "private, max-age=60" if layer == "reports" else "public, max-age=300"
     return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers={"Cache-Control": cache})
 
@@ -273,8 +275,8 @@ def vector_tile(layer: str, z: int, x: int, y: int):
 @public
 def tilejson(layer: str):
     if layer not in TILE_LAYERS:
-        tile(db(), layer, 0, 0, 0, None)  # NotFound, said as the domain says it
-    bbox = extent(db()) or [-180, -85, 180, 85]
+        tile(reads(), layer, 0, 0, 0, None)  # NotFound, said as the domain says it
+    bbox = extent(reads()) or [-180, -85, 180, 85]
     template = url_for("ogc.vector_tile", layer=layer, z=0, x=0, y=0, _external=True).replace(
         "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
     )

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from sqlalchemy import select
 
 from app.auth import current_row, current_viewer
-from app.database import db
+from app.database import db, reads
 from app.i18n import local_zone
 from app.maps import coverage_map, render_parts
 from app.openapi import Reply, operation, query_of
@@ -195,7 +195,7 @@ def upload_gpx(body: GpxForm):
 )
 def coverage(query: WindowQuery):
     bbox = parse_bbox(query.bbox) if query.bbox else None
-    return jsonify(grid_coverage(db(), coverage_window(query), bbox=bbox).as_json())
+    return jsonify(grid_coverage(reads(), coverage_window(query), bbox=bbox).as_json())
 
 
 @bp.get("/api/v1/coverage/gaps.geojson")
@@ -207,7 +207,7 @@ def coverage(query: WindowQuery):
 )
 def gaps(query: WindowQuery):
     bbox = parse_bbox(query.bbox)
-    return Response(uncovered_streets_geojson(db(), coverage_window(query), bbox=bbox), mimetype=GEOJSON)
+    return Response(uncovered_streets_geojson(reads(), coverage_window(query), bbox=bbox), mimetype=GEOJSON)
 
 
 @bp.get("/api/v1/layers/tracks.geojson")
@@ -221,7 +221,7 @@ def tracks_layer(query: WindowQuery):
     bbox = parse_bbox(query.bbox)
     tolerance = tolerance_for_zoom(query.zoom if query.zoom is not None else 16)
     return Response(
-        tracks_geojson(db(), current_viewer(), coverage_window(query), bbox, tolerance), mimetype=GEOJSON
+        tracks_geojson(reads(), current_viewer(), coverage_window(query), bbox, tolerance), mimetype=GEOJSON
     )
 
 
@@ -229,7 +229,7 @@ def tracks_layer(query: WindowQuery):
 def page():
     """Coverage for a window: the map, grids not visited, the hour-by-hour check, a GPX upload."""
     window = coverage_window(query_of(WindowQuery))
-    result = grid_coverage(db(), window).as_json()
+    result = grid_coverage(reads(), window).as_json()
     grids = result["grids"]
     unvisited = sorted((g for g in grids if not g["minutes"]), key=lambda g: g["code"])
     hours = window.hours if window.hours and window.hours <= 48 else None

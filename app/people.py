@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy import select
 
 from app.auth import current_viewer, roles_required
-from app.database import db
+from app.database import db, reads
 from app.i18n import CategoryNames
 from app.networks import unmasked_contacts
 from app.openapi import Reply, operation, query_of
@@ -467,7 +467,7 @@ def unvisited(query: UnvisitedQuery):
     tags=("map",),
 )
 def unvisited_layer(query: UnvisitedLayerQuery):
-    body = not_visited_geojson(db(), current_viewer(), parse_bbox(query.bbox), query.days, today())
+    body = not_visited_geojson(reads(), current_viewer(), parse_bbox(query.bbox), query.days, today())
     return Response(body, mimetype=GEOJSON)
 
 

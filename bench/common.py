@@ -49,10 +49,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, workers: int = 2) -> tuple[subprocess.Popen, int]:
-    """GridWatch served as ``gridwatch serve`` serves it, on a free port."""
+def start_gunicorn(
+    database_url: str, workers: int = 2, env: dict | None = None
+) -> tuple[subprocess.Popen, int]:
+    """GridWatch served as ``gridwatch serve`` serves it, on a free port (``env``: more settings)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     proc = subprocess.Popen(
         gunicorn_command(f"127.0.0.1:{port}", workers),
         env=env,

@@ -1,9 +1,15 @@
-"""A private PostgreSQL 15 + PostGIS cluster under ``var/pg``.
+"""A private PostgreSQL 15 + PostGIS cluster under ``var/pg``, and its hot standby.
 
 A fresh clone needs no database set-up: the cluster listens only on a unix socket inside its own
 folder (no port to collide with), trusts local connections, and is started as the ``postgres``
 user when we run as root (PostgreSQL refuses to run as root). With ``DATABASE_URL`` set, none of
 this is used.
+
+``EmbeddedReplica`` is a streaming hot standby of it under ``var/pg-replica`` (PostgreSQL's own
+replication: ``pg_basebackup -R``, its own socket). While one exists the primary's URL names both
+sockets with ``target_session_attrs=read-write`` (libpq's multi-host): after ``promote`` new
+connections find the new primary without a restart. The reads' URL names the standby first with
+``prefer-standby``, so reads fall back to the primary when the standby is down.
 """
 
 from __future__ import annotations
@@ -30,16 +36,35 @@ def var_dir() -> Path:
     return Path(os.environ.get("GRIDWATCH_VAR") or Path.cwd() / "var").resolve()
 
 
-def database_url(dbname: str = DEFAULT_DB) -> str:
-    """``DATABASE_URL`` when set, else the embedded cluster's URL. A plain ``postgresql://`` URL
-    gets the driver GridWatch ships (psycopg 3), not SQLAlchemy's default (psycopg2)."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return EmbeddedPostgres().url(dbname)
+def _with_driver(url: str) -> str:
+    """A plain ``postgresql://`` URL with the driver GridWatch ships (psycopg 3), not SQLAlchemy's
+    default (psycopg2)."""
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain) :]
     return url
+
+
+def database_url(dbname: str = DEFAULT_DB) -> str:
+    """``DATABASE_URL`` when set, else the embedded cluster's URL (both sockets while it has a
+    standby: whichever accepts writes)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        replica = EmbeddedReplica()
+        return replica.writes_url(dbname) if replica.exists() else EmbeddedPostgres().url(dbname)
+    return _with_driver(url)
+
+
+def replica_url(dbname: str = DEFAULT_DB) -> str | None:
+    """Where reads a standby may serve go: ``DATABASE_REPLICA_URL`` when set, else the embedded
+    standby's (with the primary behind it) when there is one, else None (everything on the primary)."""
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if url:
+        return _with_driver(url)
+    if os.environ.get("DATABASE_URL"):
+        return None
+    replica = EmbeddedReplica()
+    return replica.reads_url(dbname) if replica.exists() else None
 
 
 class EmbeddedPostgres:
@@ -90,6 +115,29 @@ class EmbeddedPostgres:
             return "not running"
         self._run([PG_BIN / "pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w"])
         return "stopped"
+
+    def row(self, sql: str, params: tuple = ()) -> tuple:
+        """The one row ``sql`` answers, on the ``postgres`` database."""
+        with psycopg.connect(self.dsn("postgres")) as conn:
+            found = conn.execute(sql, params).fetchone()
+        assert found is not None, sql
+        return found
+
+    def set_synchronous(self, standby: str | None) -> None:
+        """Make commits wait until ``standby`` has applied them (``remote_apply``: durable there,
+        and visible to the reads it serves), or (None) wait for nobody."""
+        if standby:
+            statements = [
+                f"ALTER SYSTEM SET synchronous_standby_names = '{standby}'",
+                "ALTER SYSTEM SET synchronous_commit = 'remote_apply'",
+            ]
+        else:
+            statements = [
+                "ALTER SYSTEM RESET synchronous_standby_names",
+                "ALTER SYSTEM RESET synchronous_commit",
+            ]
+        for sql in [*statements, "SELECT pg_reload_conf()"]:
+            self.execute("postgres", sql)
 
     def ensure_database(self, dbname: str) -> None:
         """Create ``dbname`` with the PostGIS extension unless it exists."""
@@ -194,3 +242,114 @@ class EmbeddedPostgres:
             except psycopg.OperationalError:
                 time.sleep(0.1)
         raise EmbeddedPostgresError(f"the server started but accepts no connections (log: {self.logfile})")
+
+
+REPLICA_NAME = "gridwatch_replica"  # the standby's application_name (synchronous_standby_names)
+
+
+class EmbeddedReplica(EmbeddedPostgres):
+    """A streaming hot standby of ``primary`` under ``var/pg-replica``, with its own socket."""
+
+    def __init__(self, root: Path | None = None, primary: EmbeddedPostgres | None = None):
+        super().__init__(root or var_dir() / "pg-replica")
+        self.primary = primary or EmbeddedPostgres()
+
+    def exists(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def _hosts(self, *clusters: EmbeddedPostgres) -> str:
+        return ",".join(str(c.socket_dir) for c in clusters)
+
+    def writes_url(self, dbname: str = DEFAULT_DB) -> str:
+        """Both sockets, the one accepting writes taken: the primary, or the standby once promoted."""
+        hosts = self._hosts(self.primary, self)
+        return f"postgresql+psycopg://postgres@/{dbname}?host={hosts}&target_session_attrs=read-write"
+
+    def reads_url(self, dbname: str = DEFAULT_DB) -> str:
+        """The standby first, the primary when the standby is down."""
+        hosts = self._hosts(self, self.primary)
+        return f"postgresql+psycopg://postgres@/{dbname}?host={hosts}&target_session_attrs=prefer-standby"
+
+    def up(self, synchronous: bool = False) -> str:
+        """Copy the running primary (once), start the standby, and set whether the primary's
+        commits wait for it (``synchronous``: applied there before acknowledged). Idempotent."""
+        if self.primary.status() != "running":
+            raise EmbeddedPostgresError("the primary is not running: `gridwatch db up` first")
+        done = []
+        state = self.status()
+        if state == "absent":
+            self._copy_primary()
+            done.append("copied from the primary")
+            state = "stopped"
+        if state == "stopped":
+            self._start()
+            done.append("started")
+        self.primary.set_synchronous(REPLICA_NAME if synchronous else None)
+        done.append("synchronous" if synchronous else "asynchronous")
+        return ", ".join(done)
+
+    def down(self) -> str:
+        """Stop the standby; the primary first stops waiting for it (or its commits would hang)."""
+        if self.primary.status() == "running":
+            self.primary.set_synchronous(None)
+        return super().down()
+
+    def promote(self) -> str:
+        """Make the standby the primary (the old primary must not come back as one)."""
+        if self.status() != "running":
+            raise EmbeddedPostgresError("the standby is not running: nothing to promote")
+        self._run([PG_BIN / "pg_ctl", "promote", "-D", self.data, "-w", "-t", "60"])
+        return "promoted"
+
+    def replay(self) -> dict:
+        """The standby's state: in recovery or promoted, the WAL it has replayed, how far behind
+        the primary's last write it is (bytes, and seconds since the last replayed commit)."""
+        standby, replayed, seconds = self.row(
+            "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn(),"
+            " extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+        )
+        lag = None
+        if standby and self.primary.status() == "running":
+            (lag,) = self.primary.row(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (str(replayed),)
+            )
+        return {
+            "role": "standby" if standby else "primary",
+            "replayed_lsn": str(replayed) if replayed else None,
+            "lag_bytes": int(lag) if lag is not None else None,
+            "since_last_commit_s": round(float(seconds), 3) if seconds is not None else None,
+        }
+
+    def _copy_primary(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        owner = self._owner()
+        if owner:
+            entry = pwd.getpwnam(owner)
+            for path in (self.root, self.socket_dir):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a half-made copy from an interrupted one
+        self._run(
+            [
+                PG_BIN / "pg_basebackup",
+                "-D",
+                self.data,
+                "-d",
+                f"host={self.primary.socket_dir} user=postgres application_name={REPLICA_NAME}",
+                "-X",
+                "stream",
+                "-R",
+                "-c",
+                "fast",
+            ]
+        )
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# GridWatch's hot standby: its own socket, read queries while it replays\n"
+                f"unix_socket_directories = '{self.socket_dir}'\n"
+                "hot_standby = on\n"
+                "hot_standby_feedback = on\n"
+                # a long map or export query on the standby is not cancelled by replay for 30 s
+                "max_standby_streaming_delay = 30s\n"
+            )

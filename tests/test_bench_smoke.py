@@ -11,6 +11,7 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
+from gis.embedded_postgres import var_dir
 from tests.conftest import scratch_database_url
 
 # (module, tiny arguments, what its last lines must say)
@@ -60,6 +61,14 @@ BENCHES = [
         "full read ≤ 2× ogr2ogr",
     ),
     ("coverage_accuracy", ["--tracks", "2", "--hours", "0.2"], "quad_segs"),
+    (
+        "standby",
+        [
+            *("--side", "8", "--seconds", "3", "--rounds", "1", "--writers", "1", "--readers", "1"),
+            *("--throwaway", "--root", str(var_dir() / "smoke-standby")),
+        ],
+        "intake with reads on the standby",
+    ),
 ]
 
 

@@ -100,9 +100,16 @@ def _dispute(session, place, reporter, when: dt.datetime, n: int = 0, category: 
 # -- points --------------------------------------------------------------------------------------------
 def test_points_follow_the_rule_in_force_on_each_day_across_a_rule_change(session, place):
     v1, v2, dispatcher = place["v1"], place["v2"], place["dispatcher"]
-    # November: 2 points a report accepted until the 15th, 3 from then on (a rule added ahead)
-    session.add(PointRule(action="report_accepted", points=3, effective_from=dt.date(2026, 11, 15)))
-    session.add(PointRule(action="patrol_hour", points=1.5, effective_from=dt.date(2026, 11, 1)))
+    # the rules of the test's own (the migration's defaults date from 2000, and a truncating test may
+    # have taken them): a report accepted is worth 2 until the 15th, 3 from then on
+    for action, points, since in (
+        ("report_accepted", 2, dt.date(2026, 10, 1)),
+        ("report_accepted", 3, dt.date(2026, 11, 15)),
+        ("patrol_hour", 1.5, dt.date(2026, 11, 1)),
+        ("dispute_mediated", 5, dt.date(2026, 10, 1)),
+        ("head_visit", 1, dt.date(2026, 10, 1)),
+    ):
+        session.add(PointRule(action=action, points=points, effective_from=since))
     for day in ("2026-11-10", "2026-11-14", "2026-11-20"):  # accepted on 10th and 14th (2 each), 20th (3)
         report = _dispute(session, place, v1, at(day, 8))
         act(session, report, dispatcher, "accept", version=report.version, now=at(day, 9))
@@ -118,7 +125,7 @@ def test_points_follow_the_rule_in_force_on_each_day_across_a_rule_change(sessio
         )
     )
     session.add(PatrolTrack(user_id=v2.id, source="live", started_at=at("2026-11-06", 8), ended_at=None))
-    # a dispute v2 mediated (5 points, the migration's rule) and one they failed to
+    # a dispute v2 mediated (5 points) and one they failed to
     done = _dispute(session, place, v1, at("2026-11-02"), category="2102")
     record_step(
         session,

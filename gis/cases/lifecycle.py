@@ -523,6 +523,7 @@ def record_intake(session: Session, params: dict, alone: bool = False):
     autocommit — atomic by itself, committed before it answers, one round trip instead of three
     (BEGIN, the statement, COMMIT) — and the session's own commit then has nothing left to do."""
     wrapper = session.connection()
+    session.info["wrote"] = True  # it may commit by itself: whoever tracks writes is told
     connection: Any = wrapper.connection.driver_connection  # psycopg's
     alone = alone and connection.info.transaction_status == TransactionStatus.IDLE
     values = [params[name] for name in INTAKE_PARAMETERS]

@@ -1,0 +1,239 @@
+"""Reads on a hot standby while intake writes at full rate: does the standby keep intake's pace?
+
+A primary and its streaming standby of their own (under var/bench-standby, so the main cluster's
+benchmark cities are not copied), holding bench/city.py's city (``--side 60``: 3,600 grids,
+108,000 buildings, 360,000 reports). Two gunicorns (2 workers each) on the same primary: one with
+everything on the primary, one with the reads on the standby (DATABASE_REPLICA_URL: map layers
+and indicators go there; intake and the writer's own reads stay on the primary, read-your-writes
+by LSN). Three loads take turns (A B C C B A …):
+- intake alone: ``--writers`` phones posting reports as fast as they are answered;
+- mixed, all on the primary: the same phones, and ``--readers`` supervisors each looping over a
+  map view (reports and grids layers of a random 6 × 6-grid view) and the dashboard's request
+  (GET /api/v1/stats?level=community, last 30 days);
+- mixed, reads on the standby: the same, on the second server.
+Prints intake's req/s per load, the map's and the dashboard's p95, with the spread over the turns.
+Target: with reads on the standby, intake keeps ≥ 90 % of its rate alone. Both clusters share this
+machine's 2 cores: the figure says what a second machine would take off the primary only as far as
+the standby's CPU is not the primary's.
+Run: make bench-standby  (or .venv/bin/python -m bench.standby [--side 60] [--seconds 30]
+[--rounds 6] [--reuse]); the clusters are stopped at the end (their data kept for --reuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import shutil
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from bench.city import CELL, ORIGIN, city_counts, make_city, phone_report
+from bench.common import as_json, p95, spread, start_gunicorn
+from gis import schema
+from gis.accounts import create_user, issue_token
+from gis.cases.categories import sync_categories
+from gis.embedded_postgres import EmbeddedPostgres, EmbeddedReplica, var_dir
+from gis.models import Category
+
+LOADS = ("intake alone", "mixed, all on the primary", "mixed, reads on the standby")
+
+
+def _pair(root, side: int, reuse: bool) -> tuple[EmbeddedPostgres, EmbeddedReplica, dict]:
+    primary = EmbeddedPostgres(root / "pg")
+    standby = EmbeddedReplica(root / "pgr", primary=primary)
+    primary.up()
+    engine = create_engine(primary.url())
+    schema.upgrade(engine)
+    with Session(engine) as session:
+        sync_categories(session)
+        session.commit()
+        counts = city_counts(session)
+        if not reuse or counts["grids"] != side * side:
+            if counts["grids"]:
+                raise SystemExit(f"{root} holds another city: remove it (or run with the same --side)")
+            started = time.perf_counter()
+            counts = make_city(session, side)
+            print(f"city made in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
+    if standby.exists() and not reuse:
+        standby.down()
+        shutil.rmtree(standby.root)
+    started = time.perf_counter()
+    done = standby.up(synchronous=False)
+    print(f"standby: {done} in {time.perf_counter() - started:.1f} s")
+    return primary, standby, counts
+
+
+def _tokens(primary: EmbeddedPostgres, writers: int, readers: int) -> tuple[list, list, list]:
+    engine = create_engine(primary.url())
+    with Session(engine) as session:
+        users = [
+            create_user(session, f"bench-phone-{n}-{time.time_ns()}", "grid_worker", "bench-password")
+            for n in range(writers)
+        ] + [
+            create_user(session, f"bench-boss-{n}-{time.time_ns()}", "supervisor", "bench-password")
+            for n in range(readers)
+        ]
+        tokens = [issue_token(u) for u in users]
+        categories = list(session.scalars(select(Category.code).where(Category.parent_code.isnot(None))))
+        session.commit()
+    engine.dispose()
+    return tokens[:writers], tokens[writers:], categories
+
+
+def _view(rng: random.Random, side: int) -> str:
+    x = ORIGIN[0] + rng.uniform(0, (side - 6) * CELL)
+    y = ORIGIN[1] + rng.uniform(0, (side - 6) * CELL)
+    return f"{x:.6f},{y:.6f},{x + 6 * CELL:.6f},{y + 6 * CELL:.6f}"
+
+
+def _load(port: int, seconds: float, writers: list, readers: list, categories: list, side: int) -> dict:
+    """Writers post reports and readers loop over a map view and the dashboard, for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    rng = random.Random(7)
+
+    def phone(token):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        done, errors = 0, 0
+        while time.perf_counter() < deadline:
+            conn.request(
+                "POST", "/api/v1/reports", body=as_json(phone_report(rng, categories, side)), headers=headers
+            )
+            answer = conn.getresponse()
+            answer.read()
+            done += 1
+            errors += answer.status >= 400
+        return {"intake": done, "errors": errors}
+
+    def supervisor(token):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}"}
+        out: dict = {"map": [], "dashboard": [], "errors": 0}
+        while time.perf_counter() < deadline:
+            bbox = _view(rng, side)
+            started = time.perf_counter()
+            for path in (
+                f"/api/v1/layers/reports.geojson?bbox={bbox}",
+                f"/api/v1/layers/grid.geojson?bbox={bbox}&zoom=15&auto=1",
+            ):
+                conn.request("GET", path, headers=headers)
+                answer = conn.getresponse()
+                answer.read()
+                out["errors"] += answer.status >= 400
+            out["map"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            conn.request("GET", "/api/v1/stats?level=community&period=last30", headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            out["errors"] += answer.status >= 400
+            out["dashboard"].append(time.perf_counter() - started)
+        return out
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(writers) + len(readers)) as pool:
+        phones = [pool.submit(phone, t) for t in writers]
+        bosses = [pool.submit(supervisor, t) for t in readers]
+        wrote = [f.result() for f in phones]
+        read = [f.result() for f in bosses]
+    elapsed = time.perf_counter() - started
+    return {
+        "intake_rps": sum(w["intake"] for w in wrote) / elapsed,
+        "errors": sum(w["errors"] for w in wrote) + sum(r["errors"] for r in read),
+        "map": [x for r in read for x in r["map"]],
+        "dashboard": [x for r in read for x in r["dashboard"]],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--side", type=int, default=60, help="grids a side")
+    parser.add_argument("--seconds", type=float, default=30, help="per load, over all its turns")
+    parser.add_argument("--rounds", type=int, default=6, help="turns each load takes")
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="keep the clusters and city of the last run")
+    parser.add_argument("--throwaway", action="store_true", help="remove the clusters at the end")
+    parser.add_argument(
+        "--root", default=str(var_dir() / "bench-standby"), help="where the two clusters live"
+    )
+    args = parser.parse_args()
+    primary, standby, counts = _pair(Path(args.root).resolve(), args.side, args.reuse)
+    writers, readers, categories = _tokens(primary, args.writers, args.readers)
+    on_primary, port_a = start_gunicorn(primary.url())
+    on_standby, port_b = start_gunicorn(
+        standby.writes_url(), env={"DATABASE_REPLICA_URL": standby.reads_url()}
+    )
+    ports = {LOADS[0]: port_a, LOADS[1]: port_a, LOADS[2]: port_b}
+    turns: dict = {name: [] for name in LOADS}
+    try:
+        for name in LOADS:  # warm-up: caches, pools, plans
+            _load(ports[name], 2, writers, readers if name != LOADS[0] else [], categories, args.side)
+        for turn in range(args.rounds):
+            for name in LOADS if turn % 2 == 0 else reversed(LOADS):
+                turns[name].append(
+                    _load(
+                        ports[name],
+                        args.seconds / args.rounds,
+                        writers,
+                        readers if name != LOADS[0] else [],
+                        categories,
+                        args.side,
+                    )
+                )
+        time.sleep(1)  # the standby's replay of the last turn's commits
+        stored = {}
+        for role, cluster in (("primary", primary), ("standby", standby)):
+            engine = create_engine(cluster.url())
+            with engine.connect() as conn:
+                stored[role] = conn.scalar(text("SELECT count(*) FROM reports"))
+            engine.dispose()
+    finally:
+        for proc in (on_primary, on_standby):
+            proc.terminate()
+            proc.wait()
+        standby.down()  # the data stays for --reuse
+        primary.down()
+        if args.throwaway:
+            shutil.rmtree(args.root, ignore_errors=True)
+    print(
+        f"reads on a hot standby, {counts['grids']:,} grids, {counts['buildings']:,} buildings, "
+        f"{counts['reports']:,} reports at the start; {args.writers} phones posting, {args.readers} "
+        f"supervisors on the map and the dashboard; {args.seconds:g} s per load in {args.rounds} turns "
+        f"(A B C C B A …); both clusters and both servers on this machine"
+    )
+    print(f"{'load':<30}{'intake req/s':>22}{'map view p95 ms':>18}{'dashboard p95 ms':>18}{'errors':>8}")
+    alone = statistics.median(t["intake_rps"] for t in turns[LOADS[0]])
+    for name in LOADS:
+        runs = turns[name]
+        rps = [t["intake_rps"] for t in runs]
+        maps = [x for t in runs for x in t["map"]]
+        boards = [x for t in runs for x in t["dashboard"]]
+        print(
+            f"{name:<30}{spread(rps, '', 0):>22}"
+            f"{(f'{1000 * p95(maps):.0f}' if maps else '–'):>18}"
+            f"{(f'{1000 * p95(boards):.0f}' if boards else '–'):>18}{sum(t['errors'] for t in runs):>8}"
+        )
+    ratios = {
+        name: [b["intake_rps"] / a["intake_rps"] for a, b in zip(turns[LOADS[0]], turns[name])]
+        for name in LOADS[1:]
+    }
+    for name, values in ratios.items():
+        print(f"  intake, {name} / alone, by turn: {spread([100 * v for v in values], '%', 0)}")
+    kept = statistics.median(ratios[LOADS[2]])
+    print(f"  reports at the end: {stored['primary']:,} on the primary, {stored['standby']:,} on the standby")
+    verdict = "MET" if kept >= 0.9 else "NOT MET"
+    print(
+        f"intake with reads on the standby = {kept:.0%} of intake alone ({alone:.0f} req/s; all on the "
+        f"primary: {statistics.median(ratios[LOADS[1]]):.0%}); target ≥ 90 % → {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    main()
