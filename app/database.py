@@ -22,7 +22,7 @@ import re
 import psycopg
 from flask import Flask, current_app, g, request
 from flask import session as cookie
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,11 +42,27 @@ def init_app(app: Flask) -> None:
     app.extensions["gridwatch.sessions"] = factory
     replica = app.config.get("DATABASE_REPLICA_URL")
     if replica and app.config.get("SESSION_FACTORY") is None:
+        event.listen(engine, "begin", _transaction_begins)
+        event.listen(engine, "before_cursor_execute", _statement_runs)
         engine = create_engine(replica, pool_size=5, pool_recycle=3600)
         app.extensions["gridwatch.replica_engine"] = engine
         app.extensions["gridwatch.replica"] = sessionmaker(engine, expire_on_commit=False)
     app.after_request(_commit_on_success)
     app.teardown_appcontext(_close)
+
+
+READS = ("SELECT", "SHOW", "SET ", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def _transaction_begins(connection) -> None:
+    connection.info.pop("may_have_written", None)
+
+
+def _statement_runs(connection, _cursor, statement: str, *_args) -> None:
+    """A statement that is not plainly a read marks its transaction as one that may have written
+    (``_wrote`` then asks PostgreSQL): a read-only request pays no extra round trip."""
+    if not statement.lstrip()[:9].upper().startswith(READS):
+        connection.info["may_have_written"] = True
 
 
 def db() -> Session:
@@ -126,10 +142,11 @@ def _replayed(session: Session, mark: str) -> bool:
 
 def _wrote(session: Session) -> bool:
     """Whether this request wrote: a statement that committed alone said so (``session.info``), or
-    its transaction holds an id (PostgreSQL gives one at the first write)."""
+    its transaction ran a statement other than a read and holds an id (PostgreSQL gives one at the
+    first write)."""
     if session.info.get("wrote"):
         return True
-    if not session.in_transaction():
+    if not session.in_transaction() or not session.connection().info.get("may_have_written"):
         return False
     return bool(session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")))
 
@@ -142,8 +159,11 @@ def _tracks_writes() -> bool:
 
 def _mark_write(session: Session, response) -> None:
     """After a commit that wrote, where the WAL stood: the asker's reads wait for the standby to
-    pass it."""
+    pass it. Only for those who can use it: a session's cookie, an API client that sends marks back
+    (one came with this request)."""
     session.info.pop("wrote", None)
+    if "_user_id" not in cookie and LSN_HEADER not in request.headers:
+        return
     mark = session.connection().exec_driver_sql("SELECT CAST(pg_current_wal_lsn() AS text)").scalar()
     session.rollback()
     response.headers[LSN_HEADER] = mark

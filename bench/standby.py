@@ -2,19 +2,24 @@
 
 A primary and its streaming standby of their own (under var/bench-standby, so the main cluster's
 benchmark cities are not copied), holding bench/city.py's city (``--side 60``: 3,600 grids,
-108,000 buildings, 360,000 reports). Two gunicorns (2 workers each) on the same primary: one with
-everything on the primary, one with the reads on the standby (DATABASE_REPLICA_URL: map layers
+108,000 buildings, 360,000 reports). Gunicorns (2 workers each): one with
+everything on the primary, two with the reads on the standby (DATABASE_REPLICA_URL: map layers
 and indicators go there; intake and the writer's own reads stay on the primary, read-your-writes
-by LSN). Three loads take turns (A B C C B A …):
+by LSN). Four loads take turns (A B C D D C B A …):
 - intake alone: ``--writers`` phones posting reports as fast as they are answered;
 - mixed, all on the primary: the same phones, and ``--readers`` supervisors each looping over a
   map view (reports and grids layers of a random 6 × 6-grid view) and the dashboard's request
   (GET /api/v1/stats?level=community, last 30 days);
-- mixed, reads on the standby: the same, on the second server.
+- mixed, reads on the standby: the same, on the second server (one server for phones and
+  supervisors, the reads routed to the standby);
+- mixed, standby + own server: the phones on the first server, the supervisors on a third one
+  reading from the standby (the command centre's own app server beside the standby).
 Prints intake's req/s per load, the map's and the dashboard's p95, with the spread over the turns.
 Target: with reads on the standby, intake keeps ≥ 90 % of its rate alone. Both clusters share this
-machine's 2 cores: the figure says what a second machine would take off the primary only as far as
-the standby's CPU is not the primary's.
+machine, so with ``--pin`` (the default on 2 cores or more) it plays two: the primary and the
+first two gunicorns on CPU 0 (the first machine); the standby, the third gunicorn and the load
+generator on CPU 1 (the second machine, and the network's clients); ``--no-pin`` lets every
+process use every core.
 Run: make bench-standby  (or .venv/bin/python -m bench.standby [--side 60] [--seconds 30]
 [--rounds 6] [--reuse]); the clusters are stopped at the end (their data kept for --reuse).
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import shutil
 import statistics
@@ -41,7 +47,12 @@ from gis.cases.categories import sync_categories
 from gis.embedded_postgres import EmbeddedPostgres, EmbeddedReplica, var_dir
 from gis.models import Category
 
-LOADS = ("intake alone", "mixed, all on the primary", "mixed, reads on the standby")
+LOADS = (
+    "intake alone",
+    "mixed, all on the primary",
+    "mixed, reads on the standby",
+    "mixed, standby + own server",
+)
 
 
 def _pair(root, side: int, reuse: bool) -> tuple[EmbeddedPostgres, EmbeddedReplica, dict]:
@@ -70,6 +81,24 @@ def _pair(root, side: int, reuse: bool) -> tuple[EmbeddedPostgres, EmbeddedRepli
     return primary, standby, counts
 
 
+def _pin(pid: int, cpu: int) -> None:
+    """``pid`` and its children (a cluster's postmaster and backends, a gunicorn and its workers)
+    on one CPU; backends forked later inherit it."""
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if pid in (int(child), parent):
+            os.sched_setaffinity(int(child), {cpu})
+
+
+def _postmaster(cluster: EmbeddedPostgres) -> int:
+    with open(cluster.data / "postmaster.pid") as f:
+        return int(f.readline())
+
+
 def _tokens(primary: EmbeddedPostgres, writers: int, readers: int) -> tuple[list, list, list]:
     engine = create_engine(primary.url())
     with Session(engine) as session:
@@ -93,8 +122,11 @@ def _view(rng: random.Random, side: int) -> str:
     return f"{x:.6f},{y:.6f},{x + 6 * CELL:.6f},{y + 6 * CELL:.6f}"
 
 
-def _load(port: int, seconds: float, writers: list, readers: list, categories: list, side: int) -> dict:
-    """Writers post reports and readers loop over a map view and the dashboard, for ``seconds``."""
+def _load(ports: tuple, seconds: float, writers: list, readers: list, categories: list, side: int) -> dict:
+    """Writers post reports to ``ports[0]`` and readers loop over a map view and the dashboard on
+    ``ports[1]`` (None: no readers), for ``seconds``."""
+    port, read_port = ports
+    readers = readers if read_port else []
     deadline = time.perf_counter() + seconds
     rng = random.Random(7)
 
@@ -113,7 +145,7 @@ def _load(port: int, seconds: float, writers: list, readers: list, categories: l
         return {"intake": done, "errors": errors}
 
     def supervisor(token):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", read_port, timeout=30)
         headers = {"Authorization": f"Bearer {token}"}
         out: dict = {"map": [], "dashboard": [], "errors": 0}
         while time.perf_counter() < deadline:
@@ -159,6 +191,12 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="keep the clusters and city of the last run")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=(os.cpu_count() or 1) >= 2,
+        help="play two machines: primary and servers on CPU 0, standby and clients on CPU 1",
+    )
     parser.add_argument("--throwaway", action="store_true", help="remove the clusters at the end")
     parser.add_argument(
         "--root", default=str(var_dir() / "bench-standby"), help="where the two clusters live"
@@ -166,26 +204,31 @@ def main() -> None:
     args = parser.parse_args()
     primary, standby, counts = _pair(Path(args.root).resolve(), args.side, args.reuse)
     writers, readers, categories = _tokens(primary, args.writers, args.readers)
+    replica_env = {"DATABASE_REPLICA_URL": standby.reads_url()}
     on_primary, port_a = start_gunicorn(primary.url())
-    on_standby, port_b = start_gunicorn(
-        standby.writes_url(), env={"DATABASE_REPLICA_URL": standby.reads_url()}
-    )
-    ports = {LOADS[0]: port_a, LOADS[1]: port_a, LOADS[2]: port_b}
+    on_standby, port_b = start_gunicorn(standby.writes_url(), env=replica_env)
+    standby_server, port_c = start_gunicorn(standby.writes_url(), env=replica_env)
+    servers = (on_primary, on_standby, standby_server)
+    ports = {
+        LOADS[0]: (port_a, None),
+        LOADS[1]: (port_a, port_a),
+        LOADS[2]: (port_b, port_b),
+        LOADS[3]: (port_a, port_c),
+    }
+    if args.pin:
+        for pid in (on_primary.pid, on_standby.pid, _postmaster(primary)):
+            _pin(pid, 0)
+        for pid in (standby_server.pid, _postmaster(standby)):
+            _pin(pid, 1)
+        os.sched_setaffinity(0, {1})
     turns: dict = {name: [] for name in LOADS}
     try:
         for name in LOADS:  # warm-up: caches, pools, plans
-            _load(ports[name], 2, writers, readers if name != LOADS[0] else [], categories, args.side)
+            _load(ports[name], 2, writers, readers, categories, args.side)
         for turn in range(args.rounds):
             for name in LOADS if turn % 2 == 0 else reversed(LOADS):
                 turns[name].append(
-                    _load(
-                        ports[name],
-                        args.seconds / args.rounds,
-                        writers,
-                        readers if name != LOADS[0] else [],
-                        categories,
-                        args.side,
-                    )
+                    _load(ports[name], args.seconds / args.rounds, writers, readers, categories, args.side)
                 )
         time.sleep(1)  # the standby's replay of the last turn's commits
         stored = {}
@@ -195,7 +238,7 @@ def main() -> None:
                 stored[role] = conn.scalar(text("SELECT count(*) FROM reports"))
             engine.dispose()
     finally:
-        for proc in (on_primary, on_standby):
+        for proc in servers:
             proc.terminate()
             proc.wait()
         standby.down()  # the data stays for --reuse
@@ -206,7 +249,13 @@ def main() -> None:
         f"reads on a hot standby, {counts['grids']:,} grids, {counts['buildings']:,} buildings, "
         f"{counts['reports']:,} reports at the start; {args.writers} phones posting, {args.readers} "
         f"supervisors on the map and the dashboard; {args.seconds:g} s per load in {args.rounds} turns "
-        f"(A B C C B A …); both clusters and both servers on this machine"
+        f"(A B C D D C B A …); "
+        + (
+            "two machines played by two CPUs: the primary and its servers on CPU 0; the standby, "
+            "its own server and the clients on CPU 1"
+            if args.pin
+            else "both clusters and both servers on this machine, every process on every core"
+        )
     )
     print(f"{'load':<30}{'intake req/s':>22}{'map view p95 ms':>18}{'dashboard p95 ms':>18}{'errors':>8}")
     alone = statistics.median(t["intake_rps"] for t in turns[LOADS[0]])
@@ -226,12 +275,14 @@ def main() -> None:
     }
     for name, values in ratios.items():
         print(f"  intake, {name} / alone, by turn: {spread([100 * v for v in values], '%', 0)}")
-    kept = statistics.median(ratios[LOADS[2]])
+    kept = statistics.median(ratios[LOADS[3]])
     print(f"  reports at the end: {stored['primary']:,} on the primary, {stored['standby']:,} on the standby")
     verdict = "MET" if kept >= 0.9 else "NOT MET"
     print(
-        f"intake with reads on the standby = {kept:.0%} of intake alone ({alone:.0f} req/s; all on the "
-        f"primary: {statistics.median(ratios[LOADS[1]]):.0%}); target ≥ 90 % → {verdict}"
+        f"intake with the reads on the standby and its own server = {kept:.0%} of intake alone "
+        f"({alone:.0f} req/s; reads through the primary's server: "
+        f"{statistics.median(ratios[LOADS[2]]):.0%}; all on the primary: "
+        f"{statistics.median(ratios[LOADS[1]]):.0%}); target ≥ 90 % → {verdict}"
     )
 
 
