@@ -51,6 +51,7 @@ $(VENDOR)/.installed: package.json package-lock.json | venv
 	cp -r node_modules/leaflet.markercluster/dist $(VENDOR)/leaflet.markercluster
 	cp -r node_modules/leaflet.heat/dist $(VENDOR)/leaflet.heat
 	cp -r node_modules/leaflet.awesome-markers/dist $(VENDOR)/leaflet.awesome-markers
+	mkdir -p $(VENDOR)/leaflet.vectorgrid && cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js $(VENDOR)/leaflet.vectorgrid/
 	cp -r node_modules/bootstrap/dist $(VENDOR)/bootstrap
 	cp -r node_modules/jquery/dist $(VENDOR)/jquery
 	mkdir -p $(VENDOR)/fontawesome && cp -r node_modules/@fortawesome/fontawesome-free/{css,webfonts} $(VENDOR)/fontawesome/

@@ -39,6 +39,7 @@ COMPRESSED = (
     "application/manifest+json",
     "text/csv",
     "text/xml",
+    "application/vnd.mapbox-vector-tile",  # a tile of buildings halves (GDAL and browsers inflate it)
 )
 # a stylesheet's url(images/…) is relative to the stylesheet; inside the page it must be absolute
 RELATIVE_URL = re.compile(r"url\((['\"]?)(?!data:|/|https?:)")

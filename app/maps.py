@@ -11,8 +11,10 @@ from flask import current_app, url_for
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from app.ogc import tile_url_template
 from app.security import with_nonce
 from gis.i18n import _
+from gis.maps.layers import MIN_BUILDING_ZOOM
 
 V = "/static/vendor"
 LOCAL_ASSETS = {
@@ -28,6 +30,7 @@ LOCAL_ASSETS = {
     "markerclustercss": f"{V}/leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": f"{V}/leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet-heat.js": f"{V}/leaflet.heat/leaflet-heat.js",
+    "vectorgrid": f"{V}/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
     "gridwatch_map": "/static/js/gridmap.js",
     "gridwatch_live": "/static/js/live.js",
     "gcoord": f"{V}/gcoord/gcoord.global.prod.js",
@@ -71,6 +74,7 @@ class GridWatchLayers(JSCSSMixin, MacroElement):
         ("gridwatch_live", LOCAL_ASSETS["gridwatch_live"]),
         ("markerclusterjs", LOCAL_ASSETS["markerclusterjs"]),
         ("leaflet-heat.js", LOCAL_ASSETS["leaflet-heat.js"]),
+        ("vectorgrid", LOCAL_ASSETS["vectorgrid"]),
         ("gcoord", LOCAL_ASSETS["gcoord"]),
     ]
     default_css = [
@@ -113,6 +117,8 @@ def supervisor_map(bounds, mine: list[str] = ()) -> folium.Map:
         gridsUrl=url_for("api.areas_layer", level="grid", auto=1),
         reportsUrl=url_for("api.reports_layer"),
         buildingsUrl=url_for("api.buildings_layer"),
+        buildingTilesUrl=tile_url_template("buildings"),
+        buildingsZoom=MIN_BUILDING_ZOOM,
         gridUrl=url_for("api.grid_detail", code="CODE"),
         caseUrl=url_for("pages.case", report_id=0),
         tracksUrl=url_for("patrols.tracks_layer"),

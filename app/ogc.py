@@ -271,15 +271,19 @@ def vector_tile(layer: str, z: int, x: int, y: int):
     return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers={"Cache-Control": cache})
 
 
+def tile_url_template(layer: str, external: bool = False) -> str:
+    """``/tiles/<layer>/{z}/{x}/{y}.pbf``, as TileJSON and Leaflet write a tile's address."""
+    one = url_for("ogc.vector_tile", layer=layer, z=0, x=0, y=0, _external=external)
+    return one.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+
+
 @bp.get("/tiles/<layer>.json")
 @public
 def tilejson(layer: str):
     if layer not in TILE_LAYERS:
         tile(reads(), layer, 0, 0, 0, None)  # NotFound, said as the domain says it
     bbox = extent(reads()) or [-180, -85, 180, 85]
-    template = url_for("ogc.vector_tile", layer=layer, z=0, x=0, y=0, _external=True).replace(
-        "/0/0/0.pbf", "/{z}/{x}/{y}.pbf"
-    )
+    template = tile_url_template(layer, external=True)
     return Response(
         json.dumps(
             {

@@ -9,6 +9,11 @@ in turns (A B B A …).
   for the same views (the map's pins);
 - tiles: 200 random tiles at zoom 12–17 in the city, of grids, buildings and reports (each from
   the zoom its TileJSON offers: buildings and reports from 14); their size;
+- buildings as the map draws them from zoom 16, for a view and for a view with 4 pans of half its
+  width: the views' vector tiles (each 512-px tile a zoom below the map's, once, one after
+  another: their summed time and bytes; a browser asks for six at a time and keeps them five
+  minutes) against the map's former GeoJSON layer of each view (/api/v1/layers/buildings.geojson),
+  which it fetched again at every move;
 - the grids copied whole: ``ogr2ogr -f GPKG out.gpkg OAPIF:…/ogc/ grids`` (pages of 1,000: GDAL
   reads its first page twice, and of 10,000 that costs it more than the requests saved) against
   ``ogr2ogr -f GPKG out.gpkg PG:… -sql 'SELECT … FROM areas WHERE level = 'grid''``.
@@ -36,6 +41,7 @@ from bench.city import city_database, extent
 from bench.common import p95, spread, start_gunicorn
 from gis.accounts import create_user, issue_token
 from gis.maps.features import tile_min_zoom
+from gis.maps.layers import MIN_BUILDING_ZOOM
 from gis.models import User
 
 
@@ -54,14 +60,49 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
 
-def timed_get(conn: http.client.HTTPConnection, path: str, token: str) -> tuple[float, int]:
+def timed_get(
+    conn: http.client.HTTPConnection, path: str, token: str, gzip: bool = False
+) -> tuple[float, int]:
+    """Milliseconds and bytes of one GET (``gzip``: as a browser asks, compressed if the server will)."""
     t = time.perf_counter()
-    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    encoding = {"Accept-Encoding": "gzip"} if gzip else {}
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}", **encoding})
     answer = conn.getresponse()
     body = answer.read()
     if answer.status != 200:
         raise RuntimeError(f"{path}: {answer.status} {body[:200]!r}")
     return 1000 * (time.perf_counter() - t), len(body)
+
+
+def pans(view_: tuple[str, float], steps: int = 4) -> list[tuple[str, float]]:
+    """``view_`` and ``steps`` pans of half its width east, as a supervisor looks along a street."""
+    x0, y0, x1, y1 = (float(v) for v in view_[0].split(","))
+    half = (x1 - x0) / 2
+    boxes = [f"{x0 + k * half:.6f},{y0:.6f},{x1 + k * half:.6f},{y1:.6f}" for k in range(steps + 1)]
+    return [(box, view_[1]) for box in boxes]
+
+
+def buildings_of_views(conn, views_: list, token: str, tiled: bool) -> tuple[float, int]:
+    """The buildings of views seen one after another as the map asks for them from zoom 16: the
+    GeoJSON layer of each view, or each 512-px tile of the views a zoom below (a tile once: the
+    browser keeps it five minutes); summed milliseconds and bytes (gzip, as a browser is sent them)."""
+    ms = size = 0
+    seen: set = set()
+    for bbox, zoom in views_:
+        z = max(MIN_BUILDING_ZOOM, round(zoom))  # the map's zoom, whole as Leaflet snaps it
+        if not tiled:
+            query = urlencode({"bbox": bbox, "zoom": z})
+            paths = [f"/api/v1/layers/buildings.geojson?{query}"]
+        else:
+            x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
+            (left, top), (right, bottom) = tile_of(x0, y1, z - 1), tile_of(x1, y0, z - 1)
+            new = {(z - 1, x, y) for x in range(left, right + 1) for y in range(top, bottom + 1)} - seen
+            seen |= new
+            paths = [f"/tiles/buildings/{tz}/{x}/{y}.pbf" for tz, x, y in sorted(new)]
+        for path in paths:
+            one_ms, one_size = timed_get(conn, path, token, gzip=True)
+            ms, size = ms + one_ms, size + one_size
+    return ms, size
 
 
 def copy(source: list[str], out: Path) -> float:
@@ -104,7 +145,11 @@ def main() -> None:
         "reports": lambda v: f"/ogc/collections/reports/items?{urlencode({'bbox': v[0], 'limit': 1000})}",
         "grids": lambda v: f"/ogc/collections/grids/items?{urlencode({'bbox': v[0], 'limit': 1000})}",
     }
-    times: dict[str, list[float]] = {name: [] for name in [*kinds, "tiles"]}
+    building_bytes: dict[str, list[int]] = {
+        name: [] for name in ("building_json", "building_tiles", "walk_json", "walk_tiles")
+    }
+    names = [*kinds, "tiles", *building_bytes]
+    times: dict[str, list[float]] = {name: [] for name in names}
     sizes: list[int] = []
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -112,10 +157,13 @@ def main() -> None:
             timed_get(conn, path(views[0]), token)
         per_turn = max(1, args.views // args.rounds)
         for turn in range(args.rounds):
-            names = [*kinds, "tiles"]
             for name in names if turn % 2 == 0 else reversed(names):
                 for k in range(turn * per_turn, (turn + 1) * per_turn):
-                    if name == "tiles":
+                    if name in building_bytes:
+                        seen = pans(views[k]) if name.startswith("walk") else [views[k]]
+                        ms, size = buildings_of_views(conn, seen, token, tiled=name.endswith("tiles"))
+                        building_bytes[name].append(size)
+                    elif name == "tiles":
                         layer, z, x, y = tiles[k]
                         ms, size = timed_get(conn, f"/tiles/{layer}/{z}/{x}/{y}.pbf", token)
                         sizes.append(size)
@@ -157,12 +205,22 @@ def main() -> None:
         ("reports", "OGC items: reports in a view"),
         ("grids", "OGC items: grids in a view"),
         ("tiles", "vector tiles z12–17"),
+        ("building_json", "buildings of a view: GeoJSON (reference)"),
+        ("building_tiles", "buildings of a view: its vector tiles"),
+        ("walk_json", "a view and 4 pans: GeoJSON (reference)"),
+        ("walk_tiles", "a view and 4 pans: vector tiles"),
     ):
         print(
             f"{label:<44}{statistics.median(times[name]):>9.1f}{p95(times[name]):>9.1f}"
             f"   {spread(turns[name], 'ms', 1)}"
         )
     print(f"  tiles: largest {max(sizes) / 1024:.0f} KB, median {statistics.median(sizes) / 1024:.1f} KB")
+    kb = {name: statistics.median(v) / 1024 for name, v in building_bytes.items()}
+    print(
+        f"  buildings (gzip, as sent), median: a view {kb['building_tiles']:.0f} KB of tiles vs "
+        f"{kb['building_json']:.0f} KB of GeoJSON; a view and 4 pans {kb['walk_tiles']:.0f} KB vs "
+        f"{kb['walk_json']:.0f} KB"
+    )
     ratio = [a / b for a, b in zip(copies["ours"], copies["ogr2ogr"], strict=True)]
     print(
         f"all grids copied: OAPIF {spread(copies['ours'])} vs ogr2ogr from PostGIS "

@@ -61,6 +61,47 @@ window.GridWatch = window.GridWatch || {};
     return { layer, reload: load, remove };
   };
 
+  /* Building footprints from zoom ``opts.buildingsZoom``: the vector tiles (/tiles/buildings),
+     which the browser keeps, so a view panned back costs nothing on a weak signal; drawn as SVG,
+     so a tap between two buildings still reaches the grid beneath. On a GCJ-02 basemap every
+     vertex must be shifted, which tiles cannot be: there the viewport's GeoJSON. */
+  GW.buildingLayer = function (map, opts) {
+    if (!map.getPane("buildings")) map.createPane("buildings").style.zIndex = 430;
+    const style = { color: "#636363", weight: 1, fill: true, fillColor: "#969696", fillOpacity: 0.5 };
+    const building = _t("building");
+    const describe = (p) => GW.textNode("div", _t("%(name)s · %(households)s households",
+      { name: p.name || building, households: p.households ?? "?" }));
+    if (GW.shiftToGcj02 || !L.vectorGrid) {
+      return GW.viewportLayer(map, { name: "buildings", url: opts.buildingsUrl, pane: "buildings",
+        style: () => style, onEachFeature: (f, l) => l.bindTooltip(describe(f.properties)) });
+    }
+    const container = map.getContainer();
+    container.dataset.buildingsFrom = "tiles";
+    // 512-px tiles a zoom lower: a view is about 9 requests, not 30 (each still 4096 units across,
+    // finer than its pixels). VectorGrid ignores zoomOffset; Leaflet's URL template calls a function.
+    const tiles = L.vectorGrid.protobuf(opts.buildingTilesUrl.replace("{z}", "{zoomBelow}"), {
+      zoomBelow: (d) => d.z - 1,
+      pane: "buildings", tileSize: 512, maxNativeZoom: 18, interactive: true,
+      rendererFactory: L.svg.tile, vectorTileLayerStyles: { buildings: style },
+      fetchOptions: { credentials: "same-origin" },
+    });
+    const tip = L.tooltip({ sticky: true });
+    tiles.on("mouseover click", (e) => tip.setLatLng(e.latlng).setContent(describe(e.layer.properties)).openOn(map));
+    tiles.on("mouseout", () => map.closeTooltip(tip));
+    // how many footprints the tiles in view hold (a page or a test can tell they came)
+    tiles.on("load", () => {
+      const drawn = container.querySelectorAll(".leaflet-buildings-pane path").length;
+      container.dataset.buildingsLoaded = String(drawn);
+    });
+    // in a group that takes the tiles in from their zoom on (a layer's own minZoom would become
+    // the map's: Leaflet bounds the map's zoom by its layers')
+    const layer = L.layerGroup().addTo(map);
+    const byZoom = () => (map.getZoom() >= opts.buildingsZoom ? layer.addLayer(tiles) : layer.removeLayer(tiles));
+    map.on("zoomend", byZoom);
+    byZoom();
+    return { layer, reload: () => tiles.redraw(), remove: () => { map.off("zoomend", byZoom); map.removeLayer(layer); } };
+  };
+
   /* Areas coloured by ``opts.colour(props)`` (open/overdue cases by default), with a tooltip. */
   GW.areaLayer = function (map, opts) {
     const colour = opts.colour || GW.colourFor;
@@ -383,12 +424,7 @@ window.GridWatch = window.GridWatch || {};
         ...(mode() === "coverage" && shares ? GW.coverageLines(shares[p.code]) : [])],
       onLoad: (fc, url) => { url.searchParams.set("download", "1"); download.href = url; },
     });
-    if (!map.getPane("buildings")) map.createPane("buildings").style.zIndex = 430;
-    const building = _t("building");
-    const buildings = GW.viewportLayer(map, { name: "buildings", url: opts.buildingsUrl, pane: "buildings",
-      style: () => ({ color: "#636363", weight: 1, fillColor: "#969696", fillOpacity: 0.5 }),
-      onEachFeature: (f, l) => l.bindTooltip(GW.textNode("div", _t("%(name)s · %(households)s households",
-        { name: f.properties.name || building, households: f.properties.households ?? "?" }))) });
+    const buildings = GW.buildingLayer(map, opts);
     const heat = L.heatLayer([], { radius: 18, blur: 15, minOpacity: 0.3 });
     // pins weigh 1; bubbles weigh their count, relative to the largest in view
     const heatPoints = (fc) => {

@@ -112,7 +112,7 @@ def test_colour_modes_heatmap_buildings_and_gcj02(page, log_in):
     page.wait_for_selector(".folium-map[data-coloured-by=per1000]")
     assert "per 1,000 households" in " ".join(page.locator(".gw-legend").all_text_contents())
     assert "download=1" in page.get_attribute("#download-layer", "href")
-    # buildings come in from zoom 16
+    # buildings come in from zoom 16 (test_buildings_come_as_vector_tiles)
     page.evaluate("GridWatch.map.setZoom(17)")
     page.wait_for_function("() => Number(document.querySelector('.folium-map').dataset.buildingsLoaded) > 0")
     # the heatmap is one click away in the layer control
@@ -140,3 +140,45 @@ def test_too_many_pins_in_view_show_as_counts_per_area(page, log_in, monkeypatch
     zoom = page.evaluate("() => Object.values(window).find((v) => v instanceof L.Map).getZoom()")
     bubbles.first.click()  # zooms in towards it
     page.wait_for_function(f"() => Object.values(window).find((v) => v instanceof L.Map).getZoom() > {zoom}")
+
+
+def test_buildings_come_as_vector_tiles_and_a_tap_between_them_reaches_the_grid(page, log_in):
+    tiles: list[str] = []
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/buildings/" in r.url else None)
+    log_in("supervisor")
+    page.wait_for_selector(".folium-map[data-grids-loaded]")
+    assert tiles == []  # none below zoom 16
+    page.select_option("#map-filters select[name=status]", "voided")  # few pins in the way
+    page.evaluate("GridWatch.map.setZoom(17)")
+    page.wait_for_function("() => Number(document.querySelector('.folium-map').dataset.buildingsLoaded) > 0")
+    assert page.get_attribute(".folium-map", "data-buildings-from") == "tiles"
+    assert tiles and all("/tiles/buildings/16/" in url for url in tiles)  # 512 px, a zoom lower
+    # a footprint answers a hover with its name and households
+    footprint = page.evaluate(
+        """() => {
+            for (const path of document.querySelectorAll(".leaflet-buildings-pane path")) {
+                const r = path.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2;
+                if (document.elementFromPoint(x, y) === path) return [x, y];  // in view, nothing above it
+            }
+            return null;
+        }"""
+    )
+    assert footprint is not None, "no footprint in view"
+    page.mouse.move(*footprint)
+    page.wait_for_selector(".leaflet-tooltip:has-text('households')")
+    # a point of the map where no footprint is: the tap goes through the tile to the grid
+    box = page.locator(".folium-map").bounding_box()
+    spot = page.evaluate(
+        """([x0, y0, w, h]) => {
+            for (let i = 1; i < 40; i++) for (let j = 1; j < 40; j++) {
+                const x = x0 + w * i / 40, y = y0 + h * j / 40;
+                const hit = document.elementFromPoint(x, y);
+                if (hit && hit.closest(".leaflet-overlay-pane") && hit.tagName === "path") return [x, y];
+            }
+            return null;
+        }""",
+        [box["x"], box["y"], box["width"], box["height"]],
+    )
+    assert spot is not None, "every point of the view is a building or a pin"
+    page.mouse.click(*spot)
+    page.wait_for_selector("#grid-panel[data-grid]")
