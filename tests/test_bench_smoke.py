@@ -67,7 +67,7 @@ BENCHES = [
             *("--side", "8", "--seconds", "3", "--rounds", "1", "--writers", "1", "--readers", "1"),
             *("--throwaway", "--root", str(var_dir() / "smoke-standby")),
         ],
-        "intake with reads on the standby",
+        "intake with the reads on the standby and its own server = ",
     ),
 ]
 
