@@ -86,7 +86,9 @@ def cpu_seconds(server_pid: int, postgres_pid: int) -> dict:
     """CPU time so far (user + system) of the server (``server_pid`` and its workers), of
     PostgreSQL (``postgres_pid``, the postmaster, and its processes: this cluster's alone, not
     every ``postgres`` on the machine) and of this process (the load generator): where a
-    request's cost goes. Linux only: read from /proc."""
+    request's cost goes. A parent's count includes its reaped children's (cutime, cstime): a
+    backend or autovacuum worker that exits mid-turn keeps its share instead of leaving the sum
+    (which made a turn's PostgreSQL CPU negative). Linux only: read from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     out = dict.fromkeys(CPU_PARTS, 0.0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -96,6 +98,8 @@ def cpu_seconds(server_pid: int, postgres_pid: int) -> dict:
         except OSError:  # gone meanwhile
             continue
         ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if int(pid) in (server_pid, postgres_pid):
+            used += (int(fields[13]) + int(fields[14])) / tick  # its children that have ended
         if server_pid in (int(pid), ppid):
             out["server"] += used
         elif postgres_pid in (int(pid), ppid):
