@@ -74,12 +74,33 @@ def start_gunicorn(
 CPU_PARTS = ("server", "postgres", "client")
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the process's name (state, ppid, …, utime at 11,
+    stime, cutime, cstime); None once it is gone. Linux only."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its children (a postmaster's backends, a gunicorn's workers)."""
+    out = []
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        fields = _stat(child)
+        if fields is not None and pid in (int(child), int(fields[1])):
+            out.append(int(child))
+    return out
+
+
 def postmaster_pid(engine) -> int:
     """The pid of the PostgreSQL server ``engine`` talks to: the parent of its backend (Linux)."""
     with engine.connect() as conn:
         backend = conn.scalar(text("SELECT pg_backend_pid()"))
-    with open(f"/proc/{backend}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
+    fields = _stat(backend)
+    assert fields is not None, "the backend answering this connection is gone"
+    return int(fields[1])
 
 
 def cpu_seconds(server_pid: int, postgres_pid: int) -> dict:
@@ -92,10 +113,8 @@ def cpu_seconds(server_pid: int, postgres_pid: int) -> dict:
     tick = os.sysconf("SC_CLK_TCK")
     out = dict.fromkeys(CPU_PARTS, 0.0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
+        fields = _stat(pid)
+        if fields is None:  # gone meanwhile
             continue
         ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
         if int(pid) in (server_pid, postgres_pid):

@@ -160,8 +160,8 @@ def main() -> None:
             for name in names if turn % 2 == 0 else reversed(names):
                 for k in range(turn * per_turn, (turn + 1) * per_turn):
                     if name in building_bytes:
-                        seen = pans(views[k]) if name.startswith("walk") else [views[k]]
-                        ms, size = buildings_of_views(conn, seen, token, tiled=name.endswith("tiles"))
+                        walk = pans(views[k]) if name.startswith("walk") else [views[k]]
+                        ms, size = buildings_of_views(conn, walk, token, tiled=name.endswith("tiles"))
                         building_bytes[name].append(size)
                     elif name == "tiles":
                         layer, z, x, y = tiles[k]

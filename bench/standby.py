@@ -2,8 +2,8 @@
 
 A primary and its streaming standby of their own (under var/bench-standby, so the main cluster's
 benchmark cities are not copied), holding bench/city.py's city (``--side 60``: 3,600 grids,
-108,000 buildings, 360,000 reports). Gunicorns (2 workers each): one with
-everything on the primary, two with the reads on the standby (DATABASE_REPLICA_URL: map layers
+108,000 buildings, 360,000 reports). Gunicorns (2 workers each): one with everything on the
+primary, two with the reads on the standby (DATABASE_REPLICA_URL: map layers
 and indicators go there; intake and the writer's own reads stay on the primary, read-your-writes
 by LSN). Four loads take turns (A B C D D C B A …):
 - intake alone: ``--writers`` phones posting reports as fast as they are answered;
@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from bench.city import CELL, ORIGIN, city_counts, make_city, phone_report
-from bench.common import as_json, p95, spread, start_gunicorn
+from bench.common import as_json, family, p95, postmaster_pid, spread, start_gunicorn
 from gis import schema
 from gis.accounts import create_user, issue_token
 from gis.cases.categories import sync_categories
@@ -86,19 +86,19 @@ def _pair(root, side: int, reuse: bool) -> tuple[EmbeddedPostgres, EmbeddedRepli
 def _pin(pid: int, cpu: int) -> None:
     """``pid`` and its children (a cluster's postmaster and backends, a gunicorn and its workers)
     on one CPU; backends forked later inherit it."""
-    for child in filter(str.isdigit, os.listdir("/proc")):
+    for member in family(pid):
         try:
-            with open(f"/proc/{child}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
+            os.sched_setaffinity(member, {cpu})
+        except ProcessLookupError:  # ended meanwhile
             continue
-        if pid in (int(child), parent):
-            os.sched_setaffinity(int(child), {cpu})
 
 
 def _postmaster(cluster: EmbeddedPostgres) -> int:
-    with open(cluster.data / "postmaster.pid") as f:
-        return int(f.readline())
+    engine = create_engine(cluster.url())
+    try:
+        return postmaster_pid(engine)
+    finally:
+        engine.dispose()
 
 
 def _tokens(primary: EmbeddedPostgres, writers: int, readers: int) -> tuple[list, list, list]:
