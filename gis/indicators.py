@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -81,6 +83,14 @@ FIGURES = {
     "confirmed": "r.confirmations > 0",  # someone confirmed it from its place instead of reporting again
 }
 COUNT_COLUMNS = tuple(FIGURES)
+# A closed case's whole seconds from report to closure (within int4: 68 years), as 4 bytes: what
+# final_case_seconds keeps of each (the copy in migration c9d0e1f2a3b4), so a unit's
+# many values travel as one bytea.
+CLOSE_SECONDS_SQL = (
+    "int4send(least(greatest(floor(extract(epoch FROM r.closed_at - r.created_at)), -2147483648),"
+    " 2147483647)::int)"
+)
+PERCENTILES = (0.5, 0.9)
 MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # final_case_counts' months are local months of this zone
 
 
@@ -198,7 +208,10 @@ def grade(on_time_rate: float | None) -> str | None:
     if on_time_rate is None:
         return None
     score = 100 * on_time_rate
-    return next(letter for floor, letter in GRADES if score >= floor)
+    for floor, letter in GRADES:
+        if score >= floor:
+            return letter
+    return GRADES[-1][1]
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -280,33 +293,96 @@ def _counts(session, key, units, join, where, params, splits, months) -> list[di
         SELECT NULL, NULL, NULL, true, {sums} FROM per_key k
     """),
         {**params, "months_from": months and months[0], "months_to": months and months[1]},
-    ).mappings()
-    return [dict(row) for row in rows]  # plain dicts: each is read 30 times
+    )
+    names = list(rows.keys())
+    return [dict(zip(names, row)) for row in rows]  # plain dicts: each is read 30 times
 
 
-def _hours(session, level, key, units, where, params) -> dict:
-    """(median, p90) hours to close per (total?, unit), from the closed cases' covering index."""
-    closed = f"""(SELECT r.{key} AS key, date_part('epoch', r.closed_at - r.created_at) / 3600 AS hours
-                  FROM reports r WHERE r.status = 'closed' AND {where}) c"""
-    percentiles = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.hours)"
-    if level == "worker":  # the total counts a report in two workers' grids once
-        sql = f"""SELECT u.unit, false AS total, {percentiles} FROM {closed}
-                  JOIN ({units}) u ON u.key = c.key GROUP BY u.unit
-                  UNION ALL SELECT NULL, true, {percentiles} FROM {closed}"""
+def _hours(session, level, key, units, join, where, params, months) -> dict:
+    """(median, p90) hours to close per (total?, unit): every closed case's whole seconds to close
+    (CLOSE_SECONDS_SQL), gathered per unit in PostgreSQL as one bytea — over ``months`` kept in
+    final_case_seconds, for the rest of the period read from the closed cases' covering index — and
+    sorted per unit at once in numpy. Sorting per unit in PostgreSQL (percentile_cont) took 2.7-3.8 s
+    at 3,240,000 reports."""
+
+    def closed(where: str) -> str:  # each case's own seconds: gathered per unit once, below
+        return f"""SELECT r.{key} AS key, {CLOSE_SECONDS_SQL} AS seconds
+                   FROM reports r WHERE r.status = 'closed' AND {where}"""
+
+    per_key = closed(where)
+    if months:  # the days before and after the whole months as two ranges of the covering index
+        scope = _in_area(params["within"])
+        per_key = f"""{closed(f"r.created_at >= :start AND r.created_at < :months_from {scope}")}
+            UNION ALL {closed(f"r.created_at >= :months_to AND r.created_at < :end {scope}")}
+            UNION ALL
+            SELECT f.key, f.close_seconds FROM final_case_seconds f
+            WHERE f.keyed_by = '{key}' AND f.month >= :months_from AND f.month < :months_to
+                  {_in_area(params["within"], "f.key")}"""
+    if level in _KEYED:
+        unit, joined = "k.key", ""
     else:
-        # OFFSET 0 keeps the key → unit map whole: flattened, the planner joined each closed case
-        # to its grid and then again to the grid's community
-        unit, joined = (
-            ("c.key", "")
-            if level in _KEYED
-            else ("u.unit", f"LEFT JOIN ({units} OFFSET 0) u ON u.key = c.key")
-        )
-        sql = f"""SELECT {unit}, GROUPING({unit}) = 1 AS total, {percentiles} FROM {closed} {joined}
-                  GROUP BY GROUPING SETS (({unit}), ())"""
-    # with no closed case at all, the total's row still comes, its percentiles NULL
-    return {
-        (total, unit): values and tuple(values) for unit, total, values in session.execute(text(sql), params)
+        # OFFSET 0 keeps the key → unit map whole: flattened, the planner joined each row to its
+        # grid and then again to the grid's community
+        unit, joined = "u.unit", f"{join} ({units} OFFSET 0) u ON u.key = k.key"
+    sql = f"""WITH per_key AS ({per_key})
+              SELECT {unit}, false, string_agg(k.seconds, ''::bytea)
+              FROM per_key k {joined} GROUP BY {unit}"""
+    if level == "worker":  # the total counts a report in two workers' grids once
+        sql += " UNION ALL SELECT NULL, true, string_agg(k.seconds, ''::bytea) FROM per_key k"
+    rows = session.execute(
+        text(sql), {**params, "months_from": months and months[0], "months_to": months and months[1]}
+    ).all()
+    per_unit = [(unit, seconds) for unit, total, seconds in rows if not total]
+    hours = {
+        (False, unit): values
+        for (unit, _), values in zip(per_unit, percentiles([seconds for _, seconds in per_unit]))
     }
+    total = next((seconds for _, is_total, seconds in rows if is_total), None)  # the worker level's
+    hours[(True, None)] = percentiles_of_all(total or b"".join(seconds for _, seconds in per_unit))
+    return hours
+
+
+def _seconds(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, ">i4").astype(np.int64)
+
+
+def percentiles(blobs: list[bytes]) -> list[tuple[float, float] | None]:
+    """The median and p90 in hours of each blob's seconds (int4send one after the other), as
+    PostgreSQL's percentile_cont gives them: at position q·(n − 1) of the sorted values, linear
+    between the two either side; None for an empty blob. One sort of every value, by blob and then
+    by value."""
+    counts = np.array([len(blob) // 4 for blob in blobs], dtype=np.int64)
+    blob_of = np.repeat(np.arange(len(blobs), dtype=np.int64), counts)
+    keyed = (blob_of << 32) | (_seconds(b"".join(blobs)) + 2**31)
+    if not len(keyed):
+        return [None] * len(blobs)
+    hours = ((np.sort(keyed, kind="stable") & 0xFFFFFFFF) - 2**31) / 3600
+    starts, last, top = np.cumsum(counts) - counts, np.maximum(counts - 1, 0), len(hours) - 1
+    found = []
+    for q in PERCENTILES:
+        position = q * last
+        low = np.floor(position)
+        at_low = hours[np.minimum(starts + low.astype(np.int64), top)]  # (an empty blob's: unused)
+        at_high = hours[np.minimum(starts + np.ceil(position).astype(np.int64), top)]
+        found.append((at_low + (at_high - at_low) * (position - low)).tolist())
+    return [(found[0][i], found[1][i]) if n else None for i, n in enumerate(counts.tolist())]
+
+
+def percentiles_of_all(blob: bytes) -> tuple[float, float] | None:
+    """``percentiles`` of one (big) blob: only the values at the positions are found, by a
+    partition instead of a sort."""
+    seconds = _seconds(blob)
+    if not len(seconds):
+        return None
+    positions = [q * (len(seconds) - 1) for q in PERCENTILES]
+    bounds = sorted({math.floor(p) for p in positions} | {math.ceil(p) for p in positions})
+    parted = np.partition(seconds, bounds) / 3600
+    low, high = (
+        [parted[math.floor(p)] for p in positions],
+        [parted[math.ceil(p)] for p in positions],
+    )
+    median, p90 = (float(lo + (hi - lo) * (p - math.floor(p))) for lo, hi, p in zip(low, high, positions))
+    return median, p90
 
 
 def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int]:
@@ -393,7 +469,9 @@ def indicators(
         else None
     )
     _tune(session)
-    with _beside(session, lambda s: _hours(s, level, key, units, where, params)) as hours_result:
+    with _beside(
+        session, lambda s: _hours(s, level, key, units, join, where, params, months)
+    ) as hours_result:
         rows = _counts(session, key, units, join, where, params, splits, months)
         overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
         hours = hours_result()

@@ -586,6 +586,24 @@ final_case_counts = Table(
 )
 
 
+# The closed cases' whole seconds from report to closure, per grid or department and local month
+# as final_case_counts: 4-byte big-endian integers one after the other (int4send, unordered), kept
+# by the same triggers (migration c9d0e1f2a3b4); the indicators' median and p90 read them.
+final_case_seconds = Table(
+    "final_case_seconds",
+    Base.metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("keyed_by", String(16), nullable=False),
+    Column("key", Integer),
+    Column("month", DateTime(timezone=True), nullable=False),
+    Column("close_seconds", LargeBinary, nullable=False),
+    CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
+    UniqueConstraint(
+        "keyed_by", "key", "month", name="uq_final_case_seconds_key_month", postgresql_nulls_not_distinct=True
+    ),
+)
+
+
 # What the map shows of each grid and community on every view, one row an area: buildings,
 # households, open cases and their deadlines (sorted, none NULL; "overdue now" is how many lie
 # before now()); a community's are the sums of its grids'. Kept by triggers on ``buildings``,

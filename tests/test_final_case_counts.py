@@ -104,6 +104,58 @@ def test_the_figures_equal_judging_every_report_whatever_happens_to_the_cases(se
     session.expire_all()
     assert_rolled_up_equals_every_report(session)
     assert_rolled_up_equals_every_report(session, within=town["community"].code)
+    assert kept_seconds(session) == seconds_of_closed_cases(session)
+
+
+def kept_seconds(session) -> dict:
+    """Each final_case_seconds row's times to close, as a sorted list of seconds."""
+    rows = session.execute(text("SELECT keyed_by, key, month, close_seconds FROM final_case_seconds"))
+    out = {}
+    for keyed_by, key, month, blob in rows:
+        values = sorted(int.from_bytes(blob[i : i + 4], "big", signed=True) for i in range(0, len(blob), 4))
+        if values:
+            out[(keyed_by, key, month)] = values
+    return out
+
+
+def seconds_of_closed_cases(session) -> dict:
+    rows = session.execute(
+        text("""
+        SELECT k.keyed_by, k.key, date_trunc('month', r.created_at, 'Asia/Shanghai'),
+               array_agg(floor(extract(epoch FROM r.closed_at - r.created_at))::int ORDER BY 1)
+        FROM reports r,
+             LATERAL (VALUES ('grid_id', r.grid_id), ('department_id', r.department_id)) k (keyed_by, key)
+        WHERE r.status = 'closed' GROUP BY 1, 2, 3""")
+    )
+    return {(keyed_by, key, month): sorted(values) for keyed_by, key, month, values in rows}
+
+
+def test_the_median_and_p90_equal_postgresql_s_percentiles_of_the_exact_times(session, many_cases):
+    """Read from the kept seconds, the median and p90 are percentile_cont's over the exact times to
+    close (to the microsecond) within a second, per unit and in all."""
+    rng = random.Random(3)
+    for report in many_cases["reports"]:  # times to close that are not whole hours
+        if report.status == "closed":
+            report.closed_at += dt.timedelta(seconds=rng.uniform(0, 3600))
+    session.flush()
+    exact = {
+        (code, float(q)): value
+        for code, q, value in session.execute(
+            text("""
+            SELECT a.code, q, percentile_cont(q) WITHIN GROUP (ORDER BY
+                       extract(epoch FROM r.closed_at - r.created_at) / 3600)
+            FROM reports r JOIN areas a ON a.id = r.grid_id, unnest(ARRAY[0.5, 0.9]) q
+            WHERE r.status = 'closed' AND r.created_at >= :start AND r.created_at < :end
+            GROUP BY a.code, q"""),
+            {"start": PERIODS[0].start, "end": PERIODS[0].end},
+        )
+    }
+    result = indicators(session, "grid", PERIODS[0], now=NOW)
+    assert {u["code"] for u in result["units"] if u["median_hours"] is not None} == {c for c, _ in exact}
+    for unit in result["units"]:
+        if unit["code"] in {c for c, _ in exact}:
+            assert unit["median_hours"] == pytest.approx(float(exact[(unit["code"], 0.5)]), abs=0.006)
+            assert unit["p90_hours"] == pytest.approx(float(exact[(unit["code"], 0.9)]), abs=0.006)
 
 
 def test_whole_months_are_read_from_the_counts_and_the_rest_from_the_reports(session, many_cases):

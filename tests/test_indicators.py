@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 
+import numpy as np
 import pytest
 from geoalchemy2.shape import from_shape
 from openpyxl import load_workbook
@@ -11,7 +12,7 @@ from shapely.geometry import MultiPolygon, Point, box
 from sqlalchemy import text
 
 from gis.errors import Invalid
-from gis.indicators import _beside, grade, indicators, parse_period, trend
+from gis.indicators import _beside, grade, indicators, parse_period, percentiles, percentiles_of_all, trend
 from gis.models import Area, Department, Report
 from tests.factories import CELL, ORIGIN
 
@@ -310,3 +311,21 @@ def test_work_goes_to_a_second_connection_only_when_this_one_has_written_nothing
     make_department("DY")  # the test's transaction has written: the work must see that row
     with _beside(session, lambda s: s.scalar(text("SELECT count(*) FROM departments"))) as result:
         assert result() == 1
+
+
+def test_the_percentiles_interpolate_as_percentile_cont_does():
+    """Linear between the two nearest sorted values (numpy's default, PostgreSQL's
+    percentile_cont), per blob of seconds and over one big blob; None for none."""
+    rng = np.random.default_rng(1)
+    groups = [rng.integers(-10, 10**7, n) for n in (0, 1, 2, 7, 100, 0, 1000)]
+    blobs = [group.astype(">i4").tobytes() for group in groups]
+    for group, found in zip(groups, percentiles(blobs)):
+        if len(group):
+            assert found == pytest.approx(tuple(np.percentile(group / 3600, [50, 90])), rel=1e-12)
+        else:
+            assert found is None
+    every = np.concatenate(groups) / 3600
+    assert percentiles_of_all(b"".join(blobs)) == pytest.approx(
+        tuple(np.percentile(every, [50, 90])), rel=1e-12
+    )
+    assert percentiles_of_all(b"") is None and percentiles([]) == []
