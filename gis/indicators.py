@@ -10,15 +10,18 @@ The cases counted are the reports *created* in the period (a cohort), judged as 
 - rework rate (返工率) = cases sent back at least once after a failed on-site check / cases that
   were handled at least once;
 - solved locally = cases closed on the spot by the grid worker or supervisor / closed;
-- median and p90 hours from report to closure; overdue now = open cases past their deadline today
+- median and p90 hours from report to closure (whole seconds, interpolated as percentile_cont
+  does); overdue now = open cases past their deadline today
   (whenever they were reported: that is the backlog a supervisor chases).
 Grade: on-time closure rate as a score out of 100 — A ≥ 90, B 75-90, C 60-75, D 40-60, E < 40.
 
 A grid worker's figures are those of the grids they are responsible for; a department's, of the
 cases dispatched to it. Everything is a few GROUP BY statements over the period's reports. A case
-that has ended (closed or voided) counts the same for ever, so for the whole months of a period its
-counts come from final_case_counts, kept per grid and department by triggers on reports: a year
-sums ~110,000 of its rows and judges only the ~180,000 open or edge-of-period reports, not a million.
+that has ended (closed or voided) counts the same for ever, so for the months of a period its
+counts come from final_case_counts and its time to close from final_case_seconds, kept per grid
+and department by triggers on reports: at 1,000,000 reports a year sums ~110,000 of those rows and
+judges only the open cases and the reports of the days the months leave out; a month the period
+cuts is read whole when most of it lies inside, its ended cases of the days outside taken back.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 from gis.cases.categories import display_names
 from gis.errors import Invalid
 from gis.i18n import _, current_locale, texts
-from gis.models import CHANNELS, FINAL_COUNTS, OPEN_CASE_SQL
+from gis.models import CHANNELS, ENDED_CASE_SQL, FINAL_COUNTS, OPEN_CASE_SQL
 from gis.models import LEVEL_NAMES as AREA_LEVEL_NAMES
 
 LEVELS = ("district", "street", "community", "grid", "department", "worker")
@@ -94,11 +97,11 @@ PERCENTILES = (0.5, 0.9)
 MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # final_case_counts' months are local months of this zone
 
 
-def count_columns(conditions) -> str:
+def count_columns(conditions, sign: str = "") -> str:
     """``count(*) FILTER`` columns for (column, condition) pairs: many counts in one pass. As
     integers, like final_case_counts' columns: summing them together then stays in integers
-    (a bigint among them would make every sum accumulate in numeric)."""
-    return ", ".join(f'(count(*) FILTER (WHERE {cond}))::int AS "{name}"' for name, cond in conditions)
+    (a bigint among them would make every sum accumulate in numeric). ``sign`` "-": taken back."""
+    return ", ".join(f'({sign}count(*) FILTER (WHERE {cond}))::int AS "{name}"' for name, cond in conditions)
 
 
 def _in_area(within: str | None, grid: str = "r.grid_id") -> str:
@@ -218,22 +221,21 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def figures_of(counts, hours=None) -> dict:
-    """The published figures from the counts and (median, p90) hours to close."""
+def figures_of(counts, hours=None, into: dict | None = None) -> dict:
+    """The published figures from the counts and (median, p90) hours to close, added to ``into``
+    (a new dict by default: a level's 32,400 grids each build one)."""
+    out = {} if into is None else into
+    for name in COUNT_COLUMNS:
+        out[name] = counts[name]
     due, closed = counts["due"], counts["closed"]
-    out = {k: counts[k] for k in COUNT_COLUMNS}
     median, p90 = hours or (None, None)
-    out.update(
-        {
-            "closure_rate": _ratio(closed, due),
-            "on_time_rate": _ratio(counts["on_time"], due),
-            "rework_rate": _ratio(counts["reworked"], counts["handled"]),
-            "solved_locally_share": _ratio(counts["solved_locally"], closed),
-            "median_hours": round(median, 2) if median is not None else None,
-            "p90_hours": round(p90, 2) if p90 is not None else None,
-        }
-    )
-    out["grade"] = grade(out["on_time_rate"])
+    out["closure_rate"] = _ratio(closed, due)
+    out["on_time_rate"] = on_time_rate = _ratio(counts["on_time"], due)
+    out["rework_rate"] = _ratio(counts["reworked"], counts["handled"])
+    out["solved_locally_share"] = _ratio(counts["solved_locally"], closed)
+    out["median_hours"] = round(median, 2) if median is not None else None
+    out["p90_hours"] = round(p90, 2) if p90 is not None else None
+    out["grade"] = grade(on_time_rate)
     return out
 
 
@@ -245,14 +247,40 @@ def _splits(session: Session) -> list[tuple[str, str]]:
     ]
 
 
+def _month_of(instant: dt.datetime) -> dt.datetime:
+    return instant.astimezone(MONTH_ZONE).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month_after(month: dt.datetime) -> dt.datetime:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
 def whole_months(period: Period) -> tuple[dt.datetime, dt.datetime] | None:
-    """[first, last) instants of the local months wholly inside ``period``, whose ended cases
-    final_case_counts holds; None when there is none."""
-    start, end = period.start.astimezone(MONTH_ZONE), period.end.astimezone(MONTH_ZONE)
-    first = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if first < start:
-        first = (first + dt.timedelta(days=32)).replace(day=1)
-    last = end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    """[first, last) instants of the local months wholly inside ``period``, whose closed cases'
+    times final_case_seconds holds; None when there is none."""
+    first, last = _month_of(period.start), _month_of(period.end)
+    if first < period.start:
+        first = _month_after(first)
+    return (first, last) if first < last else None
+
+
+def kept_months(period: Period) -> tuple[dt.datetime, dt.datetime] | None:
+    """[first, last) instants of the local months whose ended cases the counts read from
+    final_case_counts: those wholly inside ``period``, and a month it cuts when more of the month
+    lies inside than outside — the ended cases of the days outside are then taken back (judged),
+    fewer than judging the days inside. None when no month is kept."""
+
+    def mostly_inside(month: dt.datetime) -> bool:
+        after = _month_after(month)
+        inside = min(period.end, after) - max(period.start, month)
+        return inside > (after - month) - inside
+
+    first = _month_of(period.start)
+    if first < period.start and not mostly_inside(first):
+        first = _month_after(first)
+    last = _month_of(period.end)
+    if last < period.end and mostly_inside(last):
+        last = _month_after(last)
     return (first, last) if first < last else None
 
 
@@ -260,39 +288,61 @@ def _sums(columns, alias: str) -> str:
     return ", ".join(f'coalesce(sum({alias}."{name}"), 0)::int AS "{name}"' for name, _ in columns)
 
 
-def _per_key(key, columns, where, within, months) -> str:
-    """Counts per key (grid or department) of the period's reports. Over ``months``, the ended
-    cases come from final_case_counts and only the open ones from reports (through the partial
-    index on open cases); the rest of the period, and everything when ``months`` is None, from
-    the reports themselves."""
-    counted = f"SELECT r.{key} AS key, {count_columns(columns)} FROM reports r WHERE {where}"
-    if not months:
-        return f"{counted} GROUP BY r.{key}"
-    return f"""
-        SELECT c.key, {_sums(columns, "c")} FROM (
-            {counted} AND (r.created_at < :months_from OR r.created_at >= :months_to OR r.{OPEN_CASE_SQL})
-            GROUP BY r.{key}
-            UNION ALL
-            SELECT f.key, {", ".join(f'f."{name}"' for name, _ in columns)} FROM final_case_counts f
-            WHERE f.keyed_by = '{key}' AND f.month >= :months_from AND f.month < :months_to
-                  {_in_area(within, "f.key")}
-        ) c GROUP BY c.key"""
+def _per_key(key, columns, scope, within, kept) -> str:
+    """Counts per key (grid or department) of the period's reports. Over the ``kept`` months, the
+    ended cases come from final_case_counts — less those of days outside the period, taken back —
+    and only the open ones from reports; the other days of the period, and everything when
+    ``kept`` is None, from the reports themselves. Each part is a range of reports by created_at,
+    grouped by key on its own."""
+
+    def counted(where: str, sign: str = "") -> str:
+        return f"""SELECT r.{key} AS key, {count_columns(columns, sign)} FROM reports r
+                   WHERE {where} {scope} GROUP BY r.{key}"""
+
+    if not kept:
+        return counted("r.created_at >= :start AND r.created_at < :end")
+    parts = [
+        counted("r.created_at >= :start AND r.created_at < :kept_from"),  # days before the kept months
+        counted("r.created_at >= :kept_to AND r.created_at < :end"),  # and after
+        counted(f"r.created_at >= :open_from AND r.created_at < :open_to AND r.{OPEN_CASE_SQL}"),
+        counted(
+            f"r.created_at >= :kept_from AND r.created_at < :start AND r.{ENDED_CASE_SQL}", "-"
+        ),  # taken back
+        counted(f"r.created_at >= :end AND r.created_at < :kept_to AND r.{ENDED_CASE_SQL}", "-"),
+        f"""SELECT f.key, {", ".join(f'f."{name}"' for name, _ in columns)} FROM final_case_counts f
+            WHERE f.keyed_by = '{key}' AND f.month >= :kept_from AND f.month < :kept_to
+                  {_in_area(within, "f.key")}""",
+    ]
+    return f"""SELECT c.key, {_sums(columns, "c")} FROM ({" UNION ALL ".join(parts)}) c GROUP BY c.key"""
 
 
-def _counts(session, key, units, join, where, params, splits, months) -> list[dict]:
+def _kept_params(params: dict, kept) -> dict:
+    """The bounds ``_per_key`` reads: the kept months, and the days of them inside the period."""
+    if not kept:
+        return params
+    return {
+        **params,
+        "kept_from": kept[0],
+        "kept_to": kept[1],
+        "open_from": max(kept[0], params["start"]),
+        "open_to": min(kept[1], params["end"]),
+    }
+
+
+def _counts(session, key, units, join, scope, params, splits, kept) -> list[dict]:
     """Counts per unit and (``total``) for every report once, whatever the level: grouped by the
     key (a parallel pass), then summed per unit."""
     columns = [*FIGURES.items(), *splits]
     sums = _sums(columns, "k")
     rows = session.execute(
         text(f"""
-        WITH per_key AS ({_per_key(key, columns, where, params["within"], months)})
+        WITH per_key AS ({_per_key(key, columns, scope, params["within"], kept)})
         SELECT u.unit, min(u.code) AS code, min(u.name) AS name, false AS total, {sums}
         FROM per_key k {join} ({units}) u ON u.key = k.key GROUP BY u.unit
         UNION ALL
         SELECT NULL, NULL, NULL, true, {sums} FROM per_key k
     """),
-        {**params, "months_from": months and months[0], "months_to": months and months[1]},
+        _kept_params(params, kept),
     )
     names = list(rows.keys())
     return [dict(zip(names, row)) for row in rows]  # plain dicts: each is read 30 times
@@ -402,7 +452,7 @@ def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int
 
 
 def _tune(session: Session) -> None:
-    session.execute(text("SET LOCAL work_mem = '256MB'"))  # the percentiles sort in memory
+    session.execute(text("SET LOCAL work_mem = '256MB'"))  # the grouping stays in memory
     session.execute(text("SET LOCAL jit = off"))  # compiling ~120 expressions took longer than it saved
 
 
@@ -437,14 +487,13 @@ def indicators(
 ) -> dict:
     """Figures per unit of ``level`` and for all of them, for the reports created in ``period``.
     ``within``: an area code; only the reports in its grids count. ``rolled_up=False`` judges
-    every report instead of reading ended cases from final_case_counts: the same figures, slower
-    (what the tests and the benchmark compare with).
+    every report instead of reading ended cases from final_case_counts and _seconds: the same
+    figures, slower (what the tests and the benchmark compare with).
 
-    Three statements, each cheap at city scale (1M reports, see bench/indicators.py): the counts
-    grouped by what a report carries (grid or department), the ended cases of whole months read
-    from final_case_counts and summed with the rest, then summed per unit;
-    the median and p90, which need every closed case's duration sorted per unit (an index-only scan
-    of ``ix_reports_closed``, on a second connection beside the counts); and today's overdue
+    Three statements (bench/indicators.py measures them): the counts grouped by what a report
+    carries (grid or department), the ended cases of the kept months read from final_case_counts
+    and summed with the rest, then summed per unit; the median and p90 from every closed case's
+    seconds to close (``_hours``, on a second connection beside the counts); and today's overdue
     backlog (``ix_reports_open_grid``)."""
     if level not in LEVELS:
         raise Invalid(_("level must be one of %(items)s", items=", ".join(LEVELS)))
@@ -460,19 +509,16 @@ def indicators(
     scope = _in_area(within)
     where = f"r.created_at >= :start AND r.created_at < :end {scope}"
     splits = _splits(session)
-    # final_case_counts has no department's cases per area, nor a column for a group added since
-    months = (
-        whole_months(period)
-        if rolled_up
-        and not (within and key == "department_id")
-        and all(name in FINAL_COUNTS for name, _ in splits)
-        else None
-    )
+    # final_case_counts and _seconds have no department's cases per area, nor the counts a column
+    # for a group added since
+    rolled_up = rolled_up and not (within and key == "department_id")
+    months = whole_months(period) if rolled_up else None
+    kept = kept_months(period) if rolled_up and all(name in FINAL_COUNTS for name, _ in splits) else None
     _tune(session)
     with _beside(
         session, lambda s: _hours(s, level, key, units, join, where, params, months)
     ) as hours_result:
-        rows = _counts(session, key, units, join, where, params, splits, months)
+        rows = _counts(session, key, units, join, scope, params, splits, kept)
         overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
         hours = hours_result()
 
@@ -487,23 +533,16 @@ def indicators(
     nameless = _("unassigned") if level in ("grid", "community", "street", "district") else _("none")
     result_units, total = [], None
     for row in rows:
-        splits_of_row = {"by_channel": split_counts(row, "ch:"), "by_category": split_counts(row, "cat:")}
         if row["total"]:
-            total = {
-                **figures_of(row, hours.get((True, None))),
-                "overdue_now": overdue_total,
-                **splits_of_row,
-            }
-            continue
-        result_units.append(
-            {
-                "code": row["code"],
-                "name": row["name"] or nameless,
-                **figures_of(row, hours.get((False, row["unit"]))),
-                "overdue_now": overdue.get(row["unit"], 0),
-                **splits_of_row,
-            }
-        )
+            figures = total = figures_of(row, hours.get((True, None)))
+            total["overdue_now"] = overdue_total
+        else:
+            unit = {"code": row["code"], "name": row["name"] or nameless}
+            figures = figures_of(row, hours.get((False, row["unit"])), into=unit)
+            unit["overdue_now"] = overdue.get(row["unit"], 0)
+            result_units.append(unit)
+        figures["by_channel"] = split_counts(row, "ch:")
+        figures["by_category"] = split_counts(row, "cat:")
     result_units.sort(key=lambda u: (u["code"] is None, u["code"] or ""))
     return {
         "level": level,

@@ -105,6 +105,7 @@ OPEN_STATUSES = frozenset(s for s, kind in STATUS_KINDS.items() if kind == "open
 # An open case in SQL, spelled literally (not a bound parameter) so that the partial indexes on
 # open cases, made with this very text, apply to the queries that use it.
 OPEN_CASE_SQL = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))
+ENDED_CASE_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in ENDED_STATUSES))
 
 # What a household is known for (the grid worker's care list): the flags, in the order lists show
 # them (the first ones first); an elderly person living alone unvisited for ALONE_RED_DAYS is red.

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from gis.cases.categories import TREE
 from gis.cases.lifecycle import act
-from gis.indicators import FIGURES, LEVELS, indicators, parse_period, whole_months
+from gis.indicators import FIGURES, LEVELS, indicators, kept_months, parse_period, whole_months
 from gis.models import CHANNELS, COUNTED_GROUPS, FINAL_COUNTS, Report, final_case_counts
 from tests.factories import CELL, ORIGIN
 
@@ -163,6 +163,11 @@ def test_whole_months_are_read_from_the_counts_and_the_rest_from_the_reports(ses
     assert whole_months(week) is None
     first, last = whole_months(PERIODS[-1])  # 15 September to 20 December: October, November
     assert (first.isoformat(), last.isoformat()) == ("2026-10-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00")
+    # the counts also read September and December, more inside the period than out, less the
+    # ended cases of 1-14 September and 21-31 December (the figures' equality above covers them)
+    first, last = kept_months(PERIODS[-1])
+    assert (first.isoformat(), last.isoformat()) == ("2026-09-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00")
+    assert kept_months(week) is None and kept_months(PERIODS[4]) is None  # a week, a day
     before = {p.label: indicators(session, "district", p, now=NOW)["total"]["reports"] for p in (year, week)}
     session.execute(text("UPDATE final_case_counts SET reports = reports + 1000 WHERE keyed_by = 'grid_id'"))
     after = {p.label: indicators(session, "district", p, now=NOW)["total"]["reports"] for p in (year, week)}
