@@ -30,8 +30,6 @@ import calendar
 import datetime as dt
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -39,6 +37,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.beside import beside
 from gis.cases.categories import display_names
 from gis.errors import Invalid
 from gis.i18n import _, current_locale, texts
@@ -456,27 +455,6 @@ def _tune(session: Session) -> None:
     session.execute(text("SET LOCAL jit = off"))  # compiling ~120 expressions took longer than it saved
 
 
-def _on_own_connection(engine, work):
-    with Session(engine) as other:
-        _tune(other)
-        return work(other)
-
-
-@contextmanager
-def _beside(session: Session, work):
-    """Start ``work(a session)`` on a second connection, to run while this session's statements
-    do; yields the callable that waits for its result. The percentiles sort on one core while the
-    counts' parallel scan uses the others. Each statement reads what was committed when it began,
-    on either connection; a transaction that has written rows of its own keeps the work (another
-    connection could not see them), and it runs when its result is asked for."""
-    if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
-        yield lambda: work(session)
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(_on_own_connection, session.get_bind().engine, work)
-        yield future.result
-
-
 def indicators(
     session: Session,
     level: str,
@@ -515,9 +493,12 @@ def indicators(
     months = whole_months(period) if rolled_up else None
     kept = kept_months(period) if rolled_up and all(name in FINAL_COUNTS for name, _ in splits) else None
     _tune(session)
-    with _beside(
-        session, lambda s: _hours(s, level, key, units, join, where, params, months)
-    ) as hours_result:
+
+    def hours_beside(other: Session) -> dict:  # the percentiles on one core, the counts' scan on the other
+        _tune(other)
+        return _hours(other, level, key, units, join, where, params, months)
+
+    with beside(session, hours_beside) as hours_result:
         rows = _counts(session, key, units, join, scope, params, splits, kept)
         overdue, overdue_total = _overdue(session, level, key, units, join, scope, params)
         hours = hours_result()

@@ -20,6 +20,7 @@ import math
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box
+from sqlalchemy import text
 
 from gis.areas.crs import reproject, transformer
 from gis.areas.importer import import_areas, import_streets
@@ -258,3 +259,38 @@ def test_time_goes_to_the_grid_each_step_of_it_was_walked_in(session, make_area,
         assert grids[CODE_A]["minutes"] == pytest.approx(305 / 60, abs=0.05), use_stored
         assert grids[CODE_B]["minutes"] == pytest.approx(65 / 60, abs=0.05), use_stored
     assert track.reach_radius_m == 30  # the stored reach was used in the first round
+
+
+def test_the_whole_district_in_two_halves_on_two_connections_equals_each_grid_alone(committed, t0):
+    """A whole district's coverage is computed in two halves of its grids, the first on a second
+    connection (committed rows, so it can see them): the same figures as each grid asked alone."""
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import MultiPolygon
+
+    from gis.models import Area, User
+
+    grids = [
+        Area(
+            level="grid",
+            code=code,
+            name=code,
+            area_m2=0,
+            geom=from_shape(
+                MultiPolygon([metric(box(E0 + 200 * i, N0, E0 + 200 * i + 200, N0 + 200))]), 4326
+            ),
+        )
+        for i, code in enumerate((CODE_A, CODE_B, CODE_C))
+    ]
+    walker = User(username="walker", display_name="walker", role="grid_worker", password_hash="-")
+    committed.add_all([*grids, walker])
+    committed.flush()
+    walk = [(*lonlat(E0 - 50 + 10 * i, N0 + 100), t0 + dt.timedelta(seconds=10 * i), None) for i in range(66)]
+    import_gpx(committed, gpx_file([walk]), walker)
+    committed.commit()
+    window = Window(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=23))
+    for use_stored in (True, False):
+        whole = by_code(grid_coverage(committed, window, use_stored=use_stored))
+        assert committed.scalar(text("SELECT pg_current_xact_id_if_assigned()")) is None  # nothing written
+        alone = {g.code: by_code(grid_coverage(committed, window, grid_ids=[g.id]))[g.code] for g in grids}
+        assert whole == alone
+        assert [whole[c]["minutes"] > 0 for c in (CODE_A, CODE_B, CODE_C)] == [True, True, True]

@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.accounts import Viewer
+from gis.beside import beside
 from gis.cases.policy import tracks_visible_to
 from gis.errors import Invalid
 from gis.geojson import ENVELOPE, geojson_text
@@ -164,16 +165,20 @@ SOURCES = {
 }
 
 
-def _ctes(grid_filter: str, source: str = "stored") -> str:
+def _ctes(grid_filter: str, source: str = "stored", every_fix: bool = False) -> str:
     """The shared pipeline: fixes → minute pieces → pieces near each grid → per-grid reach, with
-    the stored reach of whole tracks in place of their fixes (see ``SOURCES``)."""
+    the stored reach of whole tracks in place of their fixes (see ``SOURCES``). Some grids read
+    only the fixes near them, unless ``every_fix`` (half a district: near is most of them)."""
     stored_tracks, live = SOURCES[source]
-    fixes = (NEAR_FIXES if grid_filter else ALL_FIXES).format(
+    fixes = (NEAR_FIXES if grid_filter and not every_fix else ALL_FIXES).format(
         piece=PIECE_SECONDS, live=live.format(t="p"), live_q=live.format(t="q")
     )
     return f"""
-    grid_m AS MATERIALIZED (
-        SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g
+    grid_m AS MATERIALIZED (   -- box: the grid's and its buildings' extent, what its reach is kept over
+        SELECT a.id, a.code, a.name, a.geom, ST_Transform(a.geom, :srid) AS g,
+               ST_Transform(ST_Collect(a.geom, coalesce(
+                   (SELECT ST_Collect(b.geom) FROM buildings b WHERE b.grid_id = a.id), a.geom)),
+                   :srid)::box2d AS box
         FROM areas a WHERE a.level = 'grid' {grid_filter}),
     stored_track AS MATERIALIZED ({stored_tracks}),
     {fixes}
@@ -188,25 +193,30 @@ def _ctes(grid_filter: str, source: str = "stored") -> str:
                     ELSE (array_agg(geom))[1] END AS line,
                array_agg(t ORDER BY t) AS times   -- each vertex's time
         FROM piece_fix GROUP BY track_id, segment, minute),
-    hit AS (
-        SELECT a.id AS grid_id, p.track_id, p.segment, p.minute, p.t0, p.t1,
-               ST_Transform(p.line, :srid) AS line, p.times, gm.g
-        FROM piece p JOIN areas a ON a.level = 'grid' AND ST_DWithin(a.geom, p.line, :r_deg)
+    hit AS (   -- projected once a piece, not once for each grid it comes near
+        SELECT a.id AS grid_id, p.track_id, p.segment, p.minute, p.t0, p.t1, p.line, p.times, gm.g
+        FROM (SELECT track_id, segment, minute, t0, t1, times, line AS lonlat,
+                     ST_Transform(line, :srid) AS line FROM piece) p
+        JOIN areas a ON a.level = 'grid' AND ST_DWithin(a.geom, p.lonlat, :r_deg)
         JOIN grid_m gm ON gm.id = a.id),
-    near AS (SELECT * FROM hit WHERE ST_DWithin(line, g, :radius)),
+    near AS (   -- by grid: the grid's prepared geometry serves all its pieces in turn (visit)
+        SELECT * FROM hit WHERE ST_DWithin(line, g, :radius) ORDER BY grid_id),
     pass AS (   -- a track's consecutive minutes near a grid, as one line: fewer, longer buffers
-        SELECT grid_id, g, ST_MakeLine(line ORDER BY minute) AS line
+        SELECT grid_id, ST_MakeLine(line ORDER BY minute) AS line
         FROM (SELECT *, minute - row_number() OVER (PARTITION BY grid_id, track_id, segment
                                                     ORDER BY minute) AS run FROM near) n
-        GROUP BY grid_id, g, track_id, segment, run),
+        GROUP BY grid_id, track_id, segment, run),
     stored AS (
         SELECT pr.* FROM patrol_reach pr JOIN stored_track s ON s.id = pr.track_id
         JOIN grid_m gm ON gm.id = pr.grid_id),
     reach AS MATERIALIZED (   -- once: a nested loop would redo the unions per grid
+        -- each line cut to the box grown by r before it is buffered (what lies farther cannot
+        -- reach the box), each buffer cut to the box: smaller pieces to union
         SELECT grid_id, ST_Union(shape) AS reach FROM (
-            SELECT grid_id, ST_ClipByBox2D(
-                       ST_Buffer(ST_Simplify(line, {SIMPLIFY_M}), :radius, 'quad_segs={QUAD_SEGS}'),
-                       ST_Expand(g, :radius)) AS shape FROM pass
+            SELECT grid_id, ST_ClipByBox2D(ST_Buffer(
+                       ST_ClipByBox2D(ST_Simplify(line, {SIMPLIFY_M}), ST_Expand(gm.box, :radius)),
+                       :radius, 'quad_segs={QUAD_SEGS}'), gm.box) AS shape
+            FROM pass JOIN grid_m gm ON gm.id = pass.grid_id
             UNION ALL
             SELECT grid_id, ST_Transform(reach, :srid) FROM stored) s
         GROUP BY grid_id),
@@ -218,13 +228,13 @@ def _ctes(grid_filter: str, source: str = "stored") -> str:
                    WHEN ST_Covers(g, line) THEN extract(epoch FROM t1 - t0)
                    WHEN NOT ST_Intersects(g, line) THEN 0
                    ELSE (   -- across the border: each step's time by the part of it inside the grid
-                       SELECT coalesce(sum(extract(epoch FROM times[i + 1] - times[i]) * CASE
-                                  WHEN ST_Length(step) > 0
-                                      THEN ST_Length(ST_Intersection(step, g)) / ST_Length(step)
-                                  WHEN ST_Intersects(ST_PointN(line, i), g) THEN 1 ELSE 0 END), 0)
-                       FROM generate_series(1, ST_NPoints(line) - 1) i
-                       CROSS JOIN LATERAL (
-                           SELECT ST_MakeLine(ST_PointN(line, i), ST_PointN(line, i + 1)) AS step) s)
+                       SELECT coalesce(sum(extract(epoch FROM times[d.path[1] + 1] - times[d.path[1]]) * CASE
+                                  WHEN ST_Covers(g, d.geom) THEN 1   -- most steps: a prepared test
+                                  WHEN NOT ST_Intersects(g, d.geom) THEN 0
+                                  WHEN ST_Length(d.geom) > 0
+                                      THEN ST_Length(ST_Intersection(d.geom, g)) / ST_Length(d.geom)
+                                  ELSE 1 END), 0)
+                       FROM ST_DumpSegments(line) d)
                END AS seconds
         FROM near
         UNION ALL
@@ -340,13 +350,13 @@ def grid_coverage(
 ) -> Coverage:
     """Coverage of every grid (or of ``grid_ids`` / the grids in ``bbox``) in ``window``.
     ``use_stored=False`` recomputes every track from its fixes (the figures are the same)."""
-    grid_filter, extra = _grid_filter(grid_ids, bbox)
-    ctes = _ctes(grid_filter, "stored" if use_stored else "fixes")
-    rows = (
-        session.execute(text(COVERAGE_SQL.format(ctes=ctes)), _params(session, window, grid_ids, extra))
-        .mappings()
-        .all()
-    )
+    source = "stored" if use_stored else "fixes"
+    if grid_ids is None and bbox is None:
+        rows = _whole_district(session, window, source)
+    else:
+        grid_filter, extra = _grid_filter(grid_ids, bbox)
+        params = _params(session, window, grid_ids, extra)
+        rows = _coverage_rows(session, _ctes(grid_filter, source), params)
     untimed = session.scalar(
         text("""
         SELECT count(*) FROM patrol_tracks WHERE NOT has_time AND created_at >= :start
@@ -354,6 +364,27 @@ def grid_coverage(
         {"start": window.start, "end": window.end},
     )
     return Coverage(window, [_grid_row(r, window) for r in rows], untimed)
+
+
+def _coverage_rows(session: Session, ctes: str, params: dict) -> list:
+    return list(session.execute(text(COVERAGE_SQL.format(ctes=ctes)), params).mappings().all())
+
+
+def _whole_district(session: Session, window: Window, source: str) -> list:
+    """Every grid's coverage, the grids in two halves by code (each a band of streets), the first
+    on a second connection beside this one: the unions and steps per grid are most of the work
+    (bench/patrol_coverage.py), and each half reads every fix itself. One metric frame for both."""
+    ids = list(session.scalars(text("SELECT id FROM areas WHERE level = 'grid' ORDER BY code")))
+    params = _params(session, window, None, {})
+    grid_filter, _ = _grid_filter([])
+    ctes = _ctes(grid_filter, source, every_fix=True)
+
+    def half(on: Session, part: list[int]) -> list:
+        return _coverage_rows(on, ctes, {**params, "grid_ids": part})
+
+    with beside(session, lambda other: half(other, ids[: len(ids) // 2])) as first:
+        second = half(session, ids[len(ids) // 2 :])
+        return [*first(), *second]
 
 
 def _grid_row(r, window: Window) -> dict:
