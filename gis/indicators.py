@@ -347,7 +347,7 @@ def _counts(session, key, units, join, scope, params, splits, kept) -> list[dict
     return [dict(zip(names, row)) for row in rows]  # plain dicts: each is read 30 times
 
 
-def _hours(session, level, key, units, join, where, params, months) -> dict:
+def _hours(session, level, key, units, join, scope, params, months) -> dict:
     """(median, p90) hours to close per (total?, unit): every closed case's whole seconds to close
     (CLOSE_SECONDS_SQL), gathered per unit in PostgreSQL as one bytea — over ``months`` kept in
     final_case_seconds, for the rest of the period read from the closed cases' covering index — and
@@ -358,9 +358,8 @@ def _hours(session, level, key, units, join, where, params, months) -> dict:
         return f"""SELECT r.{key} AS key, {CLOSE_SECONDS_SQL} AS seconds
                    FROM reports r WHERE r.status = 'closed' AND {where}"""
 
-    per_key = closed(where)
+    per_key = closed(f"r.created_at >= :start AND r.created_at < :end {scope}")
     if months:  # the days before and after the whole months as two ranges of the covering index
-        scope = _in_area(params["within"])
         per_key = f"""{closed(f"r.created_at >= :start AND r.created_at < :months_from {scope}")}
             UNION ALL {closed(f"r.created_at >= :months_to AND r.created_at < :end {scope}")}
             UNION ALL
@@ -485,7 +484,6 @@ def indicators(
         "within": within,
     }
     scope = _in_area(within)
-    where = f"r.created_at >= :start AND r.created_at < :end {scope}"
     splits = _splits(session)
     # final_case_counts and _seconds have no department's cases per area, nor the counts a column
     # for a group added since
@@ -496,7 +494,7 @@ def indicators(
 
     def hours_beside(other: Session) -> dict:  # the percentiles on one core, the counts' scan on the other
         _tune(other)
-        return _hours(other, level, key, units, join, where, params, months)
+        return _hours(other, level, key, units, join, scope, params, months)
 
     with beside(session, hours_beside) as hours_result:
         rows = _counts(session, key, units, join, scope, params, splits, kept)
