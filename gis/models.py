@@ -566,42 +566,39 @@ FINAL_COUNTS = (
     *(f"cat:{g}" for g in COUNTED_GROUPS),
 )
 
+
+def _kept_per_key_and_month(name: str, *columns: Column) -> Table:
+    """A table the triggers on ``reports`` keep of the ended cases, one row per (keyed_by, key,
+    month): ``key`` is the ``keyed_by`` column of the reports (NULL: none), ``month`` the first
+    instant of a local month in Asia/Shanghai."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("keyed_by", String(16), nullable=False),
+        Column("key", Integer),
+        Column("month", DateTime(timezone=True), nullable=False),
+        *columns,
+        CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
+        UniqueConstraint(
+            "keyed_by", "key", "month", name=f"uq_{name}_key_month", postgresql_nulls_not_distinct=True
+        ),
+    )
+
+
 # The indicator counts of the cases that will not change any more (closed or voided), per grid or
 # department and local month of report: a year's indicators then sum ~110,000 of these rows
 # instead of judging a million reports (gis/indicators.py). Kept by triggers on ``reports``
 # (migration c6d7e8f9a0b1), so every writer — workflow, bench city, a deleted grid — keeps it
-# exact. ``key`` is the ``keyed_by`` column of the reports counted (NULL: none); ``month`` the
-# first instant of a month in Asia/Shanghai; the counts are named as the indicators' columns.
-final_case_counts = Table(
-    "final_case_counts",
-    Base.metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("keyed_by", String(16), nullable=False),
-    Column("key", Integer),
-    Column("month", DateTime(timezone=True), nullable=False),
-    *(Column(name, Integer, nullable=False) for name in FINAL_COUNTS),
-    CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
-    UniqueConstraint(
-        "keyed_by", "key", "month", name="uq_final_case_counts_key_month", postgresql_nulls_not_distinct=True
-    ),
+# exact. The counts are named as the indicators' columns.
+final_case_counts = _kept_per_key_and_month(
+    "final_case_counts", *(Column(name, Integer, nullable=False) for name in FINAL_COUNTS)
 )
-
-
-# The closed cases' whole seconds from report to closure, per grid or department and local month
-# as final_case_counts: 4-byte big-endian integers one after the other (int4send, unordered), kept
-# by the same triggers (migration c9d0e1f2a3b4); the indicators' median and p90 read them.
-final_case_seconds = Table(
-    "final_case_seconds",
-    Base.metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("keyed_by", String(16), nullable=False),
-    Column("key", Integer),
-    Column("month", DateTime(timezone=True), nullable=False),
-    Column("close_seconds", LargeBinary, nullable=False),
-    CheckConstraint("keyed_by IN ('grid_id', 'department_id')", name="keyed_by"),
-    UniqueConstraint(
-        "keyed_by", "key", "month", name="uq_final_case_seconds_key_month", postgresql_nulls_not_distinct=True
-    ),
+# The closed cases' whole seconds from report to closure: 4-byte big-endian integers one after the
+# other (int4send, unordered), kept by the same triggers (migration c9d0e1f2a3b4); the indicators'
+# median and p90 read them.
+final_case_seconds = _kept_per_key_and_month(
+    "final_case_seconds", Column("close_seconds", LargeBinary, nullable=False)
 )
 
 
