@@ -193,10 +193,12 @@ def _ctes(grid_filter: str, source: str = "stored", every_fix: bool = False) -> 
                     ELSE (array_agg(geom))[1] END AS line,
                array_agg(t ORDER BY t) AS times   -- each vertex's time
         FROM piece_fix GROUP BY track_id, segment, minute),
-    hit AS (   -- projected once a piece, not once for each grid it comes near
+    hit AS (   -- projected once a piece, not once for each grid it comes near; a piece away from
+               -- the grids asked for (half a district) neither projected nor looked up
         SELECT a.id AS grid_id, p.track_id, p.segment, p.minute, p.t0, p.t1, p.line, p.times, gm.g
         FROM (SELECT track_id, segment, minute, t0, t1, times, line AS lonlat,
-                     ST_Transform(line, :srid) AS line FROM piece) p
+                     ST_Transform(line, :srid) AS line FROM piece
+              WHERE line && (SELECT ST_Expand(ST_Extent(geom)::geometry, :r_deg) FROM grid_m)) p
         JOIN areas a ON a.level = 'grid' AND ST_DWithin(a.geom, p.lonlat, :r_deg)
         JOIN grid_m gm ON gm.id = a.id),
     near AS (   -- by grid: the grid's prepared geometry serves all its pieces in turn (visit)
