@@ -19,13 +19,18 @@ def _on_own_connection(engine, work: Callable[[Session], T]) -> T:
         return work(other)
 
 
+def has_written(session: Session) -> bool:
+    """Whether this session's transaction has written rows, which another connection cannot see."""
+    return bool(session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")))
+
+
 @contextmanager
 def beside(session: Session, work: Callable[[Session], T]) -> Iterator[Callable[[], T]]:
     """Start ``work(a session)`` on a second connection, to run while this session's statements
     do; yields the callable that waits for its result. Each statement reads what was committed
     when it began, on either connection; a transaction that has written rows of its own keeps the
     work (another connection could not see them), and it runs when its result is asked for."""
-    if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
+    if has_written(session):
         yield lambda: work(session)
         return
     with ThreadPoolExecutor(max_workers=1) as pool:

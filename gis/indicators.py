@@ -402,35 +402,34 @@ def percentiles(blobs: list[bytes]) -> list[tuple[float, float] | None]:
     counts = np.array([len(blob) // 4 for blob in blobs], dtype=np.int64)
     blob_of = np.repeat(np.arange(len(blobs), dtype=np.int64), counts)
     keyed = (blob_of << 32) | (_seconds(b"".join(blobs)) + 2**31)
-    if not len(keyed):
-        return [None] * len(blobs)
     hours = ((np.sort(keyed, kind="stable") & 0xFFFFFFFF) - 2**31) / 3600
+    return _interpolated(hours, counts)
+
+
+def percentiles_of_all(blob: bytes) -> tuple[float, float] | None:
+    """``percentiles`` of one (big) blob: only the values at the positions are put in place, by a
+    partition instead of a sort."""
+    seconds = _seconds(blob)
+    n = len(seconds)
+    positions = [q * (n - 1) for q in PERCENTILES]
+    at = sorted({math.floor(p) for p in positions} | {math.ceil(p) for p in positions})
+    return _interpolated(np.partition(seconds, at) / 3600 if n else seconds, np.array([n]))[0]
+
+
+def _interpolated(hours: np.ndarray, counts: np.ndarray) -> list[tuple[float, float] | None]:
+    """percentile_cont's values of each run of ``counts`` values in ``hours`` (in order at least at
+    the positions read): at q·(n − 1), linear between the two either side; None for a run of none."""
+    if not len(hours):
+        return [None] * len(counts)
     starts, last, top = np.cumsum(counts) - counts, np.maximum(counts - 1, 0), len(hours) - 1
     found = []
     for q in PERCENTILES:
         position = q * last
         low = np.floor(position)
-        at_low = hours[np.minimum(starts + low.astype(np.int64), top)]  # (an empty blob's: unused)
+        at_low = hours[np.minimum(starts + low.astype(np.int64), top)]  # (an empty run's: unused)
         at_high = hours[np.minimum(starts + np.ceil(position).astype(np.int64), top)]
         found.append((at_low + (at_high - at_low) * (position - low)).tolist())
     return [(found[0][i], found[1][i]) if n else None for i, n in enumerate(counts.tolist())]
-
-
-def percentiles_of_all(blob: bytes) -> tuple[float, float] | None:
-    """``percentiles`` of one (big) blob: only the values at the positions are found, by a
-    partition instead of a sort."""
-    seconds = _seconds(blob)
-    if not len(seconds):
-        return None
-    positions = [q * (len(seconds) - 1) for q in PERCENTILES]
-    bounds = sorted({math.floor(p) for p in positions} | {math.ceil(p) for p in positions})
-    parted = np.partition(seconds, bounds) / 3600
-    low, high = (
-        [parted[math.floor(p)] for p in positions],
-        [parted[math.ceil(p)] for p in positions],
-    )
-    median, p90 = (float(lo + (hi - lo) * (p - math.floor(p))) for lo, hi, p in zip(low, high, positions))
-    return median, p90
 
 
 def _overdue(session, level, key, units, join, scope, params) -> tuple[dict, int]:

@@ -122,7 +122,7 @@ def seconds_of_closed_cases(session) -> dict:
     rows = session.execute(
         text("""
         SELECT k.keyed_by, k.key, date_trunc('month', r.created_at, 'Asia/Shanghai'),
-               array_agg(floor(extract(epoch FROM r.closed_at - r.created_at))::int ORDER BY 1)
+               array_agg(floor(extract(epoch FROM r.closed_at - r.created_at))::int)
         FROM reports r,
              LATERAL (VALUES ('grid_id', r.grid_id), ('department_id', r.department_id)) k (keyed_by, key)
         WHERE r.status = 'closed' GROUP BY 1, 2, 3""")

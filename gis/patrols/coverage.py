@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.accounts import Viewer
-from gis.beside import beside
+from gis.beside import beside, has_written
 from gis.cases.policy import tracks_visible_to
 from gis.errors import Invalid
 from gis.geojson import ENVELOPE, geojson_text
@@ -368,9 +368,14 @@ def grid_coverage(
     return Coverage(window, [_grid_row(r, window) for r in rows], untimed)
 
 
-def _coverage_rows(session: Session, ctes: str, params: dict) -> list:
-    # JIT compiled the pipeline's expressions for 1.4 s before its first row; its time is in PostGIS
+def _no_jit(session: Session) -> None:
+    """For every statement of the pipeline: JIT compiled its expressions for 1.4 s before the first
+    row of a district's day, and its time is in PostGIS, which JIT cannot compile."""
     session.execute(text("SET LOCAL jit = off"))
+
+
+def _coverage_rows(session: Session, ctes: str, params: dict) -> list:
+    _no_jit(session)
     return list(session.execute(text(COVERAGE_SQL.format(ctes=ctes)), params).mappings().all())
 
 
@@ -378,8 +383,10 @@ def _whole_district(session: Session, window: Window, source: str) -> list:
     """Every grid's coverage, the grids in two halves by code (each a band of streets), the first
     on a second connection beside this one: the unions and steps per grid are most of the work
     (bench/patrol_coverage.py), and each half reads every fix itself. One metric frame for both."""
-    ids = list(session.scalars(text("SELECT id FROM areas WHERE level = 'grid' ORDER BY code")))
     params = _params(session, window, None, {})
+    if has_written(session):  # both halves would run here, one after the other, each reading every fix
+        return _coverage_rows(session, _ctes("", source), params)
+    ids = list(session.scalars(text("SELECT id FROM areas WHERE level = 'grid' ORDER BY code")))
     grid_filter, _ = _grid_filter([])
     ctes = _ctes(grid_filter, source, every_fix=True)
 
@@ -415,6 +422,7 @@ def _grid_row(r, window: Window) -> dict:
 def uncovered_streets_geojson(session: Session, window: Window, bbox=None, grid_ids=None) -> str:
     """Street pieces farther than r from every track in the window: what nobody walked."""
     grid_filter, extra = _grid_filter(grid_ids, bbox)
+    _no_jit(session)
     return geojson_text(
         session, UNCOVERED_SQL.format(ctes=_ctes(grid_filter)), _params(session, window, grid_ids, extra)
     )
@@ -456,6 +464,7 @@ def store_reach(session: Session, track_id: int, radius_m: float = DEFAULT_RADIU
     if grid_ids and track is not None:
         window = Window(track.first, track.last + dt.timedelta(microseconds=1), radius_m)
         grid_filter, extra = _grid_filter(grid_ids)
+        _no_jit(session)
         session.execute(
             text(STORE_REACH_SQL.format(ctes=_ctes(grid_filter, "one track"))),
             _params(session, window, grid_ids, {**extra, "track_id": track_id}),
